@@ -1,0 +1,1 @@
+"""The retrain trigger: turns S3 upload notifications into SageMaker Pipeline executions."""

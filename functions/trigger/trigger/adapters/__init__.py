@@ -1,0 +1,7 @@
+"""The only modules of the function that talk to AWS."""
+
+from botocore.config import Config
+
+# Standard mode retries throttling and 5xx errors with exponential backoff and full jitter.
+# Ten attempts span about a minute of backoff; the function timeout leaves room for it.
+RETRYING_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})

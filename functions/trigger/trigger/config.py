@@ -1,0 +1,46 @@
+"""Configuration of the trigger function, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigurationError(RuntimeError):
+    """An environment variable the function needs is missing or malformed."""
+
+
+class TriggerSettings(BaseModel):
+    """What the function needs to know about its deployment.
+
+    Each field is filled from the environment variable named in its alias.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    pipeline_name: str = Field(alias="PIPELINE_NAME", min_length=1, max_length=256)
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    # The bucket notification already filters; checking again here keeps a misconfigured
+    # notification (or a replayed message) from starting runs on unrelated objects.
+    data_prefix: str = Field(default="", alias="DATA_PREFIX")
+    data_suffix: str = Field(default="", alias="DATA_SUFFIX")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
+    """Read the settings, failing with a message that names each bad variable."""
+    environ = os.environ if environ is None else environ
+    known = {name: environ[name] for name in _VARIABLES if name in environ}
+    try:
+        return TriggerSettings.model_validate(known)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise ConfigurationError(f"invalid trigger configuration: {problems}") from None
+
+
+_VARIABLES = tuple(
+    field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None
+)

@@ -1,0 +1,78 @@
+"""Typed models of what arrives on the trigger queue.
+
+An SQS record's body is either an S3 event notification (one or more records) or the
+``s3:TestEvent`` that S3 sends once when the notification is configured. Object keys arrive
+form-URL-encoded (``my+file.csv``, ``%2F``); they are decoded here, once, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json, field_validator
+
+OBJECT_CREATED_PREFIX = "ObjectCreated:"
+
+
+class S3Bucket(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class S3Object(BaseModel):
+    """The object an S3 notification is about, with its key already decoded."""
+
+    key: str = Field(min_length=1)
+    size: int | None = None
+    e_tag: str | None = Field(default=None, alias="eTag")
+    version_id: str | None = Field(default=None, alias="versionId")
+    sequencer: str | None = None
+
+    @field_validator("key", mode="after")
+    @classmethod
+    def decode_key(cls, encoded: str) -> str:
+        # errors="strict": a %-sequence that is not UTF-8 is a malformed message, not a key.
+        return unquote_plus(encoded, encoding="utf-8", errors="strict")
+
+
+class S3Entity(BaseModel):
+    bucket: S3Bucket
+    object: S3Object
+
+
+class S3EventRecord(BaseModel):
+    """One record of an S3 event notification.
+
+    Only the fields the trigger uses are required: the rest of the notification (user identity,
+    request parameters, ...) may change or be absent without rejecting a real upload.
+    """
+
+    event_source: Literal["aws:s3"] = Field(default="aws:s3", alias="eventSource")
+    event_name: str = Field(alias="eventName", min_length=1)
+    aws_region: str | None = Field(default=None, alias="awsRegion")
+    event_time: str | None = Field(default=None, alias="eventTime")
+    s3: S3Entity
+
+    @property
+    def is_object_created(self) -> bool:
+        return self.event_name.startswith(OBJECT_CREATED_PREFIX)
+
+
+class S3EventNotification(BaseModel):
+    records: list[S3EventRecord] = Field(alias="Records", min_length=1)
+
+
+class S3TestEvent(BaseModel):
+    """Sent by S3 once when a bucket notification is created or changed; it has no Records."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event: Literal["s3:TestEvent"] = Field(alias="Event")
+    bucket: str = Field(default="", alias="Bucket")
+
+
+class TriggerQueueRecord(SqsRecordModel):
+    """An SQS record from the trigger queue whose body is an S3 notification or test event."""
+
+    body: Json[S3EventNotification | S3TestEvent]  # type: ignore[assignment]

@@ -1,0 +1,54 @@
+"""The short texts a person reads in the notification e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from trigger.planner import PipelineRun
+
+MAX_SUBJECT_LENGTH = 99  # SNS: ASCII, no line breaks, under 100 characters
+
+
+@dataclass(frozen=True)
+class Notification:
+    subject: str
+    body: str
+
+
+def console_link(execution_arn: str) -> str:
+    """The SageMaker console page that lists this pipeline's executions."""
+    # arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME/execution/ID
+    region = execution_arn.split(":")[3]
+    pipeline = execution_arn.split(":", 5)[5].split("/")[1]
+    return (
+        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
+        f"#/pipelines/{quote(pipeline)}"
+    )
+
+
+def run_started(run: PipelineRun, execution_arn: str) -> Notification:
+    objects = "\n".join(f"  {obj.uri}" for obj in run.objects)
+    body = (
+        f"A new run of pipeline {run.pipeline_name} has started for:\n{objects}\n\n"
+        f"Execution: {execution_arn}\n"
+        f"Console:   {console_link(execution_arn)}\n"
+    )
+    return Notification(_subject(f"Retraining started: {run.objects[0].key}"), body)
+
+
+def run_not_started(run: PipelineRun, error: Exception, receive_count: int) -> Notification:
+    objects = "\n".join(f"  {obj.uri}" for obj in run.objects)
+    body = (
+        f"Pipeline {run.pipeline_name} could not be started for:\n{objects}\n\n"
+        f"Reason: {error}\n\n"
+        f"This was delivery attempt {receive_count} of the upload's message. It returns to the "
+        "trigger queue and is retried; once the queue's receive limit is reached it moves to the "
+        "dead-letter queue, from where it can be redriven. Nothing has been dropped.\n"
+    )
+    return Notification(_subject(f"Retraining NOT started: {run.objects[0].key}"), body)
+
+
+def _subject(text: str) -> str:
+    flat = " ".join(text.split()).encode("ascii", "replace").decode("ascii")
+    return flat if len(flat) <= MAX_SUBJECT_LENGTH else flat[: MAX_SUBJECT_LENGTH - 3] + "..."
