@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.base import FailureResponse
+from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.batch.base import ExceptionInfo, FailureResponse
 from pydantic import ValidationError
 
 from trigger.events import TriggerQueueRecord
 from trigger.observability import logger, metrics
 from trigger.planner import InvalidRunRequest
-from aws_lambda_powertools.metrics import MetricUnit
 
 PERMANENT_ERRORS = (ValidationError, InvalidRunRequest)
 

@@ -41,6 +41,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
         raise ConfigurationError(f"invalid trigger configuration: {problems}") from None
 
 
-_VARIABLES = tuple(
-    field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None
-)
+_VARIABLES = tuple(field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None)

@@ -75,4 +75,4 @@ class S3TestEvent(BaseModel):
 class TriggerQueueRecord(SqsRecordModel):
     """An SQS record from the trigger queue whose body is an S3 notification or test event."""
 
-    body: Json[S3EventNotification | S3TestEvent]  # type: ignore[assignment]
+    body: Json[S3EventNotification | S3TestEvent]

@@ -22,8 +22,7 @@ def console_link(execution_arn: str) -> str:
     region = execution_arn.split(":")[3]
     pipeline = execution_arn.split(":", 5)[5].split("/")[1]
     return (
-        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
-        f"#/pipelines/{quote(pipeline)}"
+        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline)}"
     )
 
 
@@ -50,5 +49,6 @@ def run_not_started(run: PipelineRun, error: Exception, receive_count: int) -> N
 
 
 def _subject(text: str) -> str:
-    flat = " ".join(text.split()).encode("ascii", "replace").decode("ascii")
+    # SNS wants printable ASCII: anything else (unicode keys, control characters) becomes "?".
+    flat = "".join(char if " " <= char <= "~" else "?" for char in " ".join(text.split()))
     return flat if len(flat) <= MAX_SUBJECT_LENGTH else flat[: MAX_SUBJECT_LENGTH - 3] + "..."

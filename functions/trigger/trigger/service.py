@@ -26,9 +26,7 @@ class MessageOutcome:
 
 
 class TriggerService:
-    def __init__(
-        self, settings: TriggerSettings, executions: PipelineExecutions, notifier: Notifier
-    ) -> None:
+    def __init__(self, settings: TriggerSettings, executions: PipelineExecutions, notifier: Notifier) -> None:
         self._settings = settings
         self._executions = executions
         self._notifier = notifier
@@ -53,7 +51,11 @@ class TriggerService:
         for skipped in plan.skipped:
             logger.info(
                 "skipped object",
-                extra={"object": skipped.object.uri, "event": skipped.object.event_name, "reason": skipped.reason},
+                extra={
+                    "object": skipped.object.uri,
+                    "event": skipped.object.event_name,
+                    "reason": skipped.reason,
+                },
             )
             metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
             outcome.skipped.append(skipped.object.uri)

@@ -1,0 +1,50 @@
+# `make demo` and `make test` work on a fresh clone: they install uv (if missing) and the locked
+# environment in .venv first.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+REGION := us-east-1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= $(REGION)
+
+.PHONY: demo test lint format typecheck template-check unit pytest bench install clean
+
+demo: install ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
+	$(RUN) python -m emulator.demo
+
+test: install lint typecheck template-check pytest ## Everything CI runs
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
+	$(UV) sync --frozen
+	@touch $@
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+typecheck: install
+	$(RUN) mypy
+
+template-check: install
+	$(RUN) cfn-lint template.yaml
+	$(RUN) sam validate --lint --template template.yaml --region $(REGION)
+
+pytest: install
+	$(RUN) pytest
+
+unit: install
+	$(RUN) pytest -m "not end_to_end"
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .aws-sam

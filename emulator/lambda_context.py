@@ -1,0 +1,29 @@
+"""A Lambda context object with the attributes the runtime gives a handler."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from emulator.moto_server import REGION
+
+
+@dataclass
+class LocalLambdaContext:
+    function_name: str = "retrain-trigger-local-trigger"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    timeout_seconds: int = 120
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/retrain-trigger-local-trigger"
+    log_stream_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))

@@ -1,0 +1,57 @@
+"""moto in server mode on 127.0.0.1, with the environment pointing every AWS SDK client at it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.server import ThreadedMotoServer
+
+# One line per request from the server's HTTP layer drowns what the demo and the tests say.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+REGION = "us-east-1"
+# Credentials moto accepts; they are never sent anywhere but 127.0.0.1.
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_moto_server() -> Iterator[str]:
+    """Start moto on a free loopback port and yield its URL.
+
+    While it runs, AWS_ENDPOINT_URL and fake credentials are set in the environment, so every
+    boto3 client created in this process (the function's included) talks to it.
+    """
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process: start every run from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
+    saved = {name: os.environ.get(name) for name in (*LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL")}
+    os.environ.update(LOCAL_ENVIRONMENT, AWS_ENDPOINT_URL=endpoint)
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

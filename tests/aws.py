@@ -1,0 +1,72 @@
+"""moto set-up shared by the tests: the pipeline, the topic and an inbox that reads the topic."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from emulator.demo import read_notifications
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class TriggerTargets:
+    pipeline_name: str
+    topic_arn: str
+    inbox_url: str
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of the pipeline, each with its parameters as a dict."""
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        summaries = sagemaker.list_pipeline_executions(PipelineName=self.pipeline_name, MaxResults=100)[
+            "PipelineExecutionSummaries"
+        ]
+        executions = []
+        for summary in summaries:
+            arn = summary["PipelineExecutionArn"]
+            parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
+                "PipelineParameters"
+            ]
+            executions.append({**summary, "Parameters": {p["Name"]: p["Value"] for p in parameters}})
+        return executions
+
+    def started_keys(self) -> list[str]:
+        return sorted(execution["Parameters"]["InputKey"] for execution in self.executions())
+
+    def notifications(self) -> list[dict[str, str]]:
+        return [
+            {"subject": envelope.get("Subject", ""), "message": envelope["Message"]}
+            for envelope in read_notifications(self.inbox_url)
+        ]
+
+
+def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
+    """The pipeline and topic the function is configured for (see conftest's environment)."""
+    pipeline_name = pipeline_name or os.environ["PIPELINE_NAME"]
+    topic_name = os.environ["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
+        "Steps": [],
+    }
+    boto3.client("sagemaker", region_name=REGION).create_pipeline(
+        PipelineName=pipeline_name,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn="arn:aws:iam::123456789012:role/pipeline",
+        ClientRequestToken=str(uuid.uuid4()),
+    )
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+    inbox_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+    return TriggerTargets(pipeline_name=pipeline_name, topic_arn=topic_arn, inbox_url=inbox_url)

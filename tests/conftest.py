@@ -1,0 +1,25 @@
+"""Shared fixtures. Every AWS call in the tests goes to moto: in-process (mock_aws) for unit tests,
+moto's server on 127.0.0.1 for end-to-end tests. The fake credentials below never leave this process."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything creates a boto3 client or imports the function (it reads its settings once).
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    PIPELINE_NAME="retrain-pipeline",
+    NOTIFICATION_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:retrain-notifications",
+    DATA_PREFIX="pipeline-dataset/",
+    DATA_SUFFIX=".csv",
+    POWERTOOLS_SERVICE_NAME="retrain-trigger",
+    POWERTOOLS_METRICS_NAMESPACE="RetrainTrigger",
+    POWERTOOLS_TRACE_DISABLED="true",
+    SAM_CLI_TELEMETRY="0",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)

@@ -1,0 +1,81 @@
+"""Fault injection for tests: AWS error responses in front of moto, through botocore's event hooks.
+
+On one client, moto's request handler is wrapped: chosen calls are answered with an AWS error
+(throttling, 5xx, ...) before moto sees them, every other call goes to moto as usual. The client's
+real retry machinery handles the errors; backoff sleeps are recorded instead of slept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import patch
+
+import botocore.endpoint
+from botocore.awsrequest import AWSResponse
+from moto.core.models import botocore_stubber
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+@dataclass
+class FaultLog:
+    attempts: int = 0
+    injected: int = 0
+    sleeps: list[float] = field(default_factory=list)
+
+
+def json_error(code: str, status: int, message: str = "injected fault") -> Callable[[Any], AWSResponse]:
+    """An error in the JSON protocol (SageMaker, DynamoDB, SQS, ...)."""
+
+    def respond(request: Any) -> AWSResponse:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-query-error": f"{code};Sender"}
+        return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
+
+    return respond
+
+
+@contextmanager
+def inject_faults(
+    client: Any,
+    operation: str,
+    respond: Callable[[Any], AWSResponse],
+    should_fail: Callable[[int], bool] = lambda attempt: True,
+) -> Iterator[FaultLog]:
+    """Answer ``operation`` calls on ``client`` with ``respond`` whenever ``should_fail(n)``."""
+    log = FaultLog()
+
+    def handler(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
+        if event_name.endswith(f".{operation}"):
+            log.attempts += 1
+            if should_fail(log.attempts):
+                log.injected += 1
+                return respond(request)
+        return botocore_stubber(event_name, request, **kwargs)
+
+    events = client.meta.events
+    events.unregister("before-send", botocore_stubber)
+    events.register("before-send", handler)
+    # botocore sleeps between attempts with endpoint.py's `time.sleep`: that one alone records.
+    recording_time = SimpleNamespace(sleep=log.sleeps.append)
+    try:
+        with patch.object(botocore.endpoint, "time", recording_time):
+            yield log
+    finally:
+        events.unregister("before-send", handler)
+        events.register("before-send", botocore_stubber)

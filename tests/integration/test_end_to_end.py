@@ -1,0 +1,126 @@
+"""Upload -> notification -> SQS -> event source -> real handler -> pipeline run, on moto's server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from emulator.demo import create_placeholder_pipeline
+from emulator.moto_server import REGION
+from tests.aws import TriggerTargets
+from tests.faults import inject_faults, json_error
+from tests.integration.conftest import LocalRun
+
+pytestmark = pytest.mark.end_to_end
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def targets_of(run: LocalRun) -> TriggerTargets:
+    return TriggerTargets(
+        run.deployment.pipeline_name, run.deployment.topic_arn, run.deployment.inbox_queue_url
+    )
+
+
+def queue_depth(queue_url: str) -> int:
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+ACCEPTED = [
+    "pipeline-dataset/plain.csv",
+    "pipeline-dataset/my file.csv",
+    "pipeline-dataset/my+file.csv",
+    "pipeline-dataset/données/été 2026/résultats_日本.csv",
+    "pipeline-dataset/region=eu/year=2026/part 0001.csv",
+    "pipeline-dataset/100% done.csv",
+]
+IGNORED = ["other/plain.csv", "pipeline-dataset/notes.txt"]
+
+
+def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    for key in ACCEPTED + IGNORED:
+        s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,y\n1,2\n")
+
+    report = local_run.event_source.drain()
+
+    targets = targets_of(local_run)
+    assert targets.started_keys() == sorted(ACCEPTED)
+    assert {e["Parameters"]["InputBucket"] for e in targets.executions()} == {local_run.deployment.bucket}
+    # the bucket's test event plus one message per accepted upload; the filter kept the rest out
+    assert report.received == len(ACCEPTED) + 1
+    assert report.reported_failures == 0
+    assert len(targets.notifications()) == len(ACCEPTED)
+    assert queue_depth(local_run.deployment.queue_url) == 0
+    assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
+
+
+def test_a_poison_message_reaches_the_dlq_and_nothing_else_does(local_run):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    sqs = boto3.client("sqs", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    poison_id = sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")[
+        "MessageId"
+    ]
+    s3.put_object(Bucket=local_run.deployment.bucket, Key="pipeline-dataset/good.csv", Body=b"x\n1\n")
+
+    report = local_run.event_source.drain()
+
+    assert targets_of(local_run).started_keys() == ["pipeline-dataset/good.csv"]
+    # failed once per delivery up to the receive limit, then moved by the queue's redrive policy
+    assert report.reported_failures == local_run.deployment.max_receive_count
+    dead = sqs.receive_message(QueueUrl=local_run.deployment.dead_letter_queue_url, MaxNumberOfMessages=10)
+    assert [m["MessageId"] for m in dead.get("Messages", [])] == [poison_id]
+    assert queue_depth(local_run.deployment.queue_url) == 0
+
+
+def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = [f"pipeline-dataset/burst/{n:03d}.csv" for n in range(20)]
+    for key in keys:
+        s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x\n1\n")
+
+    # the first 25 attempts are throttled: the first message exhausts its retries and returns to the queue
+    client = local_run.app.service._executions._client
+    with inject_faults(
+        client, "StartPipelineExecution", json_error("ThrottlingException", 400), lambda n: n <= 25
+    ) as faults:
+        report = local_run.event_source.drain()
+
+    assert faults.injected == 25
+    assert report.reported_failures >= 1
+    assert targets_of(local_run).started_keys() == keys
+    assert queue_depth(local_run.deployment.queue_url) == 0
+    assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
+
+
+def test_make_demo_ends_with_a_run_for_the_uploaded_object():
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator.demo"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
+    assert (
+        "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
+    )

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+
+from trigger.config import ConfigurationError, load_settings
+
+
+def test_missing_pipeline_name_fails_with_a_message_that_names_it():
+    with pytest.raises(ConfigurationError, match="PIPELINE_NAME"):
+        load_settings({"NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"})
+
+
+def test_empty_pipeline_name_is_refused_too():
+    with pytest.raises(ConfigurationError, match="PIPELINE_NAME"):
+        load_settings({"PIPELINE_NAME": ""})
+
+
+def test_only_pipeline_name_is_required():
+    settings = load_settings({"PIPELINE_NAME": "retrain-pipeline"})
+    assert settings.pipeline_name == "retrain-pipeline"
+    assert settings.notification_topic_arn == ""
+    assert (settings.data_prefix, settings.data_suffix) == ("", "")

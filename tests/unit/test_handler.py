@@ -1,0 +1,224 @@
+"""The function as `sam local invoke -e events/<file>` would run it, against moto's SageMaker and SNS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+
+from app import lambda_handler
+from tests.faults import inject_faults, json_error
+from tests.unit.conftest import EVENTS, load_event
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def decoded_keys(event: dict[str, Any]) -> list[str]:
+    from urllib.parse import unquote_plus
+
+    keys = []
+    for record in event["Records"]:
+        for s3_record in json.loads(record["body"]).get("Records", []):
+            keys.append(unquote_plus(s3_record["s3"]["object"]["key"]))
+    return keys
+
+
+@pytest.mark.parametrize("event_file", sorted(path.name for path in EVENTS.glob("sqs-*.json")))
+def test_every_sample_event_is_handled_without_crashing(event_file, targets, lambda_context):
+    # Given a sample event that `sam local invoke -e` would pass
+    event = load_event(event_file)
+    # When the handler runs
+    response = lambda_handler(event, lambda_context)
+    # Then it answers in the partial batch response format, naming only messages of the event
+    assert set(response) == {"batchItemFailures"}
+    assert set(failed_ids(response)) <= {record["messageId"] for record in event["Records"]}
+
+
+def test_one_upload_starts_one_run_with_bucket_and_key(targets, lambda_context):
+    event = load_event("sqs-upload.json")
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == []
+    [execution] = targets.executions()
+    assert execution["Parameters"] == {
+        "InputBucket": "retrain-trigger-dev-data-123456789012-us-east-1",
+        "InputKey": "pipeline-dataset/abalone.csv",
+    }
+    assert execution["PipelineExecutionDisplayName"].startswith("abalone-csv-")
+
+
+def test_every_record_of_every_message_in_a_batch_starts_a_run(targets, lambda_context):
+    # Given three messages holding six S3 records, one of them outside the suffix filter
+    event = load_event("sqs-batch.json")
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == []
+    assert targets.started_keys() == [f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)]
+
+
+def test_encoded_keys_reach_the_pipeline_decoded(targets, lambda_context):
+    event = load_event("sqs-encoded-keys.json")
+
+    lambda_handler(event, lambda_context)
+
+    assert targets.started_keys() == sorted(
+        [
+            "pipeline-dataset/my file.csv",
+            "pipeline-dataset/a+b=c&d.csv",
+            "pipeline-dataset/données/été 2026/résultats_日本.csv",
+            "pipeline-dataset/region=eu/year=2026/month=11/part 0001.csv",
+        ]
+    )
+    # and the wire form really was encoded, so the test proves the decoding
+    wire = json.loads(event["Records"][0]["body"])["Records"][0]["s3"]["object"]["key"]
+    assert wire == "pipeline-dataset/my+file.csv"
+
+
+def test_s3_test_event_is_acknowledged_and_starts_nothing(targets, lambda_context):
+    response = lambda_handler(load_event("sqs-s3-test-event.json"), lambda_context)
+
+    assert failed_ids(response) == []
+    assert targets.executions() == []
+    assert targets.notifications() == []
+
+
+def test_malformed_messages_alone_are_reported_as_failures(targets, lambda_context, caplog):
+    # Given a batch with a body that is not JSON, a good upload, and a notification without an object
+    event = load_event("sqs-malformed-body.json")
+    not_json, _good, no_object = (record["messageId"] for record in event["Records"])
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == [not_json, no_object]
+    assert targets.started_keys() == ["pipeline-dataset/after-the-bad-one.csv"]
+    logged_failures = [
+        record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"
+    ]
+    assert logged_failures == [not_json, no_object]
+
+
+def test_every_record_of_a_batch_is_failed_rather_than_raised_when_all_fail(targets, lambda_context):
+    event = load_event("sqs-malformed-body.json")
+    event["Records"] = [event["Records"][0], event["Records"][2]]
+
+    response = lambda_handler(event, lambda_context)
+
+    assert len(failed_ids(response)) == 2
+
+
+def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, lambda_context):
+    event = load_event("sqs-upload.json")
+    body = json.loads(event["Records"][0]["body"])
+    template = body["Records"][0]
+    outside = []
+    for key, name in (
+        ("other-prefix/abalone.csv", "ObjectCreated:Put"),
+        ("pipeline-dataset/abalone.parquet", "ObjectCreated:Put"),
+        ("pipeline-dataset/abalone.csv", "ObjectRemoved:Delete"),
+    ):
+        record = json.loads(json.dumps(template))
+        record["eventName"] = name
+        record["s3"]["object"]["key"] = quote_plus(key, safe="/")
+        outside.append(record)
+    event["Records"][0]["body"] = json.dumps({"Records": outside})
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == []
+    assert targets.executions() == []
+
+
+def test_a_parameter_sagemaker_would_reject_fails_that_record_only(targets, lambda_context, caplog):
+    event = load_event("sqs-batch.json")
+    too_long = json.loads(event["Records"][1]["body"])
+    too_long["Records"][0]["s3"]["object"]["key"] = "pipeline-dataset/" + "x" * 1100 + ".csv"
+    event["Records"][1]["body"] = json.dumps(too_long)
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == [event["Records"][1]["messageId"]]
+    assert len(targets.executions()) == 4  # the other two messages' four csv objects
+    [failure] = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert "accepts at most 1024" in failure.__dict__["error"]
+    assert failure.__dict__["permanent"] is True
+
+
+def test_success_publishes_one_readable_notification(targets, lambda_context):
+    lambda_handler(load_event("sqs-upload.json"), lambda_context)
+
+    [execution] = targets.executions()
+    [notification] = targets.notifications()
+    assert notification["subject"] == "Retraining started: pipeline-dataset/abalone.csv"
+    assert (
+        "s3://retrain-trigger-dev-data-123456789012-us-east-1/pipeline-dataset/abalone.csv"
+        in (notification["message"])
+    )
+    assert execution["PipelineExecutionArn"] in notification["message"]
+    assert "console.aws.amazon.com/sagemaker" in notification["message"]
+
+
+def test_unknown_pipeline_fails_the_record_and_says_so(aws, lambda_context):
+    from tests.aws import create_trigger_targets
+
+    targets = create_trigger_targets(pipeline_name="some-other-pipeline")
+    event = load_event("sqs-upload.json")
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == [event["Records"][0]["messageId"]]
+    [notification] = targets.notifications()
+    assert notification["subject"] == "Retraining NOT started: pipeline-dataset/abalone.csv"
+    assert "dead-letter queue" in notification["message"]
+
+
+def sagemaker_client() -> Any:
+    import app
+
+    return app.service._executions._client
+
+
+def test_a_throttled_start_is_retried_with_backoff_then_reported(targets, lambda_context):
+    event = load_event("sqs-upload.json")
+
+    with inject_faults(
+        sagemaker_client(), "StartPipelineExecution", json_error("ThrottlingException", 400)
+    ) as log:
+        response = lambda_handler(event, lambda_context)
+
+    # retried up to the configured attempts, with backoff, then the record fails (and is not lost)
+    assert log.attempts == 10
+    assert len(log.sleeps) == 9
+    assert failed_ids(response) == [event["Records"][0]["messageId"]]
+    assert targets.executions() == []
+    [notification] = targets.notifications()
+    assert "ThrottlingException" in notification["message"]
+
+
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])
+def test_a_start_that_is_throttled_or_5xx_a_few_times_succeeds_once(code, status, targets, lambda_context):
+    event = load_event("sqs-upload.json")
+
+    with inject_faults(
+        sagemaker_client(), "StartPipelineExecution", json_error(code, status), should_fail=lambda n: n <= 3
+    ) as log:
+        response = lambda_handler(event, lambda_context)
+
+    assert log.injected == 3
+    assert failed_ids(response) == []
+    assert targets.started_keys() == ["pipeline-dataset/abalone.csv"]
+
+
+def test_sns_outage_does_not_fail_a_run_that_started(targets, lambda_context):
+    boto3.client("sns", region_name="us-east-1").delete_topic(TopicArn=targets.topic_arn)
+
+    response = lambda_handler(load_event("sqs-upload.json"), lambda_context)
+
+    assert failed_ids(response) == []
+    assert len(targets.executions()) == 1

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.unit.test_planner import UPLOAD
+from trigger.messages import console_link, run_not_started, run_started
+from trigger.planner import run_for_object
+
+EXECUTION = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/retrain-pipeline/execution/abc123"
+
+
+def test_console_link_points_at_the_pipeline_in_its_region():
+    assert console_link(EXECUTION) == (
+        "https://eu-west-1.console.aws.amazon.com/sagemaker/home?region=eu-west-1#/pipelines/retrain-pipeline"
+    )
+
+
+@given(key=st.text(min_size=1, max_size=1024))
+def test_subjects_are_what_sns_accepts_for_any_key(key):
+    run = run_for_object(replace(UPLOAD, key=key), pipeline_name="p")
+    for notification in (run_started(run, EXECUTION), run_not_started(run, RuntimeError("x"), 1)):
+        assert len(notification.subject) < 100
+        assert all(" " <= char <= "~" for char in notification.subject)
+
+
+def test_a_failed_start_says_what_failed_and_what_happens_next():
+    run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
+    notification = run_not_started(run, RuntimeError("AccessDenied"), receive_count=2)
+    assert "Reason: AccessDenied" in notification.body
+    assert "attempt 2" in notification.body
+    assert "dead-letter queue" in notification.body

@@ -1,0 +1,241 @@
+"""template.yaml: translates, lints in both forms, deploys without cycles, grants only what is needed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_all
+from samtranslator.translator.transform import transform
+
+from emulator.deployment import TEMPLATE_PATH, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_DIR = ROOT / "functions" / "trigger"
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """What CloudFormation receives after the SAM transform (CodeUri replaced as `sam deploy` does)."""
+    template = copy.deepcopy(template)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://artifacts/trigger.zip"
+    return dict(transform(template, parameters or {}, _NoManagedPolicies()))
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    return translate(template)
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def errors_and_warnings(template_text: str) -> list[str]:
+    return [str(match) for match in lint_all(template_text) if match.rule.id[0] in "EW"]
+
+
+def test_the_translated_template_passes_cfn_lint(translated):
+    # cfn-lint catches some errors only after translation; E3004 is its circular-dependency check.
+    assert errors_and_warnings(json.dumps(translated)) == []
+
+
+def test_the_source_template_passes_cfn_lint():
+    assert errors_and_warnings(TEMPLATE_PATH.read_text(encoding="utf-8")) == []
+
+
+def dependencies(resource: Any) -> set[str]:
+    """Logical ids a resource refers to (Ref, GetAtt, ${...} in Sub, DependsOn)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Fn::GetAtt":
+                    found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+                elif key == "Fn::Sub":
+                    text = value if isinstance(value, str) else value[0]
+                    found.update(name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text))
+                    walk(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(resource.get("Properties", {}))
+    depends = resource.get("DependsOn", [])
+    found.update([depends] if isinstance(depends, str) else depends)
+    return found
+
+
+def test_bucket_queue_and_policy_have_no_cycle_and_the_policy_comes_first(translated):
+    resources = translated["Resources"]
+    graph = {name: dependencies(resource) & set(resources) for name, resource in resources.items()}
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in visiting, f"cycle: {' -> '.join([*path, name])}"
+        if name in done:
+            return
+        visiting.add(name)
+        for dependency in graph[name]:
+            visit(dependency, [*path, name])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in graph:
+        visit(name, [])
+    # S3 validates the destination when the notification is created: the policy must exist by then.
+    assert "TriggerQueuePolicy" in graph["DataBucket"]
+
+
+def test_only_the_data_bucket_may_send_to_the_queue(template):
+    policy = template["Resources"]["TriggerQueuePolicy"]["Properties"]["PolicyDocument"]
+    [allow] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    bucket_name = template["Resources"]["DataBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert (
+        allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+        == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
+    )
+    assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_the_notification_filters_on_the_data_prefix_and_suffix(template):
+    [configuration] = template["Resources"]["DataBucket"]["Properties"]["NotificationConfiguration"][
+        "QueueConfigurations"
+    ]
+    assert configuration["Event"] == "s3:ObjectCreated:*"
+    rules = json.dumps(configuration["Filter"])
+    assert '"Ref": "DataPrefix"' in rules
+    assert '"Ref": "DataSuffix"' in rules
+
+
+def test_partial_batch_failures_are_reported_to_the_event_source(translated, template):
+    [mapping] = resources_of_type(translated, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # the queue's redrive policy is the DLQ; a function-level DLQ would never receive anything
+    assert "DeadLetterConfig" not in translated["Resources"]["TriggerFunction"]["Properties"]
+    redrive = template["Resources"]["TriggerQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}
+
+
+def test_queue_visibility_covers_six_function_timeouts_plus_the_longest_window(template):
+    timeout = template["Globals"]["Function"]["Timeout"]
+    longest_window = template["Parameters"]["BatchingWindowSeconds"]["MaxValue"]
+    visibility = template["Resources"]["TriggerQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * timeout + longest_window
+
+
+def test_every_iam_statement_names_its_resource(translated):
+    wildcard_allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}  # no resource-level support
+    for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
+        assert not role["Properties"].get("ManagedPolicyArns"), name
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                if statement["Resource"] == "*":
+                    assert set(actions) <= wildcard_allowed, (name, statement)
+                assert "*" not in "".join(actions), (name, statement)
+
+
+def test_the_function_may_start_only_the_configured_pipeline(translated):
+    role = translated["Resources"]["TriggerFunctionRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    [start] = [s for s in statements if s["Action"] == "sagemaker:StartPipelineExecution"]
+    assert start["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${PipelineName}"
+    }
+
+
+def test_pipeline_name_must_be_lower_case_to_match_its_arn(template):
+    pattern = re.compile(template["Parameters"]["PipelineName"]["AllowedPattern"])
+    assert pattern.match("retrain-pipeline")
+    assert not pattern.match("Retrain-Pipeline")
+
+
+def test_encryption_and_tls_everywhere(template):
+    resources = template["Resources"]
+    for queue in resources_of_type(template, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    for topic in resources_of_type(template, "AWS::SNS::Topic").values():
+        assert topic["Properties"]["KmsMasterKeyId"]
+    bucket = resources["DataBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    for policy_name in ("DataBucketPolicy", "TriggerQueuePolicy", "NotificationTopicPolicy"):
+        statements = resources[policy_name]["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        ), policy_name
+
+
+def test_the_function_runs_our_handler_with_powertools_from_the_layer(template):
+    function = template["Resources"]["TriggerFunction"]["Properties"]
+    assert function["CodeUri"] == "functions/trigger/"
+    assert function["Handler"] == "app.lambda_handler"
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"
+    assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert "powertools" in json.dumps(function["Layers"])
+
+
+def test_the_function_package_holds_only_our_code():
+    requirements = (FUNCTION_DIR / "requirements.txt").read_text(encoding="utf-8")
+    assert [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")] == []
+    files = [path.relative_to(FUNCTION_DIR) for path in FUNCTION_DIR.rglob("*") if path.is_file()]
+    packaged = [path for path in files if "__pycache__" not in path.parts]
+    assert all(path.suffix == ".py" or path.name == "requirements.txt" for path in packaged), packaged
+    assert {path.parts[0] for path in packaged} == {"app.py", "requirements.txt", "trigger"}
+
+
+def test_outputs_are_described(template):
+    outputs = template["Outputs"]
+    assert set(outputs) >= {
+        "DataBucketName",
+        "TriggerQueueUrl",
+        "TriggerDeadLetterQueueUrl",
+        "NotificationTopicArn",
+        "TriggerFunctionName",
+    }
+    assert all(output.get("Description") for output in outputs.values())
+
+
+def test_contract_parameters_exist_with_their_defaults(template):
+    parameters = template["Parameters"]
+    assert parameters["PipelineName"]["Default"] == "retrain-pipeline"
+    assert parameters["DataPrefix"]["Default"] == "pipeline-dataset/"
+    assert parameters["DataSuffix"]["Default"] == ".csv"
+    assert parameters["NotificationEmail"]["Default"] == ""
+    assert parameters["Stage"]["Default"] == "dev"
+    assert "PowertoolsLayerArn" in parameters
+
+
+def test_an_email_subscription_exists_only_when_an_address_is_given(template):
+    subscription = template["Resources"]["NotificationEmailSubscription"]
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert template["Conditions"]["HasNotificationEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]
+    }
