@@ -116,9 +116,7 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
     )
 
 
-def function_environment(
-    deployment: LocalDeployment, template: dict[str, Any] | None = None
-) -> dict[str, str]:
+def function_environment(deployment: LocalDeployment, template: dict[str, Any] | None = None) -> dict[str, str]:
     """The trigger function's environment variables as the template sets them for this stack."""
     template = template or load_template()
     resolved = {**deployment.parameters, "NotificationTopic": deployment.topic_arn}

@@ -46,27 +46,30 @@ class TriggerTargets:
         ]
 
 
-def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
-    """The pipeline and topic the function is configured for (see conftest's environment)."""
-    pipeline_name = pipeline_name or os.environ["PIPELINE_NAME"]
-    topic_name = os.environ["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
+def create_placeholder_pipeline(name: str) -> None:
+    """A pipeline with no steps that declares the two parameters every trigger path passes."""
     definition = {
         "Version": "2020-12-01",
         "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
         "Steps": [],
     }
     boto3.client("sagemaker", region_name=REGION).create_pipeline(
-        PipelineName=pipeline_name,
+        PipelineName=name,
         PipelineDefinition=json.dumps(definition),
         RoleArn="arn:aws:iam::123456789012:role/pipeline",
         ClientRequestToken=str(uuid.uuid4()),
     )
+
+
+def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
+    """The pipeline and topic the function is configured for (see conftest's environment)."""
+    pipeline_name = pipeline_name or os.environ["PIPELINE_NAME"]
+    topic_name = os.environ["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
+    create_placeholder_pipeline(pipeline_name)
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
     inbox_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
     return TriggerTargets(pipeline_name=pipeline_name, topic_arn=topic_arn, inbox_url=inbox_url)

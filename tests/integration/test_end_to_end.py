@@ -10,9 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from emulator.demo import create_placeholder_pipeline
 from emulator.moto_server import REGION
-from tests.aws import TriggerTargets
+from tests.aws import TriggerTargets, create_placeholder_pipeline
 from tests.faults import inject_faults, json_error
 from tests.integration.conftest import LocalRun
 
@@ -21,9 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def targets_of(run: LocalRun) -> TriggerTargets:
-    return TriggerTargets(
-        run.deployment.pipeline_name, run.deployment.topic_arn, run.deployment.inbox_queue_url
-    )
+    return TriggerTargets(run.deployment.pipeline_name, run.deployment.topic_arn, run.deployment.inbox_queue_url)
 
 
 def queue_depth(queue_url: str) -> int:
@@ -31,9 +28,7 @@ def queue_depth(queue_url: str) -> int:
         QueueUrl=queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 ACCEPTED = [
@@ -70,9 +65,7 @@ def test_a_poison_message_reaches_the_dlq_and_nothing_else_does(local_run):
     create_placeholder_pipeline(local_run.deployment.pipeline_name)
     sqs = boto3.client("sqs", region_name=REGION)
     s3 = boto3.client("s3", region_name=REGION)
-    poison_id = sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")[
-        "MessageId"
-    ]
+    poison_id = sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")["MessageId"]
     s3.put_object(Bucket=local_run.deployment.bucket, Key="pipeline-dataset/good.csv", Body=b"x\n1\n")
 
     report = local_run.event_source.drain()
@@ -107,9 +100,7 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
 
 
 def test_make_demo_ends_with_a_run_for_the_uploaded_object():
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))
-    }
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
     result = subprocess.run(
         [sys.executable, "-m", "emulator.demo"],
         cwd=ROOT,
@@ -121,6 +112,4 @@ def test_make_demo_ends_with_a_run_for_the_uploaded_object():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
-    assert (
-        "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
-    )
+    assert "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout

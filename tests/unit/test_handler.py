@@ -98,9 +98,7 @@ def test_malformed_messages_alone_are_reported_as_failures(targets, lambda_conte
 
     assert failed_ids(response) == [not_json, no_object]
     assert targets.started_keys() == ["pipeline-dataset/after-the-bad-one.csv"]
-    logged_failures = [
-        record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"
-    ]
+    logged_failures = [record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"]
     assert logged_failures == [not_json, no_object]
 
 
@@ -157,8 +155,7 @@ def test_success_publishes_one_readable_notification(targets, lambda_context):
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining started: pipeline-dataset/abalone.csv"
     assert (
-        "s3://retrain-trigger-dev-data-123456789012-us-east-1/pipeline-dataset/abalone.csv"
-        in (notification["message"])
+        "s3://retrain-trigger-dev-data-123456789012-us-east-1/pipeline-dataset/abalone.csv" in (notification["message"])
     )
     assert execution["PipelineExecutionArn"] in notification["message"]
     assert "console.aws.amazon.com/sagemaker" in notification["message"]
@@ -187,9 +184,7 @@ def sagemaker_client() -> Any:
 def test_a_throttled_start_is_retried_with_backoff_then_reported(targets, lambda_context):
     event = load_event("sqs-upload.json")
 
-    with inject_faults(
-        sagemaker_client(), "StartPipelineExecution", json_error("ThrottlingException", 400)
-    ) as log:
+    with inject_faults(sagemaker_client(), "StartPipelineExecution", json_error("ThrottlingException", 400)) as log:
         response = lambda_handler(event, lambda_context)
 
     # retried up to the configured attempts, with backoff, then the record fails (and is not lost)

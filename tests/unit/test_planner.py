@@ -78,10 +78,7 @@ def test_tokens_and_display_names_always_fit_sagemaker(key, version):
 
 
 def test_display_name_keeps_the_file_name_readable():
-    assert (
-        display_name("pipeline-dataset/2026/my file (v2).csv", "abcdef0123456789")
-        == "my-file-v2-csv-abcdef01"
-    )
+    assert display_name("pipeline-dataset/2026/my file (v2).csv", "abcdef0123456789") == "my-file-v2-csv-abcdef01"
     assert display_name("pipeline-dataset/日本.csv", "abcdef0123456789") == "csv-abcdef01"
     assert display_name("pipeline-dataset/日本", "abcdef0123456789") == "upload-abcdef01"
 

@@ -114,10 +114,7 @@ def test_only_the_data_bucket_may_send_to_the_queue(template):
     bucket_name = template["Resources"]["DataBucket"]["Properties"]["BucketName"]["Fn::Sub"]
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
-    assert (
-        allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
-        == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
-    )
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"] == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
     assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
@@ -153,9 +150,7 @@ def test_every_iam_statement_names_its_resource(translated):
         assert not role["Properties"].get("ManagedPolicyArns"), name
         for policy in role["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
-                actions = (
-                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                )
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 if statement["Resource"] == "*":
                     assert set(actions) <= wildcard_allowed, (name, statement)
                 assert "*" not in "".join(actions), (name, statement)
@@ -188,8 +183,7 @@ def test_encryption_and_tls_everywhere(template):
     for policy_name in ("DataBucketPolicy", "TriggerQueuePolicy", "NotificationTopicPolicy"):
         statements = resources[policy_name]["Properties"]["PolicyDocument"]["Statement"]
         assert any(
-            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-            for s in statements
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
         ), policy_name
 
 

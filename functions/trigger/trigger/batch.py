@@ -24,9 +24,7 @@ class TriggerBatchProcessor(BatchProcessor):
     def __init__(self) -> None:
         # A batch in which every message failed is reported as such, not raised: the same
         # messages return to the queue either way, and the response stays readable.
-        super().__init__(
-            event_type=EventType.SQS, model=TriggerQueueRecord, raise_on_entire_batch_failure=False
-        )
+        super().__init__(event_type=EventType.SQS, model=TriggerQueueRecord, raise_on_entire_batch_failure=False)
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
         error = exception[1]

@@ -35,9 +35,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
     try:
         return TriggerSettings.model_validate(known)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
         raise ConfigurationError(f"invalid trigger configuration: {problems}") from None
 
 

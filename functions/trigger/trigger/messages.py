@@ -21,9 +21,7 @@ def console_link(execution_arn: str) -> str:
     # arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME/execution/ID
     region = execution_arn.split(":")[3]
     pipeline = execution_arn.split(":", 5)[5].split("/")[1]
-    return (
-        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline)}"
-    )
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline)}"
 
 
 def run_started(run: PipelineRun, execution_arn: str) -> Notification:

@@ -100,9 +100,7 @@ class RunPlan:
     skipped: list[SkippedObject] = field(default_factory=list)
 
 
-def plan_runs(
-    objects: Iterable[UploadedObject], *, pipeline_name: str, object_filter: ObjectFilter
-) -> RunPlan:
+def plan_runs(objects: Iterable[UploadedObject], *, pipeline_name: str, object_filter: ObjectFilter) -> RunPlan:
     """One run per accepted object; every other object is listed with the reason it was skipped."""
     plan = RunPlan()
     for obj in objects:

@@ -34,9 +34,7 @@ class Notifier:
             logger.debug("no notification topic configured", extra={"subject": notification.subject})
             return False
         try:
-            self._client.publish(
-                TopicArn=self._topic_arn, Subject=notification.subject, Message=notification.body
-            )
+            self._client.publish(TopicArn=self._topic_arn, Subject=notification.subject, Message=notification.body)
         except (BotoCoreError, ClientError):
             logger.exception("could not publish notification", extra={"subject": notification.subject})
             return False

@@ -1,0 +1,455 @@
+"""Run a pipeline execution's steps on this machine, from the definition SageMaker (moto) holds.
+
+moto records executions but runs nothing, and the SDK's local mode needs Docker. This runner
+reads the definition that `python -m pipeline upsert` sent, resolves the execution's parameters,
+and runs the steps in dependency order:
+
+- Processing: the step's script runs with this Python; its S3 inputs are downloaded from (moto)
+  S3 and its outputs uploaded to the S3 locations the definition names.
+- Training with the built-in XGBoost image: trains with the ``xgboost`` package on the step's
+  channels and hyperparameters, and writes ``model.tar.gz`` where SageMaker would.
+- Condition: evaluated from the parameters and property files.
+- Model / RegisterModel: CreateModel / CreateModelPackage on the SageMaker API (moto).
+- Fail: ends the run with the step's message.
+
+Any other step type, or a training image it cannot imitate, is refused with a clear message.
+Instance types and counts, container images, retries and caching are not imitated.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from emulator.moto_server import REGION
+
+CONTAINER_PROCESSING_DIR = "/opt/ml/processing"
+
+
+class UnsupportedStep(RuntimeError):
+    """A step the local runner cannot imitate."""
+
+
+class StepFailed(RuntimeError):
+    """A step ran and failed; the message is what SageMaker would show as the failure reason."""
+
+
+@dataclass
+class StepResult:
+    name: str
+    step_type: str
+    status: str  # Succeeded | Failed | Skipped
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    execution_arn: str
+    status: str = "Executing"  # Succeeded | Failed
+    failure_reason: str = ""
+    steps: list[StepResult] = field(default_factory=list)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    property_files: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def model_package_arn(self) -> str | None:
+        for properties in self.properties.values():
+            if "ModelPackageArn" in properties:
+                return str(properties["ModelPackageArn"])
+        return None
+
+    @property
+    def evaluation(self) -> dict[str, Any] | None:
+        for name, report in self.property_files.items():
+            if name.endswith(".EvaluationReport"):
+                return dict(report)
+        return None
+
+
+StepListener = Callable[[StepResult], None]
+
+
+class LocalPipelineRunner:
+    def __init__(self, on_step: StepListener | None = None, work_dir: Path | None = None) -> None:
+        self._sagemaker = boto3.client("sagemaker", region_name=REGION)
+        self._s3 = boto3.client("s3", region_name=REGION)
+        self._on_step = on_step or (lambda result: None)
+        self._work_dir = work_dir
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self, execution_arn: str) -> RunResult:
+        started = time.monotonic()
+        execution = self._sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        pipeline_name = execution["PipelineArn"].rsplit("/", 1)[-1]
+        definition = json.loads(self._sagemaker.describe_pipeline(PipelineName=pipeline_name)["PipelineDefinition"])
+        given = self._sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)[
+            "PipelineParameters"
+        ]
+        parameters = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+        parameters.update({p["Name"]: p["Value"] for p in given})
+        for spec in definition.get("Parameters", []):
+            parameters[spec["Name"]] = _typed(parameters[spec["Name"]], spec["Type"])
+        missing = [name for name, value in parameters.items() if value is None]
+        result = RunResult(execution_arn=execution_arn)
+        context = _Context(
+            parameters=parameters,
+            execution={
+                "PipelineExecutionId": execution_arn.rsplit("/", 1)[-1],
+                "PipelineExecutionArn": execution_arn,
+                "PipelineName": pipeline_name,
+            },
+            result=result,
+        )
+        with tempfile.TemporaryDirectory(dir=self._work_dir, prefix="pipeline-run-") as scratch:
+            self._scratch = Path(scratch)
+            try:
+                if missing:
+                    raise StepFailed(f"no value for pipeline parameter(s) {', '.join(missing)}")
+                self._run_steps(_in_dependency_order(definition["Steps"]), context)
+                result.status = "Succeeded"
+            except StepFailed as failure:
+                result.status = "Failed"
+                result.failure_reason = str(failure)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _run_steps(self, steps: list[dict[str, Any]], context: _Context) -> None:
+        for step in steps:
+            self._run_step(step, context)
+            if step["Type"] == "Condition":
+                branch, skipped = context.pending_branch, context.skipped_branch
+                context.pending_branch, context.skipped_branch = [], []
+                for other in skipped:
+                    self._report(context, StepResult(other["Name"], other["Type"], "Skipped"))
+                self._run_steps(_in_dependency_order(branch), context)
+
+    def _run_step(self, step: dict[str, Any], context: _Context) -> None:
+        handlers: dict[str, Callable[[dict[str, Any], _Context], str]] = {
+            "Processing": self._processing,
+            "Training": self._training,
+            "Condition": self._condition,
+            "Model": self._create_model,
+            "RegisterModel": self._register_model,
+            "Fail": self._fail,
+        }
+        handler = handlers.get(step["Type"])
+        if handler is None:
+            raise UnsupportedStep(
+                f"step {step['Name']!r} has type {step['Type']!r}, which the local runner does not run "
+                f"(it runs {', '.join(handlers)})"
+            )
+        started = time.monotonic()
+        try:
+            detail = handler(step, context)
+        except StepFailed as failure:
+            self._report(
+                context,
+                StepResult(step["Name"], step["Type"], "Failed", time.monotonic() - started, str(failure)),
+            )
+            raise
+        self._report(context, StepResult(step["Name"], step["Type"], "Succeeded", time.monotonic() - started, detail))
+
+    def _report(self, context: _Context, result: StepResult) -> None:
+        context.result.steps.append(result)
+        self._on_step(result)
+
+    # -- step types ----------------------------------------------------------------------
+
+    def _processing(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = context.resolve(step["Arguments"])
+        base = self._scratch / step["Name"]
+        for processing_input in arguments.get("ProcessingInputs", []):
+            s3_input = processing_input["S3Input"]
+            self._download(s3_input["S3Uri"], _local(base, s3_input["LocalPath"]))
+        app = arguments["AppSpecification"]
+        entrypoint = [_local_arg(base, part) for part in app.get("ContainerEntrypoint", [])]
+        if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"}:
+            raise UnsupportedStep(f"step {step['Name']!r}: only Python script processing runs locally")
+        command = [
+            sys.executable,
+            *entrypoint[1:],
+            *map(str, app.get("ContainerArguments", [])),
+            "--base-dir",
+            str(base),
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
+        if completed.returncode != 0:
+            lines = [line for line in completed.stderr.splitlines() if line.strip()]
+            errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")]
+            reason = errors[-1] if errors else (lines[-1] if lines else f"exit code {completed.returncode}")
+            raise StepFailed(f"{step['Name']}: {reason}")
+        outputs = {}
+        for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            s3_output = output["S3Output"]
+            self._upload_dir(_local(base, s3_output["LocalPath"]), s3_output["S3Uri"])
+            outputs[output["OutputName"]] = output
+        context.result.properties[step["Name"]] = {
+            **arguments,
+            "ProcessingOutputConfig": {"Outputs": outputs},
+            "ProcessingJobStatus": "Completed",
+        }
+        for property_file in step.get("PropertyFiles", []):
+            output = outputs[property_file["OutputName"]]["S3Output"]
+            path = _local(base, output["LocalPath"]) / property_file["FilePath"]
+            context.result.property_files[f"{step['Name']}.{property_file['PropertyFileName']}"] = json.loads(
+                path.read_text(encoding="utf-8")
+            )
+        return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+
+    def _training(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = context.resolve(step["Arguments"])
+        image = arguments["AlgorithmSpecification"].get("TrainingImage", "")
+        if "sagemaker-xgboost" not in image:
+            raise UnsupportedStep(
+                f"step {step['Name']!r} trains with {image!r}; "
+                "the local runner imitates only the built-in XGBoost image"
+            )
+        import numpy as np
+        import xgboost
+
+        base = self._scratch / step["Name"]
+        channels: dict[str, Any] = {}
+        for channel in arguments["InputDataConfig"]:
+            local = base / "input" / "data" / channel["ChannelName"]
+            self._download(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
+            files = sorted(path for path in local.rglob("*") if path.is_file())
+            if not files:
+                raise StepFailed(f"{step['Name']}: channel {channel['ChannelName']!r} has no data")
+            table = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in files])
+            channels[channel["ChannelName"]] = xgboost.DMatrix(table[:, 1:], label=table[:, 0])
+        if "train" not in channels:
+            raise StepFailed(f"{step['Name']}: the built-in XGBoost algorithm needs a 'train' channel")
+        hyperparameters = {name: _number(value) for name, value in arguments.get("HyperParameters", {}).items()}
+        rounds = int(hyperparameters.pop("num_round", 10))
+        evals = [(matrix, name) for name, matrix in channels.items()]
+        booster = xgboost.train(
+            hyperparameters, channels["train"], num_boost_round=rounds, evals=evals, verbose_eval=False
+        )
+        model_file = base / "model" / "xgboost-model"
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        # The built-in algorithm's file name, in XGBoost's binary (UBJSON) format.
+        booster.save_model(str(model_file.with_suffix(".ubj")))
+        model_file.with_suffix(".ubj").rename(model_file)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            tar.add(model_file, arcname="xgboost-model")
+        job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}-{uuid.uuid4().hex[:8]}"
+        model_uri = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
+        bucket, key = _split_uri(model_uri)
+        self._s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+        context.result.properties[step["Name"]] = {
+            **arguments,
+            "TrainingJobName": job_name,
+            "TrainingJobStatus": "Completed",
+            "ModelArtifacts": {"S3ModelArtifacts": model_uri},
+        }
+        return f"{rounds} rounds, model at {model_uri}"
+
+    def _condition(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = step["Arguments"]
+        outcome = all(_evaluate(condition, context) for condition in arguments["Conditions"])
+        context.result.properties[step["Name"]] = {"Outcome": outcome}
+        chosen, skipped = ("IfSteps", "ElseSteps") if outcome else ("ElseSteps", "IfSteps")
+        # The branches run (or are skipped) once the condition itself is reported.
+        context.pending_branch = arguments.get(chosen, [])
+        context.skipped_branch = arguments.get(skipped, [])
+        runs = ", ".join(s["Name"] for s in context.pending_branch) or "nothing"
+        return f"{'true' if outcome else 'false'}: runs {runs}"
+
+    def _create_model(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = context.resolve(step["Arguments"])
+        model_name = f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}"[:63]
+        response = self._sagemaker.create_model(ModelName=model_name, **arguments)
+        context.result.properties[step["Name"]] = {"ModelName": model_name, "ModelArn": response["ModelArn"]}
+        return model_name
+
+    def _register_model(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = context.resolve(step["Arguments"])
+        arguments = {k: v for k, v in arguments.items() if v not in ({}, None, "None")}
+        metrics = arguments.get("ModelMetrics")
+        if metrics:
+            arguments["ModelMetrics"] = {k: v for k, v in metrics.items() if v}
+        response = self._sagemaker.create_model_package(**arguments)
+        context.result.properties[step["Name"]] = {"ModelPackageArn": response["ModelPackageArn"]}
+        return str(response["ModelPackageArn"])
+
+    def _fail(self, step: dict[str, Any], context: _Context) -> str:
+        message = context.resolve(step["Arguments"].get("ErrorMessage", ""))
+        raise StepFailed(str(message) or f"{step['Name']} failed")
+
+    # -- S3 --------------------------------------------------------------------------------
+
+    def _download(self, uri: str, local_dir: Path) -> None:
+        bucket, prefix = _split_uri(uri)
+        local_dir.mkdir(parents=True, exist_ok=True)
+        found = False
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found = True
+                relative = item["Key"][len(prefix) :].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
+                target = local_dir / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._s3.download_file(bucket, item["Key"], str(target))
+        if not found:
+            raise StepFailed(f"no object found at {uri}")
+
+    def _upload_dir(self, local_dir: Path, uri: str) -> None:
+        bucket, prefix = _split_uri(uri)
+        for path in sorted(local_dir.rglob("*")):
+            if path.is_file():
+                key = f"{prefix.rstrip('/')}/{path.relative_to(local_dir).as_posix()}"
+                self._s3.upload_file(str(path), bucket, key)
+
+
+@dataclass
+class _Context:
+    parameters: dict[str, Any]
+    execution: dict[str, str]
+    result: RunResult
+    pending_branch: list[dict[str, Any]] = field(default_factory=list)
+    skipped_branch: list[dict[str, Any]] = field(default_factory=list)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace Get / Std:Join / Std:JsonGet expressions with their values."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Get"}:
+            return self._get(value["Get"])
+        if set(value) == {"Std:Join"}:
+            join = value["Std:Join"]
+            return str(join["On"]).join(str(self.resolve(item)) for item in join["Values"])
+        if set(value) == {"Std:JsonGet"}:
+            json_get = value["Std:JsonGet"]
+            reference = json_get["PropertyFile"]["Get"]  # Steps.<step>.PropertyFiles.<name>
+            _, step_name, _, file_name = reference.split(".", 3)
+            document = self.result.property_files.get(f"{step_name}.{file_name}")
+            if document is None:
+                raise StepFailed(f"property file {file_name} of step {step_name} does not exist")
+            return _navigate(document, json_get["Path"])
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _get(self, path: str) -> Any:
+        root, _, rest = path.partition(".")
+        if root == "Parameters":
+            return self.parameters[rest]
+        if root == "Execution":
+            return self.execution[rest]
+        if root == "Steps":
+            step_name, _, property_path = rest.partition(".")
+            if step_name not in self.result.properties:
+                raise StepFailed(f"step {step_name} has not run, so {path} has no value")
+            return _navigate(self.result.properties[step_name], property_path)
+        raise UnsupportedStep(f"cannot resolve {path!r}")
+
+
+def _in_dependency_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_name = {step["Name"]: step for step in steps}
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+
+    def depends_on(step: dict[str, Any]) -> set[str]:
+        text = json.dumps(step.get("Arguments", {}))
+        referenced = set(re.findall(r'"Steps\.([A-Za-z0-9-]+)\.', text))
+        return (referenced | set(step.get("DependsOn", []))) & set(by_name) - {step["Name"]}
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in placed:
+            return
+        if name in path:
+            raise UnsupportedStep(f"steps depend on each other in a cycle: {' -> '.join((*path, name))}")
+        for dependency in sorted(depends_on(by_name[name])):
+            place(dependency, (*path, name))
+        placed.add(name)
+        ordered.append(by_name[name])
+
+    for step in steps:
+        place(step["Name"], ())
+    return ordered
+
+
+def _evaluate(condition: dict[str, Any], context: _Context) -> bool:
+    kind = condition["Type"]
+    if kind == "Not":
+        return not _evaluate(condition["Condition"], context)
+    if kind == "Or":
+        return any(_evaluate(inner, context) for inner in condition["Conditions"])
+    if kind == "In":
+        value = context.resolve(condition["QueryValue"])
+        return value in [context.resolve(item) for item in condition["Values"]]
+    left, right = context.resolve(condition["LeftValue"]), context.resolve(condition["RightValue"])
+    comparisons: dict[str, Callable[[Any, Any], bool]] = {
+        "Equals": lambda a, b: a == b,
+        "GreaterThan": lambda a, b: a > b,
+        "GreaterThanOrEqualTo": lambda a, b: a >= b,
+        "LessThan": lambda a, b: a < b,
+        "LessThanOrEqualTo": lambda a, b: a <= b,
+    }
+    if kind not in comparisons:
+        raise UnsupportedStep(f"condition type {kind!r} is not evaluated locally")
+    return comparisons[kind](left, right)
+
+
+_TOKEN = re.compile(r"([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]")
+
+
+def _navigate(document: Any, path: str) -> Any:
+    """Follow ``a.b[0]['c']`` through dicts (a list of named items is looked up by name)."""
+    current = document
+    for name, index, key in _TOKEN.findall(path):
+        current = current[int(index)] if index else current[name or key]
+    return current
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _local(base: Path, container_path: str) -> Path:
+    relative = Path(container_path).relative_to(CONTAINER_PROCESSING_DIR)
+    return base / relative
+
+
+def _local_arg(base: Path, argument: str) -> str:
+    if argument.startswith(CONTAINER_PROCESSING_DIR + "/"):
+        return str(_local(base, argument))
+    return argument
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "Float":
+        return float(value)
+    if kind == "Integer":
+        return int(value)
+    if kind == "Boolean":
+        return str(value).lower() == "true"
+    return str(value)
+
+
+def _number(text: Any) -> Any:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except (TypeError, ValueError):
+            continue
+    return text

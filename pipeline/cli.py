@@ -1,0 +1,132 @@
+"""`python -m pipeline definition | upsert`: print the pipeline definition, or create/update it.
+
+Both take the configuration the template uses: pipeline name, bucket and region, from options,
+from the environment (PIPELINE_NAME, DATA_BUCKET, AWS_REGION) or from a deployed stack's outputs
+(--stack-name). AWS clients follow the usual conventions (AWS_PROFILE, AWS_ENDPOINT_URL, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from pipeline.config import STEP_SCRIPTS, STEPS_DIR, PipelineConfig
+
+EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/retrain-pipeline-execution"
+EXAMPLE_BUCKET = "retrain-trigger-dev-data-111122223333-us-east-1"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("definition", "print the pipeline definition JSON (no AWS call)"),
+        ("upsert", "upload the step scripts, create the model package group, create or update the pipeline"),
+    ):
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument("--stack-name", help="read role, bucket and names from this stack's outputs")
+        command.add_argument("--pipeline-name", default=os.environ.get("PIPELINE_NAME"))
+        command.add_argument(
+            "--bucket",
+            default=os.environ.get("DATA_BUCKET"),
+            help="data bucket; artefacts go under pipeline-artifacts/",
+        )
+        command.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        command.add_argument("--role-arn", help="the pipeline's execution role")
+        command.add_argument("--model-package-group", default=None)
+        command.add_argument("--target-column", default=None, help="default of the TargetColumn parameter")
+    return parser.parse_args(argv)
+
+
+def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    values.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    return values
+
+
+def resolve_config(args: argparse.Namespace) -> PipelineConfig:
+    from_stack = stack_values(args.stack_name, args.region) if args.stack_name else {}
+    region = args.region or boto3.Session().region_name
+    if not region:
+        raise SystemExit("no region: pass --region or set AWS_REGION")
+    example = args.command == "definition"
+    role_arn = args.role_arn or from_stack.get("PipelineExecutionRoleArn") or (EXAMPLE_ROLE_ARN if example else None)
+    bucket = args.bucket or from_stack.get("DataBucketName") or (EXAMPLE_BUCKET if example else None)
+    if not role_arn:
+        raise SystemExit("no execution role: pass --role-arn or --stack-name")
+    if not bucket:
+        raise SystemExit("no bucket: pass --bucket, set DATA_BUCKET or pass --stack-name")
+    defaults = PipelineConfig(region=region, role_arn=role_arn, default_bucket=bucket)
+    return PipelineConfig(
+        region=region,
+        role_arn=role_arn,
+        default_bucket=bucket,
+        pipeline_name=args.pipeline_name or from_stack.get("PipelineName") or defaults.pipeline_name,
+        model_package_group_name=args.model_package_group
+        or from_stack.get("ModelPackageGroupName")
+        or defaults.model_package_group_name,
+        target_column=args.target_column or defaults.target_column,
+    )
+
+
+def upsert(config: PipelineConfig, definition: str) -> str:
+    """Make AWS hold this definition; return the pipeline ARN."""
+    s3 = boto3.client("s3", region_name=config.region)
+    sagemaker = boto3.client("sagemaker", region_name=config.region)
+    for script in STEP_SCRIPTS:
+        bucket, key = config.code_uri(script).removeprefix("s3://").split("/", 1)
+        s3.put_object(Bucket=bucket, Key=key, Body=(STEPS_DIR / script).read_bytes())
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=config.model_package_group_name)
+    except ClientError:
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=config.model_package_group_name,
+            ModelPackageGroupDescription=f"Models trained by pipeline {config.pipeline_name}",
+        )
+    try:
+        sagemaker.describe_pipeline(PipelineName=config.pipeline_name)
+    except ClientError:
+        response: Any = sagemaker.create_pipeline(
+            PipelineName=config.pipeline_name,
+            PipelineDefinition=definition,
+            RoleArn=config.role_arn,
+            ClientRequestToken=_token(definition),
+        )
+    else:
+        response = sagemaker.update_pipeline(
+            PipelineName=config.pipeline_name, PipelineDefinition=definition, RoleArn=config.role_arn
+        )
+    return str(response["PipelineArn"])
+
+
+def _token(definition: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(definition.encode()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.definition import definition_json
+
+    args = parse_args(argv)
+    config = resolve_config(args)
+    definition = definition_json(config)
+    if args.command == "definition":
+        print(json.dumps(json.loads(definition), indent=2, sort_keys=True))
+        return 0
+    arn = upsert(config, definition)
+    print(f"pipeline {config.pipeline_name} is up to date: {arn}")
+    print(f"step scripts under {config.artifacts_uri}/code/, models registered in {config.model_package_group_name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""What the pipeline definition depends on: names, places and the execution role."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+STEPS_DIR = Path(__file__).resolve().parent / "steps"
+STEP_SCRIPTS = ("preprocess.py", "evaluate.py")
+
+# Where runs write their artefacts in the data bucket. Outside DataPrefix, so that the CSV splits
+# a run writes never start another run.
+ARTIFACTS_PREFIX = "pipeline-artifacts"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything environment-specific. Same values, same definition, byte for byte."""
+
+    region: str
+    role_arn: str
+    default_bucket: str
+    pipeline_name: str = "retrain-pipeline"
+    model_package_group_name: str = "retrain-models"
+    target_column: str = "target"
+
+    @property
+    def artifacts_uri(self) -> str:
+        return f"s3://{self.default_bucket}/{ARTIFACTS_PREFIX}/{self.pipeline_name}"
+
+    def code_uri(self, script: str) -> str:
+        """Content-addressed: changing a script changes the definition, and `upsert` updates it."""
+        digest = hashlib.sha256((STEPS_DIR / script).read_bytes()).hexdigest()[:16]
+        return f"{self.artifacts_uri}/code/{digest}/{script}"
