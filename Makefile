@@ -48,3 +48,6 @@ unit: install
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .aws-sam
+
+bench: install ## Speed and cost figures as ratios against baselines measured in the same run
+	$(RUN) python -m bench

@@ -23,3 +23,13 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+import pytest
+
+from emulator.lambda_context import LocalLambdaContext
+
+
+@pytest.fixture
+def lambda_context() -> LocalLambdaContext:
+    """A context with the attributes the Lambda runtime passes (Powertools' Logger reads them)."""
+    return LocalLambdaContext(function_name="retrain-trigger-test-trigger")

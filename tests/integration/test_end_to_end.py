@@ -99,7 +99,7 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 
 
-def test_make_demo_ends_with_a_run_for_the_uploaded_object():
+def test_make_demo_goes_from_upload_to_a_registered_model():
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
     result = subprocess.run(
         [sys.executable, "-m", "emulator.demo"],
@@ -113,3 +113,7 @@ def test_make_demo_ends_with_a_run_for_the_uploaded_object():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
     assert "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
+    assert "status           Succeeded" in result.stdout
+    assert "model-package/retrain-models/1 (PendingManualApproval)" in result.stdout
+    assert "metrics          MSE " in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")

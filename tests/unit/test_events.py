@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tests.unit.conftest import load_event
+from tests.events import load_event
 from trigger.events import S3EventNotification, S3TestEvent, TriggerQueueRecord
 
 SQS_RECORD = load_event("sqs-upload.json")["Records"][0]

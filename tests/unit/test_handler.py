@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from app import lambda_handler
+from tests.events import EVENTS, load_event
 from tests.faults import inject_faults, json_error
-from tests.unit.conftest import EVENTS, load_event
 
 
 def failed_ids(response: dict[str, Any]) -> list[str]:

@@ -233,3 +233,17 @@ def test_an_email_subscription_exists_only_when_an_address_is_given(template):
     assert template["Conditions"]["HasNotificationEmail"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]
     }
+
+
+def test_the_pipeline_role_may_pass_only_itself_and_touch_only_the_data_bucket(template, translated):
+    role = template["Resources"]["PipelineExecutionRole"]["Properties"]
+    statements = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert statements["PassItselfToTheJobs"]["Resource"] == {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role['RoleName']['Fn::Sub']}"
+    }
+    assert statements["ReadDataWriteArtifacts"]["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/*"}
+    assert statements["ListTheDataBucket"]["Resource"] == {"Fn::GetAtt": ["DataBucket", "Arn"]}
+    register = json.dumps(statements["RegisterInTheModelGroup"]["Resource"])
+    assert "model-package-group/${ModelPackageGroupName}" in register
+    outputs = translated["Outputs"]
+    assert outputs["PipelineExecutionRoleArn"]["Value"] == {"Fn::GetAtt": ["PipelineExecutionRole", "Arn"]}

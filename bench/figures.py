@@ -1,0 +1,29 @@
+"""A measured figure: a value, its baseline from the same run, and their ratio."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    what: str
+    value: float
+    baseline: float
+    unit: str
+    goal: float | None  # the ratio should be at most this; None: reported, no goal
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline
+
+    @property
+    def verdict(self) -> str:
+        if self.goal is None:
+            return "-"
+        return "meets goal" if self.ratio <= self.goal else "MISSES goal"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "verdict": self.verdict}

@@ -1,0 +1,40 @@
+"""P4: the local demo from upload to registered model, against the bare training script on the same data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.figures import Figure
+from emulator.demo import Demo
+from emulator.sample_data import TARGET_COLUMN, diabetes_csv
+
+BARE_SCRIPT = Path(__file__).resolve().parent / "bare_training.py"
+
+
+def bare_training_seconds(data: bytes) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".csv") as csv:
+        csv.write(data)
+        csv.flush()
+        started = time.monotonic()
+        subprocess.run([sys.executable, str(BARE_SCRIPT), csv.name, TARGET_COLUMN], check=True, capture_output=True)  # noqa: S603
+        return time.monotonic() - started
+
+
+def measure() -> Figure:
+    data = diabetes_csv()
+    baseline = bare_training_seconds(data)
+    outcome = Demo(say=lambda text: None).run(data)
+    if not outcome.ok or outcome.upload_to_registered_seconds is None:
+        raise RuntimeError("the local demo did not end in a registered model")
+    return Figure(
+        name="P4",
+        what="local demo, upload -> registered model, / bare training script (same data)",
+        value=outcome.upload_to_registered_seconds,
+        baseline=baseline,
+        unit="s",
+        goal=None,
+    )

@@ -1,0 +1,144 @@
+"""The local runner executes the upserted definition's steps against moto, on small data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+
+from emulator.pipeline_runner import LocalPipelineRunner, StepResult, UnsupportedStep
+from emulator.sample_data import diabetes_csv
+from pipeline.cli import upsert
+from tests.pipeline.conftest import BUCKET, CONFIG, REGION
+
+DATA_KEY = "pipeline-dataset/small diabetes.csv"
+
+
+def start(definition: str, body: bytes, **parameters: str) -> str:
+    upsert(CONFIG, definition)
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=DATA_KEY, Body=body)
+    values = {"InputBucket": BUCKET, "InputKey": DATA_KEY, **parameters}
+    response = boto3.client("sagemaker", region_name=REGION).start_pipeline_execution(
+        PipelineName=CONFIG.pipeline_name,
+        PipelineParameters=[{"Name": name, "Value": value} for name, value in values.items()],
+        ClientRequestToken=str(uuid.uuid4()),
+    )
+    return str(response["PipelineExecutionArn"])
+
+
+def model_packages() -> list[dict[str, Any]]:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=CONFIG.model_package_group_name)
+    return [
+        dict(sagemaker.describe_model_package(ModelPackageName=item["ModelPackageArn"]))
+        for item in listed["ModelPackageSummaryList"]
+    ]
+
+
+def read_s3_json(uri: str) -> Any:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, data_bucket):
+    seen: list[StepResult] = []
+    execution = start(definition, diabetes_csv(rows=150))
+
+    result = LocalPipelineRunner(on_step=seen.append).run(execution)
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("Preprocess", "Succeeded"),
+        ("Train", "Succeeded"),
+        ("Evaluate", "Succeeded"),
+        ("CheckMse", "Succeeded"),
+        ("MseAboveThreshold", "Skipped"),
+        ("CreateModel", "Succeeded"),
+        ("RegisterModel", "Succeeded"),
+    ]
+    assert seen == result.steps  # progress was reported step by step
+    [package] = model_packages()
+    assert package["ModelPackageArn"] == result.model_package_arn
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert read_s3_json(statistics["S3Uri"]) == result.evaluation
+    execution_id = execution.rsplit("/", 1)[-1]
+    assert f"/runs/{execution_id}/evaluation/" in statistics["S3Uri"]
+    model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert model_url.endswith("/output/model.tar.gz")
+
+
+def test_the_approval_status_parameter_reaches_the_registry(definition, data_bucket):
+    execution = start(definition, diabetes_csv(rows=150), ModelApprovalStatus="Approved")
+
+    LocalPipelineRunner().run(execution)
+
+    [package] = model_packages()
+    assert package["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_threshold_too_strict_ends_in_the_fail_step_with_the_mse_and_registers_nothing(definition, data_bucket):
+    execution = start(definition, diabetes_csv(rows=150), MseThreshold="1.5")
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Failed"
+    mse = result.evaluation["regression_metrics"]["mse"]["value"]  # type: ignore[index]
+    assert result.failure_reason == f"Model MSE {mse} is above the threshold 1.5"
+    assert [(s.name, s.status) for s in result.steps][-3:] == [
+        ("CreateModel", "Skipped"),
+        ("RegisterModel", "Skipped"),
+        ("MseAboveThreshold", "Failed"),
+    ]
+    assert model_packages() == []
+
+
+def test_a_malformed_csv_fails_preprocessing_with_a_readable_reason(definition, data_bucket):
+    execution = start(definition, b"age,sex,bmi\n" + b"50,1,22.1\n" * 30)
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Failed"
+    assert result.failure_reason == ("Preprocess: target column 'target' is missing; the columns are: age, sex, bmi")
+    assert [s.name for s in result.steps] == ["Preprocess"]
+    assert model_packages() == []
+
+
+def test_a_missing_input_object_fails_with_its_location(definition, data_bucket):
+    upsert(CONFIG, definition)
+    execution = boto3.client("sagemaker", region_name=REGION).start_pipeline_execution(
+        PipelineName=CONFIG.pipeline_name,
+        PipelineParameters=[{"Name": "InputBucket", "Value": BUCKET}, {"Name": "InputKey", "Value": "nope.csv"}],
+        ClientRequestToken=str(uuid.uuid4()),
+    )["PipelineExecutionArn"]
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Failed"
+    assert result.failure_reason == f"no object found at s3://{BUCKET}/nope.csv"
+
+
+def test_a_step_type_it_does_not_know_is_refused_clearly(data_bucket):
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
+        "Steps": [{"Name": "Notify", "Type": "Lambda", "Arguments": {}}],
+    }
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_pipeline(
+        PipelineName="other",
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=CONFIG.role_arn,
+        ClientRequestToken="t" * 32,
+    )
+    execution = sagemaker.start_pipeline_execution(
+        PipelineName="other",
+        PipelineParameters=[{"Name": "InputBucket", "Value": BUCKET}, {"Name": "InputKey", "Value": "k"}],
+        ClientRequestToken=str(uuid.uuid4()),
+    )["PipelineExecutionArn"]
+
+    with pytest.raises(UnsupportedStep, match="step 'Notify' has type 'Lambda', which the local runner does not run"):
+        LocalPipelineRunner().run(execution)
