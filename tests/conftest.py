@@ -16,6 +16,7 @@ os.environ.update(
     NOTIFICATION_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:retrain-notifications",
     DATA_PREFIX="pipeline-dataset/",
     DATA_SUFFIX=".csv",
+    IDEMPOTENCY_TABLE_NAME="retrain-idempotency",
     POWERTOOLS_SERVICE_NAME="retrain-trigger",
     POWERTOOLS_METRICS_NAMESPACE="RetrainTrigger",
     POWERTOOLS_TRACE_DISABLED="true",

@@ -119,9 +119,10 @@ def test_only_the_data_bucket_may_send_to_the_queue(template):
 
 
 def test_the_notification_filters_on_the_data_prefix_and_suffix(template):
-    [configuration] = template["Resources"]["DataBucket"]["Properties"]["NotificationConfiguration"][
+    queue_configurations = template["Resources"]["DataBucket"]["Properties"]["NotificationConfiguration"][
         "QueueConfigurations"
     ]
+    [configuration] = queue_configurations["Fn::If"][1]  # with TriggerPath Queue or Both
     assert configuration["Event"] == "s3:ObjectCreated:*"
     rules = json.dumps(configuration["Filter"])
     assert '"Ref": "DataPrefix"' in rules

@@ -1,0 +1,1 @@
+"""Tells a person, once, how each run of the pipeline ended."""

@@ -1,0 +1,106 @@
+"""Run status notifications: the exact message a person reads, once per run end."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from run_status.events import PipelineStatusEvent
+from run_status.messages import run_ended
+from tests.aws import TriggerTargets
+from tests.events import load_event
+
+
+@pytest.fixture
+def idempotency_table(aws: None) -> str:
+    name = os.environ["IDEMPOTENCY_TABLE_NAME"]
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def event_for_new_execution(targets: TriggerTargets, sample: str) -> dict[str, Any]:
+    """The sample event, about an execution that exists in moto (the function describes it)."""
+    execution_arn = boto3.client("sagemaker", region_name="us-east-1").start_pipeline_execution(
+        PipelineName=targets.pipeline_name,
+        PipelineParameters=[{"Name": "InputBucket", "Value": "b"}, {"Name": "InputKey", "Value": "k"}],
+        ClientRequestToken=str(uuid.uuid4()),
+    )["PipelineExecutionArn"]
+    event = load_event(sample)
+    event["detail"]["pipelineExecutionArn"] = execution_arn
+    event["resources"][1] = execution_arn
+    return event
+
+
+def test_a_succeeded_run_is_told_once_in_words(targets, idempotency_table, lambda_context):
+    import notify
+
+    event = event_for_new_execution(targets, "pipeline-status-succeeded.json")
+    execution_arn = event["detail"]["pipelineExecutionArn"]
+
+    notify.lambda_handler(event, lambda_context)
+    notify.lambda_handler(json.loads(json.dumps(event)), lambda_context)  # SageMaker sent it twice
+
+    [notification] = targets.notifications()
+    assert notification["subject"] == "Retraining succeeded: retrain-pipeline"
+    assert notification["message"] == (
+        "Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: Succeeded.\n"
+        "\n"
+        f"Execution: {execution_arn}\n"
+        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
+        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
+        "Started:   2026-11-22 10:15:31 UTC\n"
+        "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
+        "Console:   https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/pipelines/retrain-pipeline\n"
+    )
+
+
+def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda_context):
+    import notify
+
+    event = event_for_new_execution(targets, "pipeline-status-failed.json")
+
+    notify.lambda_handler(event, lambda_context)
+
+    [notification] = targets.notifications()
+    assert notification["subject"] == "Retraining FAILED: retrain-pipeline"
+    assert "ended: Failed." in notification["message"]
+    # moto records no failure reason for an execution; the message says so rather than invent one.
+    assert "Reason:    not reported; see the failed step in the console\n" in notification["message"]
+
+
+def test_a_failure_reason_from_sagemaker_is_quoted():
+    change = PipelineStatusEvent.model_validate(load_event("pipeline-status-failed.json")).detail
+    text = run_ended(change, "Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0").body
+    assert "Reason:    Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0\n" in text
+
+
+def test_a_run_that_fails_after_succeeding_is_a_new_message(targets, idempotency_table, lambda_context):
+    import notify
+
+    succeeded = event_for_new_execution(targets, "pipeline-status-succeeded.json")
+    failed = load_event("pipeline-status-failed.json")
+    failed["detail"]["pipelineExecutionArn"] = succeeded["detail"]["pipelineExecutionArn"]
+
+    notify.lambda_handler(succeeded, lambda_context)
+    notify.lambda_handler(failed, lambda_context)
+
+    assert [n["subject"] for n in targets.notifications()] == [
+        "Retraining succeeded: retrain-pipeline",
+        "Retraining FAILED: retrain-pipeline",
+    ]
+
+
+def test_times_render_in_utc_whatever_the_offset():
+    change = PipelineStatusEvent.model_validate(load_event("pipeline-status-succeeded.json")).detail
+    assert change.started == datetime(2026, 11, 22, 10, 15, 31, tzinfo=UTC)
