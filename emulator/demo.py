@@ -23,9 +23,11 @@ import boto3
 
 from emulator.deployment import LocalDeployment, deploy_locally, function_environment
 from emulator.event_source import QueueEventSource
+from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult
 from emulator.sample_data import diabetes_csv
+from emulator.status_events import status_change_event
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
@@ -98,8 +100,14 @@ class Demo:
             result = LocalPipelineRunner(on_step=self.show_step).run(execution_arn)
             registered = time.monotonic() - uploaded_at if result.model_package_arn else None
             self.show_summary(result, config, registered)
+            told = self.tell_run_status(deployment, result)
 
-            ok = result.status == "Succeeded" and result.model_package_arn is not None and len(notifications) == 1
+            ok = (
+                result.status == "Succeeded"
+                and result.model_package_arn is not None
+                and len(notifications) == 1
+                and len(told) == 1
+            )
             self.say("")
             self.say(f"{'done' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
             return DemoOutcome(ok=ok, upload_to_registered_seconds=registered)
@@ -116,6 +124,19 @@ class Demo:
         # S3 sent a test event when the notification was configured; the function acknowledges it.
         event_source.drain(idle_seconds=0.2)
         return event_source
+
+    def tell_run_status(self, deployment: LocalDeployment, result: RunResult) -> list[dict[str, Any]]:
+        """What SageMaker's status event makes the run status function send, as a person reads it."""
+        os.environ.update(function_environment(deployment, "RunStatusFunction"))
+        notify = importlib.import_module("notify")
+        notify.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
+        notifications = read_notifications(deployment.inbox_queue_url)
+        self.say("")
+        for notification in notifications:
+            self.say(f"6. notification    {notification.get('Subject')}")
+            for line in notification["Message"].splitlines():
+                self.say(f"   | {line}")
+        return notifications
 
     def show_deployment(self, deployment: LocalDeployment, endpoint: str, pipeline_arn: str) -> None:
         self.say(f"moto server        {endpoint}")

@@ -48,6 +48,7 @@ class LocalDeployment:
     topic_arn: str
     inbox_queue_url: str  # subscribed to the topic, so local runs can read what a person would get
     pipeline_name: str
+    idempotency_table: str
 
     @property
     def batch_size(self) -> int:
@@ -104,6 +105,14 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         Endpoint=_queue_arn(sqs, inbox_url),
         Attributes={"RawMessageDelivery": "false"},
     )
+    table = template["Resources"]["IdempotencyTable"]["Properties"]
+    idempotency_table = f"retrain-trigger-{LOCAL_STAGE}-idempotency"
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=idempotency_table,
+        KeySchema=table["KeySchema"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        BillingMode=table["BillingMode"],
+    )
     return LocalDeployment(
         parameters=parameters,
         bucket=bucket,
@@ -113,16 +122,21 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         topic_arn=topic_arn,
         inbox_queue_url=inbox_url,
         pipeline_name=parameters["PipelineName"],
+        idempotency_table=idempotency_table,
     )
 
 
-def function_environment(deployment: LocalDeployment, template: dict[str, Any] | None = None) -> dict[str, str]:
-    """The trigger function's environment variables as the template sets them for this stack."""
-    template = template or load_template()
-    resolved = {**deployment.parameters, "NotificationTopic": deployment.topic_arn}
+def function_environment(deployment: LocalDeployment, function: str = "TriggerFunction") -> dict[str, str]:
+    """A function's environment variables as the template sets them, for this deployment."""
+    template = load_template()
+    resolved = {
+        **deployment.parameters,
+        "NotificationTopic": deployment.topic_arn,
+        "IdempotencyTable": deployment.idempotency_table,
+    }
     variables: dict[str, Any] = {
         **template["Globals"]["Function"]["Environment"]["Variables"],
-        **template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"],
+        **template["Resources"][function]["Properties"]["Environment"]["Variables"],
     }
     environment = {}
     for name, value in variables.items():

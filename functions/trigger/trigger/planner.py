@@ -121,7 +121,7 @@ def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
                 f"accepts at most {MAX_PARAMETER_VALUE_LENGTH} ({obj.uri[:120]}...)"
             )
     token = client_request_token(obj)
-    version = f" (version {obj.version_marker})" if obj.version_marker else ""
+    version = _version_label(obj)
     return PipelineRun(
         pipeline_name=pipeline_name,
         parameters=parameters,
@@ -130,6 +130,14 @@ def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
         client_request_token=token,
         objects=(obj,),
     )
+
+
+def _version_label(obj: UploadedObject) -> str:
+    if obj.version_id:
+        return f" (version {obj.version_id})"
+    if obj.sequencer:
+        return f" (sequencer {obj.sequencer})"
+    return f" (ETag {obj.e_tag})" if obj.e_tag else ""
 
 
 def client_request_token(obj: UploadedObject) -> str:
