@@ -27,6 +27,7 @@ class PollReport:
     received: int = 0
     deleted: int = 0
     reported_failures: int = 0
+    invocation_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
 
@@ -69,7 +70,11 @@ class QueueEventSource:
         if not messages:
             return report
         event = {"Records": [self._lambda_record(message) for message in messages]}
-        result = self._handler(event, LocalLambdaContext()) or {}
+        try:
+            result = self._handler(event, LocalLambdaContext()) or {}
+        except Exception as error:  # noqa: BLE001 - as Lambda does: a failed invocation returns the whole batch
+            result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
+            report.invocation_errors.append(repr(error))
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         report.invocations += 1
         report.received += len(messages)

@@ -176,7 +176,11 @@ class LocalPipelineRunner:
         base = self._scratch / step["Name"]
         for processing_input in arguments.get("ProcessingInputs", []):
             s3_input = processing_input["S3Input"]
-            self._download(s3_input["S3Uri"], _local(base, s3_input["LocalPath"]))
+            local = _local(base, s3_input["LocalPath"])
+            if s3_input.get("S3DataType", "S3Prefix") == "ManifestFile":
+                self._download_manifest(s3_input["S3Uri"], local)
+            else:
+                self._download(s3_input["S3Uri"], local)
         app = arguments["AppSpecification"]
         entrypoint = [_local_arg(base, part) for part in app.get("ContainerEntrypoint", [])]
         if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"}:
@@ -308,6 +312,24 @@ class LocalPipelineRunner:
                 self._s3.download_file(bucket, item["Key"], str(target))
         if not found:
             raise StepFailed(f"no object found at {uri}")
+
+    def _download_manifest(self, uri: str, local_dir: Path) -> None:
+        """SageMaker's ManifestFile: [{"prefix": "s3://bucket/p/"}, "key1", ...], keys relative to the prefix."""
+        bucket, key = _split_uri(uri)
+        try:
+            manifest = json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            prefix = manifest[0]["prefix"]
+            relative_keys = [str(item) for item in manifest[1:]]
+        except (self._s3.exceptions.NoSuchKey, ValueError, KeyError, IndexError, TypeError) as error:
+            raise StepFailed(f"{uri} is not a readable manifest file: {error}") from None
+        prefix_bucket, prefix_key = _split_uri(prefix)
+        for relative in relative_keys:
+            target = local_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._s3.download_file(prefix_bucket, prefix_key + relative, str(target))
+            except Exception as error:  # noqa: BLE001 - becomes the step's failure reason
+                raise StepFailed(f"the manifest lists {prefix}{relative}, which cannot be read: {error}") from None
 
     def _upload_dir(self, local_dir: Path, uri: str) -> None:
         bucket, prefix = _split_uri(uri)

@@ -21,6 +21,7 @@ from pipeline.config import PipelineConfig
 # The pipeline's parameters. InputBucket and InputKey are the contract with every trigger path.
 INPUT_BUCKET = "InputBucket"
 INPUT_KEY = "InputKey"
+INPUT_DATA_TYPE = "InputDataType"  # S3Prefix: InputKey is the data; ManifestFile: it lists the data
 TARGET_COLUMN = "TargetColumn"
 MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
 MSE_THRESHOLD = "MseThreshold"
@@ -144,6 +145,9 @@ def _build(config: PipelineConfig) -> Any:
 
     input_bucket = ParameterString(name=INPUT_BUCKET)
     input_key = ParameterString(name=INPUT_KEY)
+    input_data_type = ParameterString(
+        name=INPUT_DATA_TYPE, default_value="S3Prefix", enum_values=["S3Prefix", "ManifestFile"]
+    )
     target_column = ParameterString(name=TARGET_COLUMN, default_value=config.target_column)
     approval_status = ParameterString(name=MODEL_APPROVAL_STATUS, default_value="PendingManualApproval")
     mse_threshold = ParameterFloat(name=MSE_THRESHOLD, default_value=DEFAULT_MSE_THRESHOLD)
@@ -156,11 +160,11 @@ def _build(config: PipelineConfig) -> Any:
         """A location private to one execution, so concurrent runs never overwrite each other."""
         return Join(on="/", values=[config.artifacts_uri, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
 
-    def s3_input(name: str, source: Any, local_path: str) -> Any:
+    def s3_input(name: str, source: Any, local_path: str, data_type: Any = "S3Prefix") -> Any:
         return ProcessingInput(
             input_name=name,
             s3_input=ProcessingS3Input(
-                s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+                s3_uri=source, local_path=local_path, s3_data_type=data_type, s3_input_mode="File"
             ),
         )
 
@@ -192,6 +196,7 @@ def _build(config: PipelineConfig) -> Any:
                     "data",
                     Join(on="/", values=["s3:/", input_bucket, input_key]),
                     "/opt/ml/processing/input/data",
+                    data_type=input_data_type,
                 )
             ],
             outputs=[s3_output("train"), s3_output("validation"), s3_output("test")],
@@ -287,6 +292,7 @@ def _build(config: PipelineConfig) -> Any:
         parameters=[
             input_bucket,
             input_key,
+            input_data_type,
             target_column,
             approval_status,
             mse_threshold,

@@ -13,6 +13,7 @@ import boto3
 from emulator.demo import read_notifications
 
 REGION = "us-east-1"
+SAMPLE_BUCKET = "retrain-trigger-dev-data-123456789012-us-east-1"  # the bucket of the events/ samples
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,35 @@ class TriggerTargets:
     def started_keys(self) -> list[str]:
         return sorted(execution["Parameters"]["InputKey"] for execution in self.executions())
 
+    def trained_keys(self) -> list[list[str]]:
+        """For each execution, the keys it trains on (from its manifest when it covers several)."""
+        s3 = boto3.client("s3", region_name=REGION)
+        runs = []
+        for execution in self.executions():
+            parameters = execution["Parameters"]
+            if parameters.get("InputDataType") == "ManifestFile":
+                folder = parameters["InputKey"].rsplit("/", 1)[0]
+                body = s3.get_object(Bucket=parameters["InputBucket"], Key=f"{folder}/objects.json")["Body"].read()
+                runs.append(sorted(item["key"] for item in json.loads(body)["objects"]))
+            else:
+                runs.append([parameters["InputKey"]])
+        return sorted(runs)
+
     def notifications(self) -> list[dict[str, str]]:
         return [
             {"subject": envelope.get("Subject", ""), "message": envelope["Message"]}
             for envelope in read_notifications(self.inbox_url)
         ]
+
+
+def create_idempotency_table() -> None:
+    """The table the functions remember objects, runs and notifications in (Powertools' layout)."""
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=os.environ["IDEMPOTENCY_TABLE_NAME"],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def create_placeholder_pipeline(name: str) -> None:
@@ -66,6 +91,8 @@ def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
     pipeline_name = pipeline_name or os.environ["PIPELINE_NAME"]
     topic_name = os.environ["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
     create_placeholder_pipeline(pipeline_name)
+    create_idempotency_table()
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=SAMPLE_BUCKET)
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]

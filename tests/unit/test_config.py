@@ -15,8 +15,14 @@ def test_empty_pipeline_name_is_refused_too():
         load_settings({"PIPELINE_NAME": ""})
 
 
-def test_only_pipeline_name_is_required():
-    settings = load_settings({"PIPELINE_NAME": "retrain-pipeline"})
+def test_missing_idempotency_table_fails_with_a_message_that_names_it():
+    with pytest.raises(ConfigurationError, match="IDEMPOTENCY_TABLE_NAME"):
+        load_settings({"PIPELINE_NAME": "retrain-pipeline"})
+
+
+def test_only_pipeline_name_and_idempotency_table_are_required():
+    settings = load_settings({"PIPELINE_NAME": "retrain-pipeline", "IDEMPOTENCY_TABLE_NAME": "t"})
     assert settings.pipeline_name == "retrain-pipeline"
     assert settings.notification_topic_arn == ""
     assert (settings.data_prefix, settings.data_suffix) == ("", "")
+    assert settings.max_concurrent_executions == 0

@@ -53,14 +53,27 @@ def test_one_upload_starts_one_run_with_bucket_and_key(targets, lambda_context):
     assert execution["PipelineExecutionDisplayName"].startswith("abalone-csv-")
 
 
-def test_every_record_of_every_message_in_a_batch_starts_a_run(targets, lambda_context):
+def test_every_record_of_every_message_in_a_batch_is_in_the_one_run_the_batch_starts(targets, lambda_context):
     # Given three messages holding six S3 records, one of them outside the suffix filter
     event = load_event("sqs-batch.json")
 
     response = lambda_handler(event, lambda_context)
 
     assert failed_ids(response) == []
-    assert targets.started_keys() == [f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)]
+    assert targets.trained_keys() == [[f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)]]
+    [execution] = targets.executions()
+    manifest_key = execution["Parameters"]["InputKey"]
+    assert execution["Parameters"]["InputDataType"] == "ManifestFile"
+    assert manifest_key.startswith("pipeline-artifacts/manifests/")
+    manifest = (
+        boto3.client("s3", region_name="us-east-1")
+        .get_object(Bucket=execution["Parameters"]["InputBucket"], Key=manifest_key)["Body"]
+        .read()
+    )
+    assert json.loads(manifest) == [
+        {"prefix": "s3://retrain-trigger-dev-data-123456789012-us-east-1/"},
+        *[f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)],
+    ]
 
 
 def test_encoded_keys_reach_the_pipeline_decoded(targets, lambda_context):
@@ -68,7 +81,8 @@ def test_encoded_keys_reach_the_pipeline_decoded(targets, lambda_context):
 
     lambda_handler(event, lambda_context)
 
-    assert targets.started_keys() == sorted(
+    [trained] = targets.trained_keys()
+    assert trained == sorted(
         [
             "pipeline-dataset/my file.csv",
             "pipeline-dataset/a+b=c&d.csv",
@@ -133,19 +147,21 @@ def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, l
     assert targets.executions() == []
 
 
-def test_a_parameter_sagemaker_would_reject_fails_that_record_only(targets, lambda_context, caplog):
+def test_a_key_sagemaker_would_reject_fails_its_message_as_permanent(targets, lambda_context, caplog):
     event = load_event("sqs-batch.json")
     too_long = json.loads(event["Records"][1]["body"])
     too_long["Records"][0]["s3"]["object"]["key"] = "pipeline-dataset/" + "x" * 1100 + ".csv"
     event["Records"][1]["body"] = json.dumps(too_long)
 
+    event["Records"] = [event["Records"][1]]
+
     response = lambda_handler(event, lambda_context)
 
-    assert failed_ids(response) == [event["Records"][1]["messageId"]]
-    assert len(targets.executions()) == 4  # the other two messages' four csv objects
-    [failure] = [record for record in caplog.records if record.levelname == "ERROR"]
-    assert "accepts at most 1024" in failure.__dict__["error"]
-    assert failure.__dict__["permanent"] is True
+    assert failed_ids(response) == [event["Records"][0]["messageId"]]
+    assert targets.executions() == []
+    [refusal, _] = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert "accepts at most 1024" in refusal.__dict__["reason"]
+    assert refusal.__dict__["permanent"] is True
 
 
 def test_success_publishes_one_readable_notification(targets, lambda_context):

@@ -18,15 +18,8 @@ from tests.events import load_event
 
 
 @pytest.fixture
-def idempotency_table(aws: None) -> str:
-    name = os.environ["IDEMPOTENCY_TABLE_NAME"]
-    boto3.client("dynamodb", region_name="us-east-1").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
+def idempotency_table(targets: TriggerTargets) -> str:
+    return os.environ["IDEMPOTENCY_TABLE_NAME"]  # created with the targets
 
 
 def event_for_new_execution(targets: TriggerTargets, sample: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""The Powertools batch processor, with one log line per failed message."""
+"""Powertools batch plumbing: parse every message alone, then hand the batch to the service at once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,17 +10,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from trigger.events import TriggerQueueRecord
 from trigger.observability import logger, metrics
 from trigger.planner import InvalidRunRequest
+from trigger.service import BatchOutcome, ParsedMessage
 
 PERMANENT_ERRORS = (ValidationError, InvalidRunRequest)
 
 
 class TriggerBatchProcessor(BatchProcessor):
-    """Reports each failed message (returned to the queue, then the DLQ) with its id and reason."""
+    """Reports each message that cannot be parsed (returned to the queue, then the DLQ) with its id."""
 
     def __init__(self) -> None:
         # A batch in which every message failed is reported as such, not raised: the same
@@ -28,18 +31,37 @@ class TriggerBatchProcessor(BatchProcessor):
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
         error = exception[1]
-        permanent = isinstance(error, PERMANENT_ERRORS)
         metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
         logger.error(
             "message failed; it returns to the queue and, after the receive limit, to the DLQ",
             extra={
-                "message_id": record.messageId if hasattr(record, "messageId") else record.message_id,
+                "message_id": getattr(record, "messageId", None) or getattr(record, "message_id", None),
                 "error_type": type(error).__name__,
                 "error": str(error),
-                "permanent": permanent,
+                "permanent": isinstance(error, PERMANENT_ERRORS),
             },
         )
         return super().failure_handler(record, exception)
 
 
-__all__ = ["PartialItemFailureResponse", "TriggerBatchProcessor"]
+def process_batch(
+    event: dict[str, Any],
+    parse: Callable[[TriggerQueueRecord], ParsedMessage],
+    handle: Callable[[list[ParsedMessage]], BatchOutcome],
+    processor: TriggerBatchProcessor,
+    context: LambdaContext,
+) -> PartialItemFailureResponse:
+    with processor(records=event.get("Records", []), handler=parse, lambda_context=context):
+        results = processor.process()
+    parsed = [result for status, result, _ in results if status == "success"]
+    outcome = handle(parsed)
+    failures = list(processor.response()["batchItemFailures"])
+    for message_id in sorted(outcome.failed_message_ids):
+        metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "message failed: a run it asked for could not start; it returns to the queue and, "
+            "after the receive limit, to the DLQ",
+            extra={"message_id": message_id, "permanent": False},
+        )
+        failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

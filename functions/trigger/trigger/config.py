@@ -26,6 +26,11 @@ class TriggerSettings(BaseModel):
     # notification (or a replayed message) from starting runs on unrelated objects.
     data_prefix: str = Field(default="", alias="DATA_PREFIX")
     data_suffix: str = Field(default="", alias="DATA_SUFFIX")
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
+    # 0: no cap. Otherwise new runs wait while this many executions of the pipeline are running.
+    max_concurrent_executions: int = Field(default=0, alias="MAX_CONCURRENT_EXECUTIONS", ge=0)
+    wait_seconds: int = Field(default=300, alias="WAIT_SECONDS", ge=0, le=900)
+    manifest_prefix: str = Field(default="pipeline-artifacts/manifests/", alias="MANIFEST_PREFIX", min_length=1)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:

@@ -7,11 +7,11 @@ form-URL-encoded (``my+file.csv``, ``%2F``); they are decoded here, once, and no
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Field, Json, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, field_validator, model_validator
 
 OBJECT_CREATED_PREFIX = "ObjectCreated:"
 
@@ -76,3 +76,11 @@ class TriggerQueueRecord(SqsRecordModel):
     """An SQS record from the trigger queue whose body is an S3 notification or test event."""
 
     body: Json[S3EventNotification | S3TestEvent]
+    raw_body: str = Field(default="", exclude=True)  # as received: what is sent back to wait
+
+    @model_validator(mode="before")
+    @classmethod
+    def keep_raw_body(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("body"), str):
+            return {**data, "raw_body": data["body"]}
+        return data

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from trigger.events import S3EventRecord
 
@@ -16,6 +18,8 @@ MAX_DESCRIPTION_LENGTH = 3072
 
 INPUT_BUCKET_PARAMETER = "InputBucket"
 INPUT_KEY_PARAMETER = "InputKey"
+INPUT_DATA_TYPE_PARAMETER = "InputDataType"
+MANIFEST_DATA_TYPE = "ManifestFile"  # SageMaker downloads the objects a manifest lists
 
 
 class InvalidRunRequest(ValueError):
@@ -37,6 +41,11 @@ class UploadedObject:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What makes this upload unique: never the message that carried it."""
+        return {"bucket": self.bucket, "key": self.key, "version": self.version_marker}
 
     @property
     def version_marker(self) -> str:
@@ -86,6 +95,19 @@ class PipelineRun:
     description: str
     client_request_token: str
     objects: tuple[UploadedObject, ...]
+    manifest_key: str | None = None  # set when the run covers several objects
+
+    def as_record(self) -> dict[str, Any]:
+        """What is remembered about the run: enough to ask SageMaker for it again."""
+        return {
+            "pipeline_name": self.pipeline_name,
+            "parameters": self.parameters,
+            "display_name": self.display_name,
+            "description": self.description,
+            "client_request_token": self.client_request_token,
+            "object_count": len(self.objects),
+            "first_object": self.objects[0].uri,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,18 +120,87 @@ class SkippedObject:
 class RunPlan:
     runs: list[PipelineRun] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    rejected: list[SkippedObject] = field(default_factory=list)  # accepted, but no valid run exists
 
 
-def plan_runs(objects: Iterable[UploadedObject], *, pipeline_name: str, object_filter: ObjectFilter) -> RunPlan:
-    """One run per accepted object; every other object is listed with the reason it was skipped."""
+def plan_runs(
+    objects: Iterable[UploadedObject],
+    *,
+    pipeline_name: str,
+    object_filter: ObjectFilter,
+    manifest_prefix: str = "pipeline-artifacts/manifests/",
+) -> RunPlan:
+    """One run per bucket for all accepted objects; the others listed with the reason they were skipped.
+
+    A burst delivered in one batch becomes one run. A batch with one object gives exactly the run
+    that object alone would (InputKey = its key); several objects give a run whose InputKey is a
+    manifest listing them all. The same object twice in a batch counts once.
+    """
     plan = RunPlan()
+    accepted: dict[str, dict[tuple[str, str, str], UploadedObject]] = {}
     for obj in objects:
         reason = object_filter.reason_to_skip(obj)
         if reason is None:
-            plan.runs.append(run_for_object(obj, pipeline_name=pipeline_name))
+            accepted.setdefault(obj.bucket, {}).setdefault((obj.bucket, obj.key, obj.version_marker), obj)
         else:
             plan.skipped.append(SkippedObject(obj, reason))
+    for bucket_objects in accepted.values():
+        group = list(bucket_objects.values())
+        try:
+            plan.runs.append(run_for(group, pipeline_name=pipeline_name, manifest_prefix=manifest_prefix))
+        except InvalidRunRequest as invalid:
+            plan.rejected.append(SkippedObject(group[0], str(invalid)))
     return plan
+
+
+def run_for(objects: list[UploadedObject], *, pipeline_name: str, manifest_prefix: str) -> PipelineRun:
+    """The run for these objects of one bucket: the plain run for one, a manifest run for several."""
+    if len(objects) == 1:
+        return run_for_object(objects[0], pipeline_name=pipeline_name)
+    return run_for_objects(objects, pipeline_name=pipeline_name, manifest_prefix=manifest_prefix)
+
+
+def run_for_objects(objects: list[UploadedObject], *, pipeline_name: str, manifest_prefix: str) -> PipelineRun:
+    """One run for a burst: SageMaker reads the objects from the manifest its InputKey names."""
+    ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
+    token = hashlib.sha256("\n".join(client_request_token(obj) for obj in ordered).encode("ascii")).hexdigest()
+    manifest_key = f"{manifest_prefix.rstrip('/')}/{token}/input.manifest"
+    bucket = ordered[0].bucket
+    return PipelineRun(
+        pipeline_name=pipeline_name,
+        parameters={
+            INPUT_BUCKET_PARAMETER: bucket,
+            INPUT_KEY_PARAMETER: manifest_key,
+            INPUT_DATA_TYPE_PARAMETER: MANIFEST_DATA_TYPE,
+        },
+        display_name=display_name(f"{len(ordered)} uploads", token),
+        description=(
+            f"Started by {len(ordered)} uploads to s3://{bucket}/, from {ordered[0].key} to {ordered[-1].key}; "
+            f"the list is in s3://{bucket}/{manifest_key.rsplit('/', 1)[0]}/objects.json"
+        )[:MAX_DESCRIPTION_LENGTH],
+        client_request_token=token,
+        objects=ordered,
+        manifest_key=manifest_key,
+    )
+
+
+def manifest_documents(run: PipelineRun) -> dict[str, str]:
+    """The files written side by side in the run's manifest folder.
+
+    input.manifest is SageMaker's ManifestFile format (a prefix, then keys relative to it);
+    objects.json answers "which uploads did this run train on?" with versions, sizes and ETags.
+    """
+    bucket = run.objects[0].bucket
+    input_manifest: list[Any] = [{"prefix": f"s3://{bucket}/"}, *(obj.key for obj in run.objects)]
+    listing = {
+        "run": run.client_request_token,
+        "pipeline": run.pipeline_name,
+        "objects": [
+            {"bucket": o.bucket, "key": o.key, "version": o.version_id, "size": o.size, "etag": o.e_tag}
+            for o in run.objects
+        ],
+    }
+    return {"input.manifest": json.dumps(input_manifest), "objects.json": json.dumps(listing, indent=1)}
 
 
 def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:

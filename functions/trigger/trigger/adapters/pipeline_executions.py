@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -17,13 +17,30 @@ class PipelineExecutions:
     def __init__(self, client: SageMakerClient | None = None) -> None:
         self._client = client or boto3.client("sagemaker", config=RETRYING_CLIENT_CONFIG)
 
+    def running(self, pipeline_name: str, enough: int) -> int:
+        """How many executions of the pipeline are Executing (counting stops at ``enough``)."""
+        count = 0
+        paginator = self._client.get_paginator("list_pipeline_executions")
+        pages = paginator.paginate(PipelineName=pipeline_name, SortBy="CreationTime", SortOrder="Descending")
+        for page in pages:
+            for summary in page.get("PipelineExecutionSummaries", []):
+                if summary.get("PipelineExecutionStatus") in ("Executing", "Stopping"):
+                    count += 1
+                    if count >= enough:
+                        return count
+        return count
+
     def start(self, run: PipelineRun) -> str:
         """Start the run and return its execution ARN. Errors left after retries propagate."""
+        return self.start_record(run.as_record())
+
+    def start_record(self, run: dict[str, Any]) -> str:
+        """Start the run a remembered run record describes (see PipelineRun.as_record)."""
         response = self._client.start_pipeline_execution(
-            PipelineName=run.pipeline_name,
-            PipelineExecutionDisplayName=run.display_name,
-            PipelineExecutionDescription=run.description,
-            PipelineParameters=[{"Name": name, "Value": value} for name, value in run.parameters.items()],
-            ClientRequestToken=run.client_request_token,
+            PipelineName=run["pipeline_name"],
+            PipelineExecutionDisplayName=run["display_name"],
+            PipelineExecutionDescription=run["description"],
+            PipelineParameters=[{"Name": name, "Value": value} for name, value in run["parameters"].items()],
+            ClientRequestToken=run["client_request_token"],
         )
         return response["PipelineExecutionArn"]
