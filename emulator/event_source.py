@@ -72,7 +72,9 @@ class QueueEventSource:
         event = {"Records": [self._lambda_record(message) for message in messages]}
         try:
             result = self._handler(event, LocalLambdaContext()) or {}
-        except Exception as error:  # noqa: BLE001 - as Lambda does: a failed invocation returns the whole batch
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # noqa: BLE001 - as Lambda does: a failed or dead invocation returns the batch
             result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             report.invocation_errors.append(repr(error))
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}

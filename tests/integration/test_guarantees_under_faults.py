@@ -1,0 +1,119 @@
+"""1,000 uploads, 10% of AWS calls failing, a crash in the middle: each upload in exactly one run or in the DLQ."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from contextlib import ExitStack
+from typing import Any
+
+import boto3
+import pytest
+
+from emulator.moto_server import REGION
+from tests.aws import create_placeholder_pipeline
+from tests.faults import inject_faults, json_error
+from tests.integration.conftest import LocalRun
+
+pytestmark = pytest.mark.end_to_end
+UPLOADS = 1000
+
+
+class SimulatedCrash(BaseException):
+    """The function dies (timeout, out of memory) after the run started, before it returns."""
+
+
+def one_call_in_ten(attempt: int) -> bool:
+    # the 1st, 11th, 21st... call of each operation: operations called only a few times fail too
+    return attempt % 10 == 1
+
+
+def app_clients(run: LocalRun) -> dict[str, Any]:
+    service = run.app.service
+    return {
+        "StartPipelineExecution": service._executions._client,
+        "PutObject": service._manifests._client,
+        "PutItem": service._ledger._claims.client,
+        "Publish": service._notifier._client,
+    }
+
+
+def objects_in_runs(run: LocalRun) -> Counter[str]:
+    """How many runs each key was given to, read from the runs' parameters and manifests."""
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    counts: Counter[str] = Counter()
+    pages = sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName=run.deployment.pipeline_name)
+    for page in pages:
+        for summary in page["PipelineExecutionSummaries"]:
+            parameters = {
+                p["Name"]: p["Value"]
+                for p in sagemaker.list_pipeline_parameters_for_execution(
+                    PipelineExecutionArn=summary["PipelineExecutionArn"]
+                )["PipelineParameters"]
+            }
+            if parameters.get("InputDataType") == "ManifestFile":
+                folder = parameters["InputKey"].rsplit("/", 1)[0]
+                listing = json.loads(
+                    s3.get_object(Bucket=parameters["InputBucket"], Key=f"{folder}/objects.json")["Body"].read()
+                )
+                counts.update(item["key"] for item in listing["objects"])
+            else:
+                counts[parameters["InputKey"]] += 1
+    return counts
+
+
+def keys_in_dlq(run: LocalRun) -> list[str]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    keys = []
+    while messages := sqs.receive_message(QueueUrl=run.deployment.dead_letter_queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in messages:
+            for record in json.loads(message["Body"]).get("Records", []):
+                from urllib.parse import unquote_plus
+
+                keys.append(unquote_plus(record["s3"]["object"]["key"]))
+            sqs.delete_message(QueueUrl=run.deployment.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return keys
+
+
+def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = [f"pipeline-dataset/load/{n:04d} part.csv" for n in range(UPLOADS)]
+    for key in keys:
+        s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
+
+    crashed = []
+
+    def crash_once(request: Any, **_: Any) -> None:
+        if not crashed:
+            crashed.append(request.url)
+            raise SimulatedCrash("the function died after starting a run")
+
+    with ExitStack() as faults:
+        logs = {
+            operation: faults.enter_context(
+                inject_faults(client, operation, json_error("InternalFailure", 500), one_call_in_ten)
+            )
+            for operation, client in app_clients(local_run).items()
+        }
+        local_run.app.service._notifier._client.meta.events.register_first("before-send.sns.Publish", crash_once)
+        report = local_run.event_source.drain(max_invocations=200)
+        local_run.app.service._notifier._client.meta.events.unregister("before-send.sns.Publish", crash_once)
+
+    assert crashed, "the crash was not simulated"
+    assert report.invocation_errors  # the crashed invocation returned its whole batch to the queue
+    assert all(log.injected > 0 for log in logs.values()), {op: log.injected for op, log in logs.items()}
+    in_runs = objects_in_runs(local_run)
+    in_dlq = keys_in_dlq(local_run)
+    assert [key for key, count in in_runs.items() if count > 1] == []  # none in two runs
+    assert sorted([*in_runs, *in_dlq]) == sorted(keys)  # none missing, none in a run and the DLQ
+    # a burst of a thousand uploads becomes a handful of runs, not a thousand
+    runs = len(
+        boto3.client("sagemaker", region_name=REGION).list_pipeline_executions(
+            PipelineName=local_run.deployment.pipeline_name, MaxResults=100
+        )["PipelineExecutionSummaries"]
+    )
+    assert runs <= 5, f"{runs} runs for a burst of {UPLOADS} uploads"
