@@ -1,0 +1,1 @@
+"""`retrain-trigger`: operate a deployed (or local) retrain-trigger from the command line."""

@@ -85,7 +85,7 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
     for key in keys:
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
 
-    crashed = []
+    crashed: list[str] = []
 
     def crash_once(request: Any, **_: Any) -> None:
         if not crashed:

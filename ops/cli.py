@@ -1,0 +1,179 @@
+"""retrain-trigger backfill | redrive | status
+
+Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
+AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+from tqdm import tqdm
+
+BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
+
+
+@dataclass(frozen=True)
+class Targets:
+    queue_url: str | None
+    dead_letter_queue_url: str | None
+    pipeline_name: str | None
+    bucket: str | None
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="retrain-trigger", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack-name", help="read queue, DLQ, bucket and pipeline from this stack")
+    parser.add_argument("--region")
+    parser.add_argument("--queue-url", help="the trigger queue (default: the stack's TriggerQueueUrl)")
+    parser.add_argument("--dlq-url", help="its dead-letter queue (default: the stack's TriggerDeadLetterQueueUrl)")
+    parser.add_argument("--pipeline-name")
+    commands = parser.add_subparsers(dest="command", required=True)
+    backfill = commands.add_parser("backfill", help="start runs for objects already in the bucket")
+    backfill.add_argument("--bucket", help="default: the stack's data bucket")
+    backfill.add_argument("--prefix", default="", help="only objects under this prefix")
+    commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
+    status = commands.add_parser("status", help="recent executions and the objects that started them")
+    status.add_argument("--limit", type=int, default=10)
+    return parser.parse_args(argv)
+
+
+def resolve_targets(args: argparse.Namespace) -> Targets:
+    stack: dict[str, str] = {}
+    if args.stack_name:
+        cloudformation = boto3.client("cloudformation", region_name=args.region)
+        description = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"][0]
+        stack = {p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters", [])}
+        stack.update({o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])})
+    return Targets(
+        queue_url=args.queue_url or stack.get("TriggerQueueUrl"),
+        dead_letter_queue_url=args.dlq_url or stack.get("TriggerDeadLetterQueueUrl"),
+        pipeline_name=args.pipeline_name or stack.get("PipelineName"),
+        bucket=getattr(args, "bucket", None) or stack.get("DataBucketName"),
+    )
+
+
+def notification_body(bucket: str, version: dict[str, Any]) -> str:
+    """The S3 event notification S3 itself would have sent for this object version."""
+    s3_object: dict[str, Any] = {"key": quote_plus(version["Key"], safe="/"), "size": version["Size"]}
+    s3_object["eTag"] = version["ETag"].strip('"')
+    if version.get("VersionId") and version["VersionId"] != "null":
+        s3_object["versionId"] = version["VersionId"]
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "eventName": "ObjectCreated:Backfill",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": s3_object},
+    }
+    return json.dumps({"Records": [record]})
+
+
+def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version.get("IsLatest") and not version["Key"].endswith("/"):
+                yield dict(version)
+
+
+def backfill(targets: Targets, bucket: str, prefix: str) -> int:
+    """Announce existing objects on the trigger queue: same queue, same guarantees as an upload."""
+    sqs = boto3.client("sqs")
+    objects = list(latest_versions(bucket, prefix))
+    sent = 0
+    with tqdm(total=len(objects), desc="backfill", unit="object") as progress:
+        for start in range(0, len(objects), BATCH):
+            chunk = objects[start : start + BATCH]
+            entries = [{"Id": str(n), "MessageBody": notification_body(bucket, v)} for n, v in enumerate(chunk)]
+            response = sqs.send_message_batch(QueueUrl=_need(targets.queue_url, "queue"), Entries=entries)  # type: ignore[arg-type]
+            if response.get("Failed"):
+                raise SystemExit(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
+            sent += len(chunk)
+            progress.update(len(chunk))
+    print(f"backfill: {sent} object(s) under s3://{bucket}/{prefix} sent to the trigger queue")
+    print("objects already trained on (same version) start nothing new; the others start runs in bursts")
+    return 0
+
+
+def redrive(targets: Targets) -> int:
+    """Move every message of the DLQ back to the trigger queue (sent first, then deleted)."""
+    sqs = boto3.client("sqs")
+    source, destination = _need(targets.dead_letter_queue_url, "dead-letter queue"), _need(targets.queue_url, "queue")
+    waiting = int(
+        sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+    )
+    moved = 0
+    with tqdm(total=waiting, desc="redrive", unit="message") as progress:
+        while messages := sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=BATCH, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            for message in messages:
+                sqs.send_message(QueueUrl=destination, MessageBody=message["Body"])
+                sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+                progress.update(1)
+    print(f"redrive: {moved} message(s) moved from the dead-letter queue back to the trigger queue")
+    return 0
+
+
+def status(targets: Targets, limit: int) -> int:
+    sagemaker = boto3.client("sagemaker")
+    s3 = boto3.client("s3")
+    pipeline = _need(targets.pipeline_name, "pipeline name")
+    summaries = sagemaker.list_pipeline_executions(
+        PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
+    )["PipelineExecutionSummaries"]
+    print(f"{len(summaries)} most recent execution(s) of {pipeline}")
+    for summary in summaries:
+        arn = summary["PipelineExecutionArn"]
+        parameters = {
+            p["Name"]: p["Value"]
+            for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+        }
+        started = summary.get("StartTime")
+        print(f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} {started or ''}")
+        for key in _objects_of(s3, parameters):
+            print(f"    {key}")
+    return 0
+
+
+def _objects_of(s3: Any, parameters: dict[str, str]) -> list[str]:
+    bucket, key = parameters.get("InputBucket", "?"), parameters.get("InputKey", "?")
+    if parameters.get("InputDataType") != "ManifestFile":
+        return [f"s3://{bucket}/{key}"]
+    listing_key = f"{key.rsplit('/', 1)[0]}/objects.json"
+    listing = json.loads(s3.get_object(Bucket=bucket, Key=listing_key)["Body"].read())
+    return [f"s3://{o['bucket']}/{o['key']} (version {o['version'] or '-'})" for o in listing["objects"]]
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise SystemExit(f"no {what}: pass --stack-name or the option naming it")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.region:
+        boto3.setup_default_session(region_name=args.region)
+    targets = resolve_targets(args)
+    if args.command == "backfill":
+        return backfill(targets, _need(targets.bucket, "bucket"), args.prefix)
+    if args.command == "redrive":
+        return redrive(targets)
+    return status(targets, args.limit)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
