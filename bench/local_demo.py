@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -38,3 +39,7 @@ def measure() -> Figure:
         unit="s",
         goal=None,
     )
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure().as_dict()))

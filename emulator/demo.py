@@ -60,6 +60,13 @@ def local_pipeline_config(deployment: LocalDeployment) -> PipelineConfig:
     )
 
 
+def _fresh_import(module: str) -> Any:
+    """Import a function's module now, so that its clients and settings follow the current environment."""
+    if module in sys.modules:
+        return importlib.reload(sys.modules[module])
+    return importlib.import_module(module)
+
+
 @dataclass
 class DemoOutcome:
     ok: bool
@@ -117,7 +124,7 @@ class Demo:
         os.environ.update(function_environment(deployment))
         if not self.verbose:  # the function's JSON logs and metrics: --verbose shows them
             os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
-        app = importlib.import_module("app")
+        app = _fresh_import("app")
         event_source = QueueEventSource(
             deployment.queue_url, deployment.queue_arn, app.lambda_handler, batch_size=deployment.batch_size
         )
@@ -128,7 +135,7 @@ class Demo:
     def tell_run_status(self, deployment: LocalDeployment, result: RunResult) -> list[dict[str, Any]]:
         """What SageMaker's status event makes the run status function send, as a person reads it."""
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
-        notify = importlib.import_module("notify")
+        notify = _fresh_import("notify")
         notify.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
         notifications = read_notifications(deployment.inbox_queue_url)
         self.say("")

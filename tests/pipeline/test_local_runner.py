@@ -142,3 +142,34 @@ def test_a_step_type_it_does_not_know_is_refused_clearly(data_bucket):
 
     with pytest.raises(UnsupportedStep, match="step 'Notify' has type 'Lambda', which the local runner does not run"):
         LocalPipelineRunner().run(execution)
+
+
+def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, data_bucket):
+    from trigger.planner import ObjectFilter, UploadedObject, manifest_documents, plan_runs
+
+    s3 = boto3.client("s3", region_name=REGION)
+    rows = diabetes_csv(rows=150).decode().splitlines()
+    header, body = rows[0], rows[1:]
+    parts = [body[:50], body[50:100], body[100:]]
+    objects = []
+    for n, part in enumerate(parts):
+        key = f"pipeline-dataset/burst/part {n}.csv"
+        s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join([header, *part]).encode())
+        objects.append(UploadedObject(bucket=BUCKET, key=key, event_name="ObjectCreated:Put", version_id=f"v{n}"))
+    [run] = plan_runs(objects, pipeline_name=CONFIG.pipeline_name, object_filter=ObjectFilter()).runs
+    folder = run.manifest_key.rsplit("/", 1)[0]  # type: ignore[union-attr]
+    for name, document in manifest_documents(run).items():
+        s3.put_object(Bucket=BUCKET, Key=f"{folder}/{name}", Body=document.encode())
+    upsert(CONFIG, definition)
+    execution = boto3.client("sagemaker", region_name=REGION).start_pipeline_execution(
+        PipelineName=CONFIG.pipeline_name,
+        PipelineParameters=[{"Name": name, "Value": value} for name, value in run.parameters.items()],
+        ClientRequestToken=run.client_request_token,
+    )["PipelineExecutionArn"]
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert run.parameters["InputDataType"] == "ManifestFile"
+    [preprocess] = [s for s in result.steps if s.name == "Preprocess"]
+    assert preprocess.detail == "test: 23 rows, 10 features"  # 15% of the 150 rows of all three parts

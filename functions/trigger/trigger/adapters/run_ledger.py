@@ -69,10 +69,11 @@ class RunLedger:
             persistence_store=self._claims,
             key_prefix=CLAIM_PREFIX,
         )(claim)
+        self._runs = DynamoDBPersistenceLayer(table_name=table_name, boto_config=RETRYING_CLIENT_CONFIG)
         self._start_run = idempotent_function(
             data_keyword_argument="run",
             config=self._run_config,
-            persistence_store=DynamoDBPersistenceLayer(table_name=table_name, boto_config=RETRYING_CLIENT_CONFIG),
+            persistence_store=self._runs,
             key_prefix="retrain-trigger.run",
         )(start_run)
 
