@@ -51,12 +51,14 @@ def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
     report = local_run.event_source.drain()
 
     targets = targets_of(local_run)
-    assert targets.started_keys() == sorted(ACCEPTED)
+    # every accepted upload, decoded, in exactly one run; the uploads of one batch share it
+    trained = [key for run in targets.trained_keys() for key in run]
+    assert sorted(trained) == sorted(ACCEPTED)
     assert {e["Parameters"]["InputBucket"] for e in targets.executions()} == {local_run.deployment.bucket}
     # the bucket's test event plus one message per accepted upload; the filter kept the rest out
     assert report.received == len(ACCEPTED) + 1
     assert report.reported_failures == 0
-    assert len(targets.notifications()) == len(ACCEPTED)
+    assert len(targets.notifications()) == len(targets.executions())
     assert queue_depth(local_run.deployment.queue_url) == 0
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 
@@ -70,7 +72,7 @@ def test_a_poison_message_reaches_the_dlq_and_nothing_else_does(local_run):
 
     report = local_run.event_source.drain()
 
-    assert targets_of(local_run).started_keys() == ["pipeline-dataset/good.csv"]
+    assert targets_of(local_run).trained_keys() == [["pipeline-dataset/good.csv"]]
     # failed once per delivery up to the receive limit, then moved by the queue's redrive policy
     assert report.reported_failures == local_run.deployment.max_receive_count
     dead = sqs.receive_message(QueueUrl=local_run.deployment.dead_letter_queue_url, MaxNumberOfMessages=10)
@@ -94,7 +96,7 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
 
     assert faults.injected == 25
     assert report.reported_failures >= 1
-    assert targets_of(local_run).started_keys() == keys
+    assert sorted(key for run in targets_of(local_run).trained_keys() for key in run) == keys
     assert queue_depth(local_run.deployment.queue_url) == 0
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 

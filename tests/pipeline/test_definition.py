@@ -148,6 +148,9 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     import app
     from tests.events import load_event
 
+    from tests.aws import create_idempotency_table
+
+    create_idempotency_table()
     arn = upsert(CONFIG, definition)
     assert upsert(CONFIG, definition) == arn  # the second time it updates
 
