@@ -146,9 +146,8 @@ def test_the_cli_prints_the_definition(definition):
 
 def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_bucket, lambda_context):
     import app
-    from tests.events import load_event
-
     from tests.aws import create_idempotency_table
+    from tests.events import load_event
 
     create_idempotency_table()
     arn = upsert(CONFIG, definition)
