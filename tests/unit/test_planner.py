@@ -51,6 +51,13 @@ def test_each_accepted_object_gets_one_run_and_the_others_a_reason():
     ]
 
 
+def test_what_runs_write_never_starts_a_run_even_with_an_empty_prefix():
+    everything = ObjectFilter(prefix="", suffix=".csv")
+    written = replace(UPLOAD, key="pipeline-artifacts/retrain-pipeline/runs/abc/train/train.csv")
+    assert everything.reason_to_skip(written) == "key is under pipeline-artifacts/, where runs write their outputs"
+    assert everything.reason_to_skip(UPLOAD) is None
+
+
 def test_a_run_passes_bucket_and_key_as_the_contract_parameters():
     run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
     assert run.pipeline_name == "retrain-pipeline"

@@ -72,10 +72,15 @@ class ObjectFilter:
 
     prefix: str = ""
     suffix: str = ""
+    # Where runs write their splits, models and manifests: never training data, even when
+    # DataPrefix is empty, or every run would start the next one.
+    artifacts_prefix: str = "pipeline-artifacts/"
 
     def reason_to_skip(self, obj: UploadedObject) -> str | None:
         if not obj.event_name.startswith("ObjectCreated:"):
             return f"event {obj.event_name} is not an object creation"
+        if obj.key.startswith(self.artifacts_prefix):
+            return f"key is under {self.artifacts_prefix}, where runs write their outputs"
         if not obj.key.startswith(self.prefix):
             return f"key is outside the prefix {self.prefix!r}"
         if not obj.key.endswith(self.suffix):
