@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -106,7 +106,8 @@ class TriggerService:
             metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
             outcome.skipped.append(skipped.object.uri)
         for run in plan.runs:
-            carriers = [m for m in messages if any(obj in run.objects for obj in m.objects)]
+            members = set(run.objects)
+            carriers = [m for m in messages if any(obj in members for obj in m.objects)]
             try:
                 self._handle_run(run, outcome)
             except RunsMustWait as waiting:
@@ -114,7 +115,7 @@ class TriggerService:
             except Exception as error:  # noqa: BLE001 - logged, notified, and its messages fail: nothing is lost
                 self._fail(run, carriers, outcome, error)
         for rejected in plan.rejected:
-            carriers = [m for m in messages if rejected.object in m.objects]
+            carriers = [m for m in messages if rejected.object in set(m.objects)]
             logger.error(
                 "object refused: SageMaker would reject its run",
                 extra={"object": rejected.object.uri[:300], "reason": rejected.reason, "permanent": True},
@@ -141,10 +142,18 @@ class TriggerService:
             run = run_for(fresh, pipeline_name=run.pipeline_name, manifest_prefix=self._settings.manifest_prefix)
         # The manifest exists before any claim names its run, so a retry can always start it.
         self._manifests.write(run)
+        won = []
         for obj in run.objects:
             assigned = self._ledger.claim(obj, run)
-            if assigned["client_request_token"] != run.client_request_token:  # lost a race to a concurrent batch
+            if assigned["client_request_token"] == run.client_request_token:
+                won.append(obj)
+            else:  # a concurrent batch claimed it first: it trains there, not here
                 self._ensure(assigned, outcome, duplicate=True)
+        if not won:
+            return
+        if len(won) != len(run.objects):
+            run = replace(run, objects=tuple(won))
+            self._manifests.write(run)
         execution_arn = self._ensure(run.as_record(), outcome, duplicate=False)
         if execution_arn:
             self._started(run, execution_arn)
