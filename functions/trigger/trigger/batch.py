@@ -15,10 +15,9 @@ from pydantic import ValidationError
 
 from trigger.events import TriggerQueueRecord
 from trigger.observability import logger, metrics
-from trigger.planner import InvalidRunRequest
 from trigger.service import BatchOutcome, ParsedMessage
 
-PERMANENT_ERRORS = (ValidationError, InvalidRunRequest)
+PERMANENT_ERRORS = (ValidationError,)  # a body that will never parse
 
 
 class TriggerBatchProcessor(BatchProcessor):
@@ -56,6 +55,8 @@ def process_batch(
     parsed = [result for status, result, _ in results if status == "success"]
     outcome = handle(parsed)
     failures = list(processor.response()["batchItemFailures"])
+    if outcome.waiting_message_ids:
+        logger.info("messages sent back to wait for a free slot", extra={"count": len(outcome.waiting_message_ids)})
     for message_id in sorted(outcome.failed_message_ids):
         metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
         logger.error(

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from trigger.adapters import RETRYING_CLIENT_CONFIG
-from trigger.planner import PipelineRun
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -29,10 +28,6 @@ class PipelineExecutions:
                     if count >= enough:
                         return count
         return count
-
-    def start(self, run: PipelineRun) -> str:
-        """Start the run and return its execution ARN. Errors left after retries propagate."""
-        return self.start_record(run.as_record())
 
     def start_record(self, run: dict[str, Any]) -> str:
         """Start the run a remembered run record describes (see PipelineRun.as_record)."""
