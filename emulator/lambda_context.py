@@ -14,7 +14,7 @@ class LocalLambdaContext:
     function_name: str = "retrain-trigger-local-trigger"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 256
-    timeout_seconds: int = 120
+    timeout_seconds: int = 300
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/retrain-trigger-local-trigger"
     log_stream_name: str = "local"

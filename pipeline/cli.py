@@ -8,6 +8,7 @@ from the environment (PIPELINE_NAME, DATA_BUCKET, AWS_REGION) or from a deployed
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -108,8 +109,6 @@ def upsert(config: PipelineConfig, definition: str) -> str:
 
 
 def _token(definition: str) -> str:
-    import hashlib
-
     return hashlib.sha256(definition.encode()).hexdigest()
 
 
