@@ -62,14 +62,24 @@ def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda
     import notify
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
+    execution_arn = event["detail"]["pipelineExecutionArn"]
 
     notify.lambda_handler(event, lambda_context)
 
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining FAILED: retrain-pipeline"
-    assert "ended: Failed." in notification["message"]
     # moto records no failure reason for an execution; the message says so rather than invent one.
-    assert "Reason:    not reported; see the failed step in the console\n" in notification["message"]
+    assert notification["message"] == (
+        "Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: Failed.\n"
+        "\n"
+        f"Execution: {execution_arn}\n"
+        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
+        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
+        "Started:   2026-11-22 10:15:31 UTC\n"
+        "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
+        "Reason:    not reported; see the failed step in the console\n"
+        "Console:   https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/pipelines/retrain-pipeline\n"
+    )
 
 
 def test_a_failure_reason_from_sagemaker_is_quoted():
