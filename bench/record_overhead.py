@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
 
 from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
@@ -25,22 +26,10 @@ ANSWERS: dict[str, bytes] = {
 }
 
 
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-
 def stub(client: Any) -> None:
     def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
         body = ANSWERS[event_name.rsplit(".", 1)[-1]]
-        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Body(body))  # type: ignore[arg-type]
+        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(body))  # type: ignore[arg-type]
 
     client.meta.events.register_first("before-send", answer)
 

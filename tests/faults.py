@@ -17,19 +17,8 @@ from unittest.mock import patch
 
 import botocore.endpoint
 from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        body, self._body = self._body, b""
-        return body
 
 
 @dataclass
@@ -45,7 +34,7 @@ def json_error(code: str, status: int, message: str = "injected fault") -> Calla
     def respond(request: Any) -> AWSResponse:
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-query-error": f"{code};Sender"}
-        return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
 
     return respond
 

@@ -35,6 +35,21 @@ def event_for_new_execution(targets: TriggerTargets, sample: str) -> dict[str, A
     return event
 
 
+def expected_message(status: str, execution_arn: str, reason_line: str = "") -> str:
+    """The message for the sample events, which differ only in status (and reason)."""
+    return (
+        f"Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: {status}.\n"
+        "\n"
+        f"Execution: {execution_arn}\n"
+        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
+        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
+        "Started:   2026-11-22 10:15:31 UTC\n"
+        "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
+        f"{reason_line}"
+        "Console:   https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/pipelines/retrain-pipeline\n"
+    )
+
+
 def test_a_succeeded_run_is_told_once_in_words(targets, idempotency_table, lambda_context):
     import notify
 
@@ -46,16 +61,7 @@ def test_a_succeeded_run_is_told_once_in_words(targets, idempotency_table, lambd
 
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining succeeded: retrain-pipeline"
-    assert notification["message"] == (
-        "Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: Succeeded.\n"
-        "\n"
-        f"Execution: {execution_arn}\n"
-        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
-        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
-        "Started:   2026-11-22 10:15:31 UTC\n"
-        "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
-        "Console:   https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/pipelines/retrain-pipeline\n"
-    )
+    assert notification["message"] == expected_message("Succeeded", execution_arn)
 
 
 def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda_context):
@@ -69,16 +75,8 @@ def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining FAILED: retrain-pipeline"
     # moto records no failure reason for an execution; the message says so rather than invent one.
-    assert notification["message"] == (
-        "Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: Failed.\n"
-        "\n"
-        f"Execution: {execution_arn}\n"
-        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
-        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
-        "Started:   2026-11-22 10:15:31 UTC\n"
-        "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
-        "Reason:    not reported; see the failed step in the console\n"
-        "Console:   https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/pipelines/retrain-pipeline\n"
+    assert notification["message"] == expected_message(
+        "Failed", execution_arn, "Reason:    not reported; see the failed step in the console\n"
     )
 
 
