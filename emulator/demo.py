@@ -1,10 +1,15 @@
 """`make demo`: an upload becomes a registered model, on this machine, against moto.
 
-    python -m emulator.demo [--verbose]
+    python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT] [--verbose]
 
 moto's server plays AWS; the resources are those template.yaml declares; the pipeline is the real
 definition built with the SageMaker SDK and upserted; the real Lambda handler starts the run; the
-local runner executes that run's steps.
+local runner executes that run's steps, each with the Python and libraries of its SageMaker image.
+
+Without --data it uploads the diabetes data set that ships with scikit-learn. Each --data file is
+uploaded in turn, and its run ends before the next upload, on the same local stack. The exit
+status is 0 when every run ended as the pipeline decided (a registered model, or a refusal with
+its reason); it is non-zero only when the local tooling itself failed.
 """
 
 from __future__ import annotations
@@ -14,20 +19,23 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
-from emulator.deployment import LocalDeployment, deploy_locally, function_environment
+from emulator.deployment import LocalDeployment, deploy_locally, function_environment, load_template, parameter_defaults
 from emulator.event_source import QueueEventSource
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
-from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult
+from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult, UnsupportedStep
 from emulator.sample_data import diabetes_csv
 from emulator.status_events import status_change_event
+from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
@@ -35,6 +43,11 @@ from pipeline.definition import definition_json
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 DEMO_KEY = "pipeline-dataset/2026 11/diabetes data+v1.csv"
 LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/retrain-trigger-local-pipeline-us-east-1"
+PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
+
+
+class ToolingFailed(RuntimeError):
+    """The local stack, not the data, failed: no run could be started or followed."""
 
 
 def read_notifications(inbox_queue_url: str) -> list[dict[str, Any]]:
@@ -50,13 +63,15 @@ def read_notifications(inbox_queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=inbox_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def local_pipeline_config(deployment: LocalDeployment) -> PipelineConfig:
+def local_pipeline_config(deployment: LocalDeployment, **defaults: Any) -> PipelineConfig:
+    """The pipeline as `upsert` would configure it for this stack; ``defaults`` set parameter defaults."""
     return PipelineConfig(
         region=REGION,
         role_arn=LOCAL_ROLE_ARN,
         default_bucket=deployment.bucket,
         pipeline_name=deployment.pipeline_name,
         model_package_group_name=deployment.parameters["ModelPackageGroupName"],
+        **defaults,
     )
 
 
@@ -67,57 +82,169 @@ def _fresh_import(module: str) -> Any:
     return importlib.import_module(module)
 
 
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    body: bytes
+
+    @classmethod
+    def of_file(cls, path: Path, prefix: str, suffix: str) -> Upload:
+        """Under the data prefix, with the suffix the notification filter wants."""
+        name = path.name if path.name.endswith(suffix) else path.name + suffix
+        return cls(key=f"{prefix}{name}", body=path.read_bytes())
+
+
+@dataclass
+class DemoRun:
+    """One upload and how its run ended; `as_json` is the --json contract."""
+
+    upload: str
+    execution_arn: str
+    result: RunResult
+    notification: str = ""
+    upload_to_end_seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        evaluation = self.result.evaluation or {}
+        report = self.result.data_report or {}
+        return {
+            "upload": self.upload,
+            "execution_arn": self.execution_arn,
+            "status": self.result.status,
+            "failure_step": self.result.failure_step,
+            "failure_reason": self.result.failure_reason or None,
+            "problem_type": (report.get("problem_type") or {}).get("chosen"),
+            "metrics": evaluation.get("metrics", {}),
+            "baseline_metrics": evaluation.get("baseline_metrics", {}),
+            "model_package_arn": self.result.model_package_arn,
+            "data_report": report,
+            "notification": self.notification,
+            "seconds": round(self.upload_to_end_seconds, 1),
+        }
+
+
 @dataclass
 class DemoOutcome:
     ok: bool
-    upload_to_registered_seconds: float | None
+    runs: list[DemoRun] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def upload_to_registered_seconds(self) -> float | None:
+        registered = [run.upload_to_end_seconds for run in self.runs if run.result.model_package_arn]
+        return registered[-1] if registered else None
+
+
+class StepProgress:
+    """Shows a step while it runs, with its elapsed time, then its result on the same line."""
+
+    def __init__(self, say: Callable[[str], None], live: bool) -> None:
+        self.say = say
+        self.live = live
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def __call__(self, step: StepResult) -> None:
+        if step.status == "Executing":
+            self._start(step)
+            return
+        self._end()
+        timing = f"{step.seconds:6.1f} s" if step.status != "Skipped" else " " * 8
+        self.say(f"   {step.name:<24} {step.step_type:<14} {step.status:<10}{timing}  {step.detail}")
+
+    def _start(self, step: StepResult) -> None:
+        if not self.live:
+            self.say(f"   {step.name:<24} {step.step_type:<14} running ...")
+            return
+        self._stop.clear()
+        started = time.monotonic()
+
+        def tick() -> None:
+            while not self._stop.wait(0.5):
+                elapsed = time.monotonic() - started
+                sys.stdout.write(f"\r   {step.name:<24} {step.step_type:<14} running {elapsed:5.1f} s")
+                sys.stdout.flush()
+
+        self._ticker = threading.Thread(target=tick, daemon=True)
+        self._ticker.start()
+
+    def _end(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
 
 
 class Demo:
-    def __init__(self, say: Callable[[str], None] = print, verbose: bool = False) -> None:
+    def __init__(self, say: Callable[[str], None] = print, verbose: bool = False, live: bool = False) -> None:
         self.say = say
         self.verbose = verbose
+        self.progress = StepProgress(say, live)
 
-    def run(self, data: bytes | None = None) -> DemoOutcome:
+    def run(
+        self, uploads: list[Upload] | None = None, target: str | None = None, problem_type: str = "auto"
+    ) -> DemoOutcome:
         started = time.monotonic()
+        outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
             deployment = deploy_locally()
-            config = local_pipeline_config(deployment)
+            defaults: dict[str, Any] = {"problem_type": problem_type}
+            if target:
+                defaults["target_column"] = target
+            config = local_pipeline_config(deployment, **defaults)
             self.say("building the pipeline definition with the SageMaker SDK (offline) ...")
             pipeline_arn = upsert(config, definition_json(config))
-            self.show_deployment(deployment, endpoint, pipeline_arn)
+            self.show_deployment(deployment, endpoint, pipeline_arn, config)
             event_source = self.start_function(deployment)
+            for number, upload in enumerate(uploads or [Upload(DEMO_KEY, diabetes_csv())], start=1):
+                try:
+                    outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
+                except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
+                    outcome.problem = str(failure)
+                    self.say(f"FAILED: {failure}")
+                    return outcome
+            self.show_summary(outcome.runs, config)
+        outcome.ok = True
+        self.say("")
+        self.say(f"done in {time.monotonic() - started:.1f} s")
+        return outcome
 
-            body = data if data is not None else diabetes_csv()
-            uploaded_at = time.monotonic()
-            s3 = boto3.client("s3", region_name=REGION)
-            put = s3.put_object(Bucket=deployment.bucket, Key=DEMO_KEY, Body=body)
-            self.say("")
-            self.say(f"1. uploaded        s3://{deployment.bucket}/{DEMO_KEY}")
-            self.say(f"                   {len(body):,} bytes, version {put.get('VersionId')}")
-
-            self.show_messages(event_source)
-            execution_arn = self.started_execution(deployment.pipeline_name)
-            notifications = self.show_notifications(deployment)
-            if execution_arn is None:
-                self.say("FAILED: the upload did not start exactly one execution")
-                return DemoOutcome(ok=False, upload_to_registered_seconds=None)
-
-            self.say("5. the execution's steps, run locally from the definition SageMaker holds:")
-            result = LocalPipelineRunner(on_step=self.show_step).run(execution_arn)
-            registered = time.monotonic() - uploaded_at if result.model_package_arn else None
-            self.show_summary(result, config, registered)
-            told = self.tell_run_status(deployment, result)
-
-            ok = (
-                result.status == "Succeeded"
-                and result.model_package_arn is not None
-                and len(notifications) == 1
-                and len(told) == 1
-            )
-            self.say("")
-            self.say(f"{'done' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
-            return DemoOutcome(ok=ok, upload_to_registered_seconds=registered)
+    def run_one(
+        self,
+        number: int,
+        upload: Upload,
+        deployment: LocalDeployment,
+        config: PipelineConfig,
+        event_source: QueueEventSource,
+    ) -> DemoRun:
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        before = _execution_arns(sagemaker, deployment.pipeline_name)
+        uploaded_at = time.monotonic()
+        put = boto3.client("s3", region_name=REGION).put_object(
+            Bucket=deployment.bucket, Key=upload.key, Body=upload.body
+        )
+        self.say("")
+        self.say(f"== run {number}")
+        self.say(f"1. uploaded        s3://{deployment.bucket}/{upload.key}")
+        self.say(f"                   {len(upload.body):,} bytes, version {put.get('VersionId')}")
+        self.show_messages(event_source)
+        started = sorted(_execution_arns(sagemaker, deployment.pipeline_name) - before)
+        self.show_notifications(deployment, "4.")
+        if len(started) != 1:
+            raise ToolingFailed(f"the upload of {upload.key} started {len(started)} executions instead of one")
+        execution_arn = started[0]
+        self.show_execution(sagemaker, execution_arn)
+        self.say("5. the execution's steps, run locally from the definition SageMaker holds:")
+        result = LocalPipelineRunner(on_step=self.progress).run(execution_arn)
+        run = DemoRun(upload.key, execution_arn, result, upload_to_end_seconds=time.monotonic() - uploaded_at)
+        told = self.tell_run_status(deployment, result)
+        if len(told) != 1:
+            raise ToolingFailed(f"the end of run {execution_arn} was notified {len(told)} times instead of once")
+        run.notification = str(told[0]["Message"])
+        self.show_run(run, config)
+        return run
 
     def start_function(self, deployment: LocalDeployment) -> QueueEventSource:
         """The real function, configured as the template configures it, behind a local event source."""
@@ -137,21 +264,18 @@ class Demo:
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
         notify = _fresh_import("notify")
         notify.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
-        notifications = read_notifications(deployment.inbox_queue_url)
-        self.say("")
-        for notification in notifications:
-            self.say(f"6. notification    {notification.get('Subject')}")
-            for line in notification["Message"].splitlines():
-                self.say(f"   | {line}")
-        return notifications
+        return self.show_notifications(deployment, "6.")
 
-    def show_deployment(self, deployment: LocalDeployment, endpoint: str, pipeline_arn: str) -> None:
+    def show_deployment(
+        self, deployment: LocalDeployment, endpoint: str, pipeline_arn: str, config: PipelineConfig
+    ) -> None:
         self.say(f"moto server        {endpoint}")
         self.say(f"data bucket        {deployment.bucket}")
         self.say(f"trigger queue      {deployment.queue_url}")
         self.say(f"dead-letter queue  {deployment.dead_letter_queue_url}")
         self.say(f"notification topic {deployment.topic_arn}")
         self.say(f"pipeline           {pipeline_arn}")
+        self.say(f"target column      {config.target_column}   problem type {config.problem_type}")
 
     def show_messages(self, event_source: QueueEventSource) -> None:
         report = event_source.drain()
@@ -165,63 +289,106 @@ class Demo:
             f"{report.reported_failures} reported as failed"
         )
 
-    def started_execution(self, pipeline_name: str) -> str | None:
-        sagemaker = boto3.client("sagemaker", region_name=REGION)
-        summaries = sagemaker.list_pipeline_executions(PipelineName=pipeline_name)["PipelineExecutionSummaries"]
-        if len(summaries) != 1:
-            return None
-        arn = str(summaries[0]["PipelineExecutionArn"])
+    def show_execution(self, sagemaker: Any, arn: str) -> None:
+        described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
         parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
         self.say(f"3. execution       {arn}")
-        self.say(f"   display name    {summaries[0].get('PipelineExecutionDisplayName')}")
+        self.say(f"   display name    {described.get('PipelineExecutionDisplayName')}")
         for parameter in parameters:
             self.say(f"   {parameter['Name']:<15} {parameter['Value']}")
-        return arn
 
-    def show_notifications(self, deployment: LocalDeployment) -> list[dict[str, Any]]:
+    def show_notifications(self, deployment: LocalDeployment, number: str) -> list[dict[str, Any]]:
         notifications = read_notifications(deployment.inbox_queue_url)
         for notification in notifications:
-            self.say(f"4. notification    {notification.get('Subject')}")
+            self.say(f"{number} notification    {notification.get('Subject')}")
             for line in notification["Message"].splitlines():
                 self.say(f"   | {line}")
         return notifications
 
-    def show_step(self, step: StepResult) -> None:
-        timing = f"{step.seconds:6.1f} s" if step.status != "Skipped" else " " * 8
-        self.say(f"   {step.name:<18} {step.step_type:<14} {step.status:<10}{timing}  {step.detail[:64]}")
-
-    def show_summary(self, result: RunResult, config: PipelineConfig, upload_to_registered: float | None) -> None:
-        say = self.say
+    def show_run(self, run: DemoRun, config: PipelineConfig) -> None:
+        say, result = self.say, run.result
         say("")
-        say("Summary")
-        say(f"  execution        {result.execution_arn}")
-        say(f"  status           {result.status}{': ' + result.failure_reason if result.failure_reason else ''}")
-        say(f"  {'step':<18} {'type':<14} {'status':<10} duration")
-        for step in result.steps:
-            duration = f"{step.seconds:.1f} s" if step.status != "Skipped" else "-"
-            say(f"  {step.name:<18} {step.step_type:<14} {step.status:<10} {duration}")
-        report = result.evaluation
-        if report:
-            metrics = report["regression_metrics"]
+        say(f"  execution        {run.execution_arn}")
+        say(f"  status           {result.status}")
+        if result.failure_reason:
+            say(f"  failed at        {result.failure_step}: {result.failure_reason}")
+        report = result.data_report or {}
+        if report.get("problem_type"):
+            chosen = report["problem_type"]
+            say(f"  problem type     {chosen['chosen']} ({chosen['rule']})")
+            rows = report["rows"]
             say(
-                f"  metrics          MSE {metrics['mse']['value']:.1f}   RMSE {metrics['rmse']['value']:.2f}   "
-                f"R2 {metrics['r2']['value']:.3f}   test rows {report['rows']['test']}"
+                f"  rows             {rows['used']:,} used of {rows['rows_read']:,} read; "
+                f"{rows['train']:,} train / {rows['validation']:,} validation / {rows['test']:,} test; "
+                f"{len(report['features'])} features"
             )
+        evaluation = result.evaluation
+        if evaluation:
+            say(f"  metrics          {describe_metrics(evaluation['metrics'])}")
+            say(f"  baseline         {describe_metrics(evaluation['baseline_metrics'])}")
+            say(f"  gate             {evaluation['gate']['summary']}")
         if result.model_package_arn:
             sagemaker = boto3.client("sagemaker", region_name=REGION)
             package = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
             say(f"  model package    {result.model_package_arn} ({package['ModelApprovalStatus']})")
             say(f"  model            {package['InferenceSpecification']['Containers'][0]['ModelDataUrl']}")
-        execution_id = result.execution_arn.rsplit("/", 1)[-1]
-        say(f"  artefacts        {config.artifacts_uri}/runs/{execution_id}/ (splits, evaluation.json)")
-        if upload_to_registered is not None:
-            say(f"  upload -> registered model: {upload_to_registered:.1f} s")
+        else:
+            say("  model package    none registered")
+        execution_id = run.execution_arn.rsplit("/", 1)[-1]
+        say(f"  artefacts        {config.artifacts_uri}/runs/{execution_id}/")
+        say(f"  upload -> end    {run.upload_to_end_seconds:.1f} s")
+
+    def show_summary(self, runs: list[DemoRun], config: PipelineConfig) -> None:
+        if len(runs) < 2:
+            return
+        self.say("")
+        self.say(f"Summary: {len(runs)} uploads to pipeline {config.pipeline_name}")
+        for run in runs:
+            ending = run.result.model_package_arn or f"not registered: {run.result.failure_reason}"
+            self.say(f"  {run.upload}: {run.result.status}, {ending}")
 
 
-def main() -> int:
+def describe_metrics(metrics: dict[str, Any]) -> str:
+    names = {"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R2", "auc": "AUC", "f1": "F1", "macro_f1": "macro-F1"}
+    shown = []
+    for name, value in metrics.items():
+        label = names.get(name, name.replace("_", " "))
+        shown.append(f"{label} n/a" if value is None else f"{label} {value:.4g}")
+    return ", ".join(shown)
+
+
+def _execution_arns(sagemaker: Any, pipeline_name: str) -> set[str]:
+    paginator = sagemaker.get_paginator("list_pipeline_executions")
+    return {
+        str(summary["PipelineExecutionArn"])
+        for page in paginator.paginate(PipelineName=pipeline_name)
+        for summary in page["PipelineExecutionSummaries"]
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, action="append", default=[], help="a CSV file to upload (repeatable)")
+    parser.add_argument("--target", help="the column to predict (default: the pipeline's TargetColumn, 'target')")
+    parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
+    parser.add_argument("--json", type=Path, help="write one object per run to this file")
     parser.add_argument("--verbose", action="store_true", help="also print the function's logs and metrics")
-    outcome = Demo(say=lambda text: print(text, flush=True), verbose=parser.parse_args().verbose).run()
+    args = parser.parse_args(argv)
+    for path in args.data:
+        if not path.is_file():
+            parser.error(f"--data {path}: no such file")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    template = parameter_defaults(load_template())
+    uploads = [Upload.of_file(path, template["DataPrefix"], template["DataSuffix"]) for path in args.data]
+    demo = Demo(say=lambda text: print(text, flush=True), verbose=args.verbose, live=sys.stdout.isatty())
+    outcome = demo.run(uploads or None, target=args.target, problem_type=args.problem_type)
+    if args.json:
+        args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")
+        print(f"written to {args.json}")
     return 0 if outcome.ok else 1
 
 

@@ -4,16 +4,19 @@ moto records executions but runs nothing, and the SDK's local mode needs Docker.
 reads the definition that `python -m pipeline upsert` sent, resolves the execution's parameters,
 and runs the steps in dependency order:
 
-- Processing: the step's script runs with this Python; its S3 inputs are downloaded from (moto)
-  S3 and its outputs uploaded to the S3 locations the definition names.
-- Training with the built-in XGBoost image: trains with the ``xgboost`` package on the step's
-  channels and hyperparameters, and writes ``model.tar.gz`` where SageMaker would.
-- Condition: evaluated from the parameters and property files.
+- Processing: the step's script runs with the Python and libraries of the image the step names
+  (its look-alike environment, see pipeline/images.py); its S3 inputs are downloaded from (moto)
+  S3 and its outputs uploaded to the S3 locations the definition names. A script that exits
+  non-zero fails the step with what it wrote to /opt/ml/output/message (the job's ExitMessage).
+- Training with the built-in XGBoost image: the algorithm's own training, imitated by
+  emulator/images/xgboost_algorithm.py in that image's environment (its xgboost version, its
+  hyperparameter checks), and ``model.tar.gz`` holding ``xgboost-model`` where SageMaker writes it.
+- Condition: evaluated from the parameters and property files; branches may nest.
 - Model / RegisterModel: CreateModel / CreateModelPackage on the SageMaker API (moto).
 - Fail: ends the run with the step's message.
 
-Any other step type, or a training image it cannot imitate, is refused with a clear message.
-Instance types and counts, container images, retries and caching are not imitated.
+Any other step type, or an image no look-alike describes, is refused with a clear message.
+Instance types and counts, retries and caching are not imitated.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import io
 import json
 import re
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -35,6 +37,10 @@ from typing import Any
 import boto3
 
 from emulator.moto_server import REGION
+from emulator.step_environments import python_for
+from pipeline.images import XGBOOST, UnknownImage
+
+ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
 
 CONTAINER_PROCESSING_DIR = "/opt/ml/processing"
 
@@ -51,7 +57,7 @@ class StepFailed(RuntimeError):
 class StepResult:
     name: str
     step_type: str
-    status: str  # Succeeded | Failed | Skipped
+    status: str  # Executing (reported when it starts) | Succeeded | Failed | Skipped
     seconds: float = 0.0
     detail: str = ""
 
@@ -61,6 +67,7 @@ class RunResult:
     execution_arn: str
     status: str = "Executing"  # Succeeded | Failed
     failure_reason: str = ""
+    failure_step: str | None = None
     steps: list[StepResult] = field(default_factory=list)
     properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     property_files: dict[str, Any] = field(default_factory=dict)
@@ -75,9 +82,16 @@ class RunResult:
 
     @property
     def evaluation(self) -> dict[str, Any] | None:
-        for name, report in self.property_files.items():
-            if name.endswith(".EvaluationReport"):
-                return dict(report)
+        return self._property_file("EvaluationReport")
+
+    @property
+    def data_report(self) -> dict[str, Any] | None:
+        return self._property_file("DataReport")
+
+    def _property_file(self, name: str) -> dict[str, Any] | None:
+        for key, document in self.property_files.items():
+            if key.endswith(f".{name}"):
+                return dict(document)
         return None
 
 
@@ -155,6 +169,7 @@ class LocalPipelineRunner:
                 f"(it runs {', '.join(handlers)})"
             )
         started = time.monotonic()
+        self._on_step(StepResult(step["Name"], step["Type"], "Executing"))
         try:
             detail = handler(step, context)
         except StepFailed as failure:
@@ -162,6 +177,7 @@ class LocalPipelineRunner:
                 context,
                 StepResult(step["Name"], step["Type"], "Failed", time.monotonic() - started, str(failure)),
             )
+            context.result.failure_step = step["Name"]
             raise
         self._report(context, StepResult(step["Name"], step["Type"], "Succeeded", time.monotonic() - started, detail))
 
@@ -173,7 +189,10 @@ class LocalPipelineRunner:
 
     def _processing(self, step: dict[str, Any], context: _Context) -> str:
         arguments = context.resolve(step["Arguments"])
-        base = self._scratch / step["Name"]
+        app = arguments["AppSpecification"]
+        python = self._interpreter(step, app["ImageUri"])
+        # /opt/ml/processing and /opt/ml/output of the container, under the step's scratch folder.
+        base = self._scratch / step["Name"] / "processing"
         for processing_input in arguments.get("ProcessingInputs", []):
             s3_input = processing_input["S3Input"]
             local = _local(base, s3_input["LocalPath"])
@@ -181,12 +200,11 @@ class LocalPipelineRunner:
                 self._download_manifest(s3_input["S3Uri"], local)
             else:
                 self._download(s3_input["S3Uri"], local)
-        app = arguments["AppSpecification"]
         entrypoint = [_local_arg(base, part) for part in app.get("ContainerEntrypoint", [])]
         if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"}:
             raise UnsupportedStep(f"step {step['Name']!r}: only Python script processing runs locally")
         command = [
-            sys.executable,
+            str(python),
             *entrypoint[1:],
             *map(str, app.get("ContainerArguments", [])),
             "--base-dir",
@@ -194,10 +212,7 @@ class LocalPipelineRunner:
         ]
         completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
         if completed.returncode != 0:
-            lines = [line for line in completed.stderr.splitlines() if line.strip()]
-            errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")]
-            reason = errors[-1] if errors else (lines[-1] if lines else f"exit code {completed.returncode}")
-            raise StepFailed(f"{step['Name']}: {reason}")
+            raise StepFailed(f"{step['Name']}: {_exit_message(completed, base.parent / 'output' / 'message')}")
         outputs = {}
         for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
             s3_output = output["S3Output"]
@@ -216,43 +231,43 @@ class LocalPipelineRunner:
             )
         return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
 
+    def _interpreter(self, step: dict[str, Any], image_uri: str) -> Path:
+        try:
+            return python_for(image_uri)
+        except UnknownImage as unknown:
+            raise UnsupportedStep(f"step {step['Name']!r}: {unknown}") from None
+
     def _training(self, step: dict[str, Any], context: _Context) -> str:
         arguments = context.resolve(step["Arguments"])
         image = arguments["AlgorithmSpecification"].get("TrainingImage", "")
-        if "sagemaker-xgboost" not in image:
+        if not XGBOOST.matches(image):
             raise UnsupportedStep(
-                f"step {step['Name']!r} trains with {image!r}; "
-                "the local runner imitates only the built-in XGBoost image"
+                f"step {step['Name']!r} trains with {image!r}; the local runner imitates only the built-in "
+                f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
             )
-        import numpy as np
-        import xgboost
-
+        python = self._interpreter(step, image)
+        # /opt/ml/input/data/<channel>, /opt/ml/model and /opt/ml/output of the training container.
         base = self._scratch / step["Name"]
-        channels: dict[str, Any] = {}
+        command = [str(python), str(ALGORITHM_SCRIPT)]
         for channel in arguments["InputDataConfig"]:
             local = base / "input" / "data" / channel["ChannelName"]
             self._download(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
-            files = sorted(path for path in local.rglob("*") if path.is_file())
-            if not files:
-                raise StepFailed(f"{step['Name']}: channel {channel['ChannelName']!r} has no data")
-            table = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in files])
-            channels[channel["ChannelName"]] = xgboost.DMatrix(table[:, 1:], label=table[:, 0])
-        if "train" not in channels:
-            raise StepFailed(f"{step['Name']}: the built-in XGBoost algorithm needs a 'train' channel")
-        hyperparameters = {name: _number(value) for name, value in arguments.get("HyperParameters", {}).items()}
-        rounds = int(hyperparameters.pop("num_round", 10))
-        evals = [(matrix, name) for name, matrix in channels.items()]
-        booster = xgboost.train(
-            hyperparameters, channels["train"], num_boost_round=rounds, evals=evals, verbose_eval=False
-        )
-        model_file = base / "model" / "xgboost-model"
-        model_file.parent.mkdir(parents=True, exist_ok=True)
-        # The built-in algorithm's file name, in XGBoost's binary (UBJSON) format.
-        booster.save_model(str(model_file.with_suffix(".ubj")))
-        model_file.with_suffix(".ubj").rename(model_file)
+            command += ["--channel", f"{channel['ChannelName']}={local}"]
+        hyperparameters = base / "input" / "config" / "hyperparameters.json"
+        hyperparameters.parent.mkdir(parents=True, exist_ok=True)
+        # The API carries every hyperparameter as a string, whatever the definition resolved to.
+        values = {name: _api_string(value) for name, value in arguments.get("HyperParameters", {}).items()}
+        hyperparameters.write_text(json.dumps(values), encoding="utf-8")
+        failure = base / "output" / "failure"
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        command += ["--hyperparameters", str(hyperparameters), "--model-dir", str(base / "model")]
+        command += ["--failure-file", str(failure)]
+        completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
+        if completed.returncode != 0:
+            raise StepFailed(f"{step['Name']}: {_exit_message(completed, failure)}")
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            tar.add(model_file, arcname="xgboost-model")
+            tar.add(base / "model" / "xgboost-model", arcname="xgboost-model")
         job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}-{uuid.uuid4().hex[:8]}"
         model_uri = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
         bucket, key = _split_uri(model_uri)
@@ -263,7 +278,7 @@ class LocalPipelineRunner:
             "TrainingJobStatus": "Completed",
             "ModelArtifacts": {"S3ModelArtifacts": model_uri},
         }
-        return f"{rounds} rounds, model at {model_uri}"
+        return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
 
     def _condition(self, step: dict[str, Any], context: _Context) -> str:
         arguments = step["Arguments"]
@@ -468,10 +483,15 @@ def _typed(value: Any, kind: str) -> Any:
     return str(value)
 
 
-def _number(text: Any) -> Any:
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except (TypeError, ValueError):
-            continue
-    return text
+def _api_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _exit_message(completed: subprocess.CompletedProcess[str], message_file: Path) -> str:
+    """What SageMaker would show: the container's message file, else the last line it printed."""
+    if message_file.exists() and message_file.read_text(encoding="utf-8").strip():
+        return message_file.read_text(encoding="utf-8").strip().splitlines()[0]
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit code {completed.returncode}"

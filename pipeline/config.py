@@ -24,6 +24,12 @@ class PipelineConfig:
     pipeline_name: str = "retrain-pipeline"
     model_package_group_name: str = "retrain-models"
     target_column: str = "target"
+    # Defaults of the pipeline parameters that decide what is trained and what is registered.
+    problem_type: str = "auto"  # auto | regression | binary | multiclass
+    min_r2: float = 0.1  # regression: R2 on the test split (the training mean scores about 0)
+    min_auc: float = 0.6  # binary: AUC on the test split (the baseline scores 0.5)
+    min_accuracy_lift: float = 0.05  # multiclass: accuracy above always predicting the majority class
+    mse_threshold: float = 0.0  # regression: an absolute MSE ceiling as well; 0 = off
 
     @property
     def artifacts_uri(self) -> str:

@@ -1,8 +1,19 @@
-"""The SageMaker Pipeline: preprocess -> train (built-in XGBoost) -> evaluate -> MSE gate -> register.
+"""The SageMaker Pipeline: preprocess -> check data -> train (built-in XGBoost) -> evaluate -> gate -> register.
 
 `get_pipeline(config)` builds it with the SageMaker Python SDK v3 without calling AWS: the SDK's
 session gets explicit region, bucket and configuration, role validation is skipped, and any request
 it would still send fails at once instead of going out.
+
+The shape, and why:
+- Preprocess writes data_report.json. Data that cannot train a model is a decision, not a crash:
+  CheckData fails the run with the report's one-line reason (DataRefused), so the reason is the
+  run's failure reason and nothing downstream runs.
+- The problem type is decided from the data (ProblemType `auto`), so the objective and evaluation
+  metric reach the training job through the report (JsonGet). The multi: objectives alone take
+  `num_class`, which xgboost refuses with any other objective: ChooseObjective routes multiclass
+  to its own Train/Evaluate/gate branch, built by the same code.
+- Evaluate scores the model and the trivial baseline and applies the gates; CheckQuality registers
+  the model or fails the run with the gate's reason (QualityTooLow).
 """
 
 from __future__ import annotations
@@ -17,29 +28,28 @@ from typing import Any
 import boto3
 
 from pipeline.config import PipelineConfig
+from pipeline.images import SKLEARN, XGBOOST
 
 # The pipeline's parameters. InputBucket and InputKey are the contract with every trigger path.
 INPUT_BUCKET = "InputBucket"
 INPUT_KEY = "InputKey"
 INPUT_DATA_TYPE = "InputDataType"  # S3Prefix: InputKey is the data; ManifestFile: it lists the data
 TARGET_COLUMN = "TargetColumn"
+PROBLEM_TYPE = "ProblemType"
 MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
+MIN_R2 = "MinR2"
+MIN_AUC = "MinAuc"
+MIN_ACCURACY_LIFT = "MinAccuracyLift"
 MSE_THRESHOLD = "MseThreshold"
 PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
 PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
 TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
 TRAINING_INSTANCE_COUNT = "TrainingInstanceCount"
 
-DEFAULT_MSE_THRESHOLD = 4000.0  # the diabetes target's variance is about 5,900
-XGBOOST_VERSION = "1.7-1"
-SKLEARN_VERSION = "1.2-1"
-HYPERPARAMETERS = {
-    "objective": "reg:squarederror",
-    "num_round": 50,
-    "max_depth": 5,
-    "eta": 0.2,
-    "subsample": 0.7,
-}
+PROBLEM_TYPES = ["auto", "regression", "binary", "multiclass"]
+# Common to every problem type; objective, eval_metric (and num_class) come from the data report.
+HYPERPARAMETERS = {"num_round": 50, "max_depth": 5, "eta": 0.2, "subsample": 0.7}
+MULTICLASS_OBJECTIVE = {"objective": "multi:softprob", "eval_metric": "mlogloss"}
 MAX_TRAINING_SECONDS = 3600
 SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
@@ -114,12 +124,12 @@ def definition_json(config: PipelineConfig) -> str:
         return str(_build(config).definition())
 
 
-def _build(config: PipelineConfig) -> Any:
+def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads best as one story
     from sagemaker.core import image_uris
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
-    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
@@ -149,8 +159,12 @@ def _build(config: PipelineConfig) -> Any:
         name=INPUT_DATA_TYPE, default_value="S3Prefix", enum_values=["S3Prefix", "ManifestFile"]
     )
     target_column = ParameterString(name=TARGET_COLUMN, default_value=config.target_column)
+    problem_type = ParameterString(name=PROBLEM_TYPE, default_value=config.problem_type, enum_values=PROBLEM_TYPES)
     approval_status = ParameterString(name=MODEL_APPROVAL_STATUS, default_value="PendingManualApproval")
-    mse_threshold = ParameterFloat(name=MSE_THRESHOLD, default_value=DEFAULT_MSE_THRESHOLD)
+    min_r2 = ParameterFloat(name=MIN_R2, default_value=config.min_r2)
+    min_auc = ParameterFloat(name=MIN_AUC, default_value=config.min_auc)
+    min_accuracy_lift = ParameterFloat(name=MIN_ACCURACY_LIFT, default_value=config.min_accuracy_lift)
+    mse_threshold = ParameterFloat(name=MSE_THRESHOLD, default_value=config.mse_threshold)
     processing_type = ParameterString(name=PROCESSING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
     processing_count = ParameterInteger(name=PROCESSING_INSTANCE_COUNT, default_value=1)
     training_type = ParameterString(name=TRAINING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
@@ -168,16 +182,16 @@ def _build(config: PipelineConfig) -> Any:
             ),
         )
 
-    def s3_output(name: str) -> Any:
+    def s3_output(name: str, folder: str | None = None) -> Any:
         return ProcessingOutput(
             output_name=name,
             s3_output=ProcessingS3Output(
-                s3_uri=run_uri(name), local_path=f"/opt/ml/processing/{name}", s3_upload_mode="EndOfJob"
+                s3_uri=run_uri(folder or name), local_path=f"/opt/ml/processing/{name}", s3_upload_mode="EndOfJob"
             ),
         )
 
-    sklearn_image = image_uris.retrieve(framework="sklearn", region=config.region, version=SKLEARN_VERSION)
-    xgboost_image = image_uris.retrieve(framework="xgboost", region=config.region, version=XGBOOST_VERSION)
+    sklearn_image = image_uris.retrieve(framework=SKLEARN.framework, region=config.region, version=SKLEARN.version)
+    xgboost_image = image_uris.retrieve(framework=XGBOOST.framework, region=config.region, version=XGBOOST.version)
 
     preprocessor = ScriptProcessor(
         image_uri=sklearn_image,
@@ -188,6 +202,7 @@ def _build(config: PipelineConfig) -> Any:
         sagemaker_session=session,
         base_job_name=f"{config.pipeline_name}-preprocess",
     )
+    data_report = PropertyFile(name="DataReport", output_name="report", path="data_report.json")
     preprocess = ProcessingStep(
         name="Preprocess",
         step_args=preprocessor.run(
@@ -199,93 +214,133 @@ def _build(config: PipelineConfig) -> Any:
                     data_type=input_data_type,
                 )
             ],
-            outputs=[s3_output("train"), s3_output("validation"), s3_output("test")],
+            outputs=[s3_output("train"), s3_output("validation"), s3_output("test"), s3_output("report")],
             code=config.code_uri("preprocess.py"),
-            arguments=["--target-column", target_column],
+            arguments=["--target-column", target_column, "--problem-type", problem_type],
         ),
+        property_files=[data_report],
     )
 
-    def split_uri(name: str) -> Any:
-        return preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+    def from_data_report(path: str) -> Any:
+        return JsonGet(step_name=preprocess.name, property_file=data_report, json_path=path)
 
-    trainer = ModelTrainer(
-        training_image=xgboost_image,
-        compute=Compute(instance_type=training_type, instance_count=training_count),
-        role=config.role_arn,
-        sagemaker_session=session,
-        base_job_name=f"{config.pipeline_name}-train",
-        hyperparameters=HYPERPARAMETERS,
-        stopping_condition=StoppingCondition(max_runtime_in_seconds=MAX_TRAINING_SECONDS),
-        output_data_config=OutputDataConfig(s3_output_path=f"{config.artifacts_uri}/models"),
-        input_data_config=[
-            InputData(channel_name=name, data_source=split_uri(name), content_type="text/csv")
-            for name in ("train", "validation")
-        ],
-    )
-    train = TrainingStep(name="Train", step_args=trainer.train())
-    model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
+    def output_uri(step: Any, name: str) -> Any:
+        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
 
-    evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    evaluator = ScriptProcessor(
-        image_uri=xgboost_image,
-        command=["python3"],
-        instance_type=processing_type,
-        instance_count=1,
-        role=config.role_arn,
-        sagemaker_session=session,
-        base_job_name=f"{config.pipeline_name}-evaluate",
-    )
-    evaluate = ProcessingStep(
-        name="Evaluate",
-        step_args=evaluator.run(
-            inputs=[
-                s3_input("model", model_artifacts, "/opt/ml/processing/model"),
-                s3_input("test", split_uri("test"), "/opt/ml/processing/test"),
+    def model_branch(suffix: str, objective: dict[str, Any]) -> list[Any]:
+        """Train -> Evaluate -> CheckQuality (register, or fail with the gate's reason)."""
+        trainer = ModelTrainer(
+            training_image=xgboost_image,
+            compute=Compute(instance_type=training_type, instance_count=training_count),
+            role=config.role_arn,
+            sagemaker_session=session,
+            base_job_name=f"{config.pipeline_name}-train",
+            hyperparameters={**HYPERPARAMETERS, **objective},
+            stopping_condition=StoppingCondition(max_runtime_in_seconds=MAX_TRAINING_SECONDS),
+            output_data_config=OutputDataConfig(s3_output_path=f"{config.artifacts_uri}/models"),
+            input_data_config=[
+                InputData(channel_name=name, data_source=output_uri(preprocess, name), content_type="text/csv")
+                for name in ("train", "validation")
             ],
-            outputs=[s3_output("evaluation")],
-            code=config.code_uri("evaluate.py"),
-        ),
-        property_files=[evaluation_report],
-    )
-    evaluation_uri = Join(
-        on="/",
-        values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
-            "evaluation.json",
-        ],
-    )
+        )
+        train = TrainingStep(name=f"Train{suffix}", step_args=trainer.train())
+        model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
 
-    model = ModelBuilder(
-        s3_model_data_url=model_artifacts,
-        image_uri=xgboost_image,
-        sagemaker_session=session,
-        role_arn=config.role_arn,
-    )
-    create_model = ModelStep(name="CreateModel", step_args=model.build())
-    register_model = ModelStep(
-        name="RegisterModel",
-        step_args=model.register(
-            model_package_group_name=config.model_package_group_name,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=["ml.m5.large"],
-            transform_instances=["ml.m5.large"],
-            approval_status=approval_status,
-            model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+        evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+        evaluator = ScriptProcessor(
+            image_uri=xgboost_image,
+            command=["python3"],
+            instance_type=processing_type,
+            instance_count=1,
+            role=config.role_arn,
+            sagemaker_session=session,
+            base_job_name=f"{config.pipeline_name}-evaluate",
+        )
+        evaluate = ProcessingStep(
+            name=f"Evaluate{suffix}",
+            step_args=evaluator.run(
+                inputs=[
+                    s3_input("model", model_artifacts, "/opt/ml/processing/model"),
+                    s3_input("test", output_uri(preprocess, "test"), "/opt/ml/processing/test"),
+                    s3_input("report", output_uri(preprocess, "report"), "/opt/ml/processing/report"),
+                ],
+                outputs=[s3_output("evaluation")],
+                code=config.code_uri("evaluate.py"),
+                arguments=[
+                    "--min-r2",
+                    min_r2.to_string(),
+                    "--min-auc",
+                    min_auc.to_string(),
+                    "--min-accuracy-lift",
+                    min_accuracy_lift.to_string(),
+                    "--mse-threshold",
+                    mse_threshold.to_string(),
+                ],
             ),
+            property_files=[evaluation_report],
+        )
+
+        def from_evaluation(path: str) -> Any:
+            return JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=path)
+
+        def report_uri(step: Any, name: str, file_name: str) -> Any:
+            return Join(on="/", values=[output_uri(step, name), file_name])
+
+        model = ModelBuilder(
+            s3_model_data_url=model_artifacts,
+            image_uri=xgboost_image,
+            sagemaker_session=session,
+            role_arn=config.role_arn,
+        )
+        create_model = ModelStep(name=f"CreateModel{suffix}", step_args=model.build())
+        register_model = ModelStep(
+            name=f"RegisterModel{suffix}",
+            step_args=model.register(
+                model_package_group_name=config.model_package_group_name,
+                content_types=["text/csv"],
+                response_types=["text/csv"],
+                inference_instances=["ml.m5.large"],
+                transform_instances=["ml.m5.large"],
+                approval_status=approval_status,
+                model_metrics=ModelMetrics(
+                    # The evaluation (metrics, baseline, gate, label mapping) and the data report
+                    # (what the model was trained on and how each column was encoded) stay with it.
+                    model_statistics=MetricsSource(
+                        s3_uri=report_uri(evaluate, "evaluation", "evaluation.json"), content_type="application/json"
+                    ),
+                    model_data_statistics=MetricsSource(
+                        s3_uri=report_uri(preprocess, "report", "data_report.json"), content_type="application/json"
+                    ),
+                ),
+            ),
+        )
+        check_quality = ConditionStep(
+            name=f"CheckQuality{suffix}",
+            conditions=[ConditionEquals(left=from_evaluation("gate.passed"), right=True)],
+            if_steps=[create_model, register_model],
+            else_steps=[FailStep(name=f"QualityTooLow{suffix}", error_message=from_evaluation("gate.reason"))],
+        )
+        return [train, evaluate, check_quality]
+
+    choose_objective = ConditionStep(
+        name="ChooseObjective",
+        conditions=[ConditionEquals(left=from_data_report("problem_type.chosen"), right="multiclass")],
+        if_steps=model_branch(
+            "Multiclass", {**MULTICLASS_OBJECTIVE, "num_class": from_data_report("training.num_class")}
+        ),
+        else_steps=model_branch(
+            "",
+            {
+                "objective": from_data_report("training.objective"),
+                "eval_metric": from_data_report("training.eval_metric"),
+            },
         ),
     )
-    mse = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path="regression_metrics.mse.value")
-    too_high = FailStep(
-        name="MseAboveThreshold",
-        error_message=Join(on=" ", values=["Model MSE", mse, "is above the threshold", mse_threshold]),
-    )
-    gate = ConditionStep(
-        name="CheckMse",
-        conditions=[ConditionLessThanOrEqualTo(left=mse, right=mse_threshold)],
-        if_steps=[create_model, register_model],
-        else_steps=[too_high],
+    check_data = ConditionStep(
+        name="CheckData",
+        conditions=[ConditionEquals(left=from_data_report("accepted"), right=True)],
+        if_steps=[choose_objective],
+        else_steps=[FailStep(name="DataRefused", error_message=from_data_report("reason"))],
     )
     return Pipeline(
         name=config.pipeline_name,
@@ -294,13 +349,17 @@ def _build(config: PipelineConfig) -> Any:
             input_key,
             input_data_type,
             target_column,
+            problem_type,
             approval_status,
+            min_r2,
+            min_auc,
+            min_accuracy_lift,
             mse_threshold,
             processing_type,
             processing_count,
             training_type,
             training_count,
         ],
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, check_data],
         sagemaker_session=session,
     )

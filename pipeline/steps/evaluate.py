@@ -1,11 +1,14 @@
-"""Evaluate: score the trained model on the test split and write evaluation.json.
+"""Evaluate: score the trained model and the trivial baseline on the test split, and apply the gates.
 
-Runs in the SageMaker XGBoost container, or on its own:
+Runs in the SageMaker XGBoost 1.7-1 container (Python 3.8, xgboost 1.7, numpy only), or on its own:
 
-    python evaluate.py --base-dir /tmp/processing
+    python evaluate.py --base-dir /tmp/processing --min-r2 0.1 --min-auc 0.6 --min-accuracy-lift 0.05 --mse-threshold 0
 
-Reads {base-dir}/model/model.tar.gz (holding `xgboost-model`) and {base-dir}/test/*.csv (label
-first, no header); writes {base-dir}/evaluation/evaluation.json.
+Reads {base-dir}/model/model.tar.gz (holding `xgboost-model`, as the built-in algorithm writes it),
+{base-dir}/test/*.csv (label first, no header) and {base-dir}/report/data_report.json (problem
+type, label mapping, the baseline learned on the training split). Writes
+{base-dir}/evaluation/evaluation.json: the metrics of the model and of the baseline, the gate
+decision with its reason, and the same metrics in the layout SageMaker Model Registry shows.
 """
 
 from __future__ import annotations
@@ -21,6 +24,28 @@ from typing import Any
 
 import numpy as np
 import xgboost
+from scipy.stats import rankdata
+
+EPSILON = 1e-15
+# The metric that decides, per problem type, and how it reads in a message.
+PRIMARY_METRIC = {"regression": "rmse", "binary": "auc", "multiclass": "accuracy"}
+LABELS = {
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R2",
+    "auc": "AUC",
+    "accuracy": "accuracy",
+    "f1": "F1",
+    "macro_f1": "macro-F1",
+    "log_loss": "log loss",
+}
+# SageMaker Model Registry's model quality layout.
+REGISTRY_SECTIONS = {
+    "regression": "regression_metrics",
+    "binary": "binary_classification_metrics",
+    "multiclass": "multiclass_classification_metrics",
+}
 
 
 def load_model(model_dir: Path) -> xgboost.Booster:
@@ -40,35 +65,191 @@ def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, 0], table[:, 1:]
 
 
-def regression_report(actual: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     errors = actual - predicted
     mse = float(np.mean(errors**2))
     total = float(np.sum((actual - actual.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(errors**2)) / total if total > 0 else 0.0
-    # The layout SageMaker Model Registry shows as model quality metrics.
     return {
-        "regression_metrics": {
-            "mse": {"value": mse, "standard_deviation": float(np.std(errors**2))},
-            "rmse": {"value": math.sqrt(mse), "standard_deviation": float(np.std(errors))},
-            "r2": {"value": r2, "standard_deviation": "NaN"},
-        },
-        "rows": {"test": len(actual)},
+        "mse": mse,
+        "rmse": math.sqrt(mse),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": 1.0 - float(np.sum(errors**2)) / total if total > 0 else 0.0,
     }
+
+
+def auc(actual: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half); None when one class is absent."""
+    positives = actual == 1
+    count_positive, count_negative = int(positives.sum()), int((~positives).sum())
+    if count_positive == 0 or count_negative == 0:
+        return None
+    ranks = rankdata(score)
+    rank_sum = float(ranks[positives].sum())
+    return (rank_sum - count_positive * (count_positive + 1) / 2) / (count_positive * count_negative)
+
+
+def f1(actual: np.ndarray, predicted: np.ndarray, positive: int) -> float:
+    true_positive = float(np.sum((predicted == positive) & (actual == positive)))
+    predicted_positive = float(np.sum(predicted == positive))
+    actual_positive = float(np.sum(actual == positive))
+    if true_positive == 0:
+        return 0.0
+    precision, recall = true_positive / predicted_positive, true_positive / actual_positive
+    return 2 * precision * recall / (precision + recall)
+
+
+def binary_metrics(actual: np.ndarray, probability: np.ndarray) -> dict[str, float | None]:
+    clipped = np.clip(probability, EPSILON, 1 - EPSILON)
+    predicted = (probability >= 0.5).astype(float)
+    return {
+        "auc": auc(actual, probability),
+        "accuracy": float(np.mean(predicted == actual)),
+        "f1": f1(actual, predicted, positive=1),
+        "log_loss": float(-np.mean(actual * np.log(clipped) + (1 - actual) * np.log(1 - clipped))),
+    }
+
+
+def multiclass_metrics(actual: np.ndarray, probabilities: np.ndarray) -> dict[str, float | None]:
+    labels = actual.astype(int)
+    predicted = probabilities.argmax(axis=1)
+    present = np.unique(np.concatenate([labels, predicted]))
+    chosen = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "macro_f1": float(np.mean([f1(labels, predicted, int(c)) for c in present])),
+        "log_loss": float(-np.mean(np.log(chosen))),
+    }
+
+
+def score(
+    problem_type: str, actual: np.ndarray, booster: xgboost.Booster, features: np.ndarray, baseline: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's metrics and the trivial baseline's, on the same rows."""
+    predicted = booster.predict(xgboost.DMatrix(features))
+    rows = len(actual)
+    if problem_type == "regression":
+        constant = np.full(rows, baseline["mean"])
+        return regression_metrics(actual, predicted), regression_metrics(actual, constant)
+    shares = np.asarray(baseline["class_shares"], dtype=float)
+    if problem_type == "binary":
+        return binary_metrics(actual, predicted), _constant_binary(actual, shares[1] if len(shares) > 1 else 0.0)
+    prior = np.tile(shares, (rows, 1))
+    return multiclass_metrics(actual, predicted.reshape(rows, -1)), multiclass_metrics(actual, prior)
+
+
+def _constant_binary(actual: np.ndarray, share: float) -> dict[str, float | None]:
+    """The majority class for accuracy and F1, the training share for AUC and log loss."""
+    metrics = binary_metrics(actual, np.full(len(actual), share))
+    majority = np.full(len(actual), 1.0 if share >= 0.5 else 0.0)
+    metrics["accuracy"] = float(np.mean(majority == actual))
+    metrics["f1"] = f1(actual, majority, positive=1)
+    return metrics
+
+
+# -- gates ---------------------------------------------------------------------------------------
+
+
+def gate(
+    problem_type: str, metrics: dict[str, Any], baseline: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Scale-free by default: the model must beat the trivial baseline by a margin."""
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, value: float | None, threshold: float, passes: bool, text: str) -> None:
+        checks.append({"check": name, "value": value, "threshold": threshold, "passed": passes, "text": text})
+
+    if problem_type == "regression":
+        r2 = metrics["r2"]
+        check(
+            "MinR2", r2, args.min_r2, r2 >= args.min_r2, f"R2 {r2:.3f} {_cmp(r2 >= args.min_r2)} MinR2 {args.min_r2:g}"
+        )
+        if args.mse_threshold > 0:
+            mse = metrics["mse"]
+            passes = mse <= args.mse_threshold
+            check(
+                "MseThreshold",
+                mse,
+                args.mse_threshold,
+                passes,
+                f"MSE {mse:.4g} {'<=' if passes else '>'} MseThreshold {args.mse_threshold:g}",
+            )
+    elif problem_type == "binary":
+        value = metrics["auc"]
+        passes = value is not None and value >= args.min_auc
+        shown = "not defined (the test split holds one class)" if value is None else f"{value:.3f}"
+        check("MinAuc", value, args.min_auc, passes, f"AUC {shown} {_cmp(passes)} MinAuc {args.min_auc:g}")
+    else:
+        lift = metrics["accuracy"] - baseline["accuracy"]
+        passes = lift >= args.min_accuracy_lift
+        check(
+            "MinAccuracyLift",
+            lift,
+            args.min_accuracy_lift,
+            passes,
+            f"accuracy {metrics['accuracy']:.3f} is {lift:+.3f} over the majority class's {baseline['accuracy']:.3f}, "
+            f"{_cmp(passes)} MinAccuracyLift {args.min_accuracy_lift:g}",
+        )
+    failed = [c for c in checks if not c["passed"]]
+    return {
+        "passed": not failed,
+        "checks": checks,
+        "summary": "; ".join(c["text"] for c in checks),
+        "reason": "" if not failed else "model not good enough: " + "; ".join(c["text"] for c in failed),
+    }
+
+
+def _cmp(passes: bool) -> str:
+    return ">=" if passes else "is below"
+
+
+def describe(metrics: dict[str, Any]) -> str:
+    return ", ".join(f"{LABELS[name]} {_number(value)}" for name, value in metrics.items())
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def registry_layout(problem_type: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    section = {
+        name: {"value": "NaN" if value is None else value, "standard_deviation": "NaN"}
+        for name, value in metrics.items()
+    }
+    return {REGISTRY_SECTIONS[problem_type]: section}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
+    # The gates' thresholds: the pipeline passes its parameters (their defaults are in pipeline/config.py).
+    parser.add_argument("--min-r2", type=float, required=True)
+    parser.add_argument("--min-auc", type=float, required=True)
+    parser.add_argument("--min-accuracy-lift", type=float, required=True)
+    parser.add_argument("--mse-threshold", type=float, required=True, help="0: off")
     args = parser.parse_args(argv)
+    data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
+    problem_type = data_report["problem_type"]["chosen"]
     booster = load_model(args.base_dir / "model")
     actual, features = load_test(args.base_dir / "test")
-    predicted = booster.predict(xgboost.DMatrix(features))
-    report = regression_report(actual, predicted)
+    metrics, baseline_metrics = score(problem_type, actual, booster, features, data_report["baseline"])
+    decision = gate(problem_type, metrics, baseline_metrics, args)
+    report = {
+        "problem_type": problem_type,
+        "primary_metric": PRIMARY_METRIC[problem_type],
+        "metrics": metrics,
+        "baseline_metrics": baseline_metrics,
+        "gate": decision,
+        "rows": {"test": len(actual)},
+        "label_mapping": data_report.get("label_mapping"),
+        **registry_layout(problem_type, metrics),
+    }
     out = args.base_dir / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    metrics = report["regression_metrics"]
-    print(f"mse={metrics['mse']['value']:.4g} rmse={metrics['rmse']['value']:.4g} r2={metrics['r2']['value']:.3f}")
+    print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
     return 0
 
 

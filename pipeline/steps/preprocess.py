@@ -1,105 +1,543 @@
-"""Preprocess: validate the uploaded CSV, encode it and split it for the built-in XGBoost algorithm.
+"""Preprocess: turn the uploaded CSV file(s) into splits the built-in XGBoost algorithm trains on.
 
-Runs in the SageMaker scikit-learn container, or on its own:
+Runs in the SageMaker scikit-learn 1.2-1 container (Python 3.9, pandas 1.5), or on its own:
 
-    python preprocess.py --target-column target --base-dir /tmp/processing
+    python preprocess.py --target-column target [--problem-type auto] --base-dir /tmp/processing
 
-Reads every CSV under {base-dir}/input/data (one header row each), writes train/validation/test CSVs
-with the label first and no header under {base-dir}/train, /validation and /test.
+Reads every file under {base-dir}/input/data (CSV with a header row; comma, semicolon or tab;
+UTF-8 with or without BOM). Writes label-first, headerless CSVs under {base-dir}/train,
+/validation and /test, and {base-dir}/report/data_report.json, which records every decision
+made: the files and columns read, the problem type, what was dropped, filled or encoded, and why.
+
+Data that cannot train a model is not a crash: the report says `"accepted": false` with a
+one-line reason, nothing else is written, and the pipeline's CheckData step fails the run with
+that reason. Only a fault of this script itself exits non-zero (the reason then goes to
+/opt/ml/output/message, which SageMaker shows as the job's ExitMessage).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import json
+import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-SPLIT_SEED = 20261122
-TRAIN_FRACTION = 0.70
-VALIDATION_FRACTION = 0.15
-MIN_ROWS = 10
+PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
+# Each row goes to a split by a hash of its content: the same row, in any file and any run, always
+# lands in the same split. Buckets 0-69 train, 70-84 validation, 85-99 test.
+SPLIT_BUCKETS = (("train", 70), ("validation", 85), ("test", 100))
+MIN_ROWS = 20
+MAX_CATEGORIES = 20  # per text column: the most frequent, then "other"
+MAX_FEATURES = 1000
+MAX_CLASSES = 50
+AUTO_MAX_CLASSES = 10  # a numeric target with at most this many whole-number values is a class label
+IDENTIFIER_SHARE = 0.95  # a text column with this share of distinct values (or more) is an identifier
+MIN_ROWS_FOR_IDENTIFIER = 20
+NUMERIC_SHARE = 0.9  # a text column whose values are mostly numbers is numeric with bad cells
+DATE_SHARE = 0.9
+SEPARATORS = (",", ";", "\t")
+ENCODE_CHUNK_ROWS = 50_000
+OBJECTIVES = {
+    "regression": ("reg:squarederror", "rmse"),
+    "binary": ("binary:logistic", "logloss"),
+    "multiclass": ("multi:softprob", "mlogloss"),
+}
 
 
-class DataError(ValueError):
-    """The input cannot train a model; the message says why in words a data owner understands."""
+class DataRefused(ValueError):
+    """The input cannot train a model; the message says why, in words a data owner understands."""
 
 
-def read_input(input_dir: Path) -> pd.DataFrame:
+# -- reading -------------------------------------------------------------------------------------
+
+
+def input_files(input_dir: Path) -> list[Path]:
     files = sorted(path for path in input_dir.rglob("*") if path.is_file())
     if not files:
-        raise DataError(f"no input file found under {input_dir}")
-    frames = []
-    for path in files:
-        try:
-            frames.append(pd.read_csv(path))
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{path.name} is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as error:
-            raise DataError(f"{path.name} is not a readable CSV file: {error}") from None
-    return pd.concat(frames, ignore_index=True)
+        raise DataRefused("no input file was found")
+    return files
 
 
-def validate(frame: pd.DataFrame, target_column: str) -> None:
-    if frame.empty:
-        raise DataError("the file has a header but no data rows")
-    if target_column not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:20]))
-        raise DataError(f"target column {target_column!r} is missing; the columns are: {columns}")
-    target = pd.to_numeric(frame[target_column], errors="coerce")
-    bad_rows = frame.index[target.isna()].tolist()
-    if bad_rows:
-        raise DataError(
-            f"target column {target_column!r} has {len(bad_rows)} non-numeric or empty value(s), "
-            f"first at data row {bad_rows[0] + 1}: {frame[target_column].iloc[bad_rows[0]]!r}"
+def sniff(path: Path) -> tuple[str, str]:
+    """The encoding (utf-8 or utf-8-sig) and separator of a file, from its first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if not head.strip():
+        raise DataRefused(f"{path.name} is empty")
+    encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        text = decoder.decode(head, final=False)
+    except UnicodeDecodeError as error:
+        raise DataRefused(_not_utf8(path, head, error.start)) from None
+    header = text.splitlines()[0] if text.splitlines() else ""
+    counts = {separator: header.count(separator) for separator in SEPARATORS}
+    separator = max(SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ","
+    return encoding, separator
+
+
+def _not_utf8(path: Path, data: bytes, offset: int) -> str:
+    return (
+        f"{path.name} is not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+        "save it as UTF-8 (with or without BOM) and upload it again"
+    )
+
+
+def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    encoding, separator = sniff(path)
+    try:
+        frame = pd.read_csv(path, sep=separator, encoding=encoding, skipinitialspace=True, low_memory=False, dtype=None)
+    except pd.errors.EmptyDataError:
+        raise DataRefused(f"{path.name} is empty") from None
+    except UnicodeDecodeError as error:
+        data = path.read_bytes()
+        start = data.find(error.object[error.start : error.end]) if isinstance(error.object, bytes) else 0
+        raise DataRefused(_not_utf8(path, data, max(start, 0))) from None
+    except pd.errors.ParserError as error:
+        detail = str(error).strip().splitlines()[-1]
+        raise DataRefused(f"{path.name} is not a readable CSV file: {detail}") from None
+    frame.columns = [str(column).strip() for column in frame.columns]
+    info = {
+        "name": path.name,
+        "rows": len(frame),
+        "separator": {",": "comma", ";": "semicolon", "\t": "tab"}[separator],
+        "encoding": "UTF-8 with BOM" if encoding == "utf-8-sig" else "UTF-8",
+    }
+    return frame, info
+
+
+# -- column kinds --------------------------------------------------------------------------------
+
+
+def column_kind(values: pd.Series) -> str:
+    """numeric, date, text or empty: what a column holds, whatever pandas guessed."""
+    present = values.dropna()
+    if present.empty:
+        return "empty"
+    if pd.api.types.is_bool_dtype(present) or pd.api.types.is_numeric_dtype(present):
+        return "numeric"
+    text = present.astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return "empty"
+    if pd.to_numeric(text, errors="coerce").notna().mean() >= NUMERIC_SHARE:
+        return "numeric"
+    sample = text.head(1000)
+    if sample.str.contains(r"\d").all() and _parse_dates(sample).notna().mean() >= DATE_SHARE:
+        return "date"
+    return "text"
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce", infer_datetime_format=True)
+
+
+def column_kinds(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> dict[str, tuple[str, str]]:
+    """column -> (kind, the first file that had it); a column of two kinds is refused, naming the file."""
+    kinds: dict[str, tuple[str, str]] = {}
+    for frame, info in frames:
+        for column in frame.columns:
+            if column == target:
+                continue
+            kind = column_kind(frame[column])
+            if kind == "empty":
+                continue
+            seen = kinds.get(column)
+            if seen is None:
+                kinds[column] = (kind, info["name"])
+            elif seen[0] != kind:
+                raise DataRefused(
+                    f"column {column!r} holds {kind} values in {info['name']} but {seen[0]} values in {seen[1]}"
+                )
+    return kinds
+
+
+def combine(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One table from several files: columns aligned by name, kinds checked file by file."""
+    for frame, info in frames:
+        if target not in frame.columns:
+            columns = ", ".join(list(frame.columns)[:20])
+            raise DataRefused(f"target column {target!r} is missing in {info['name']}; its columns are: {columns}")
+    kinds = column_kinds(frames, target)
+    common = [c for c in frames[0][0].columns if all(c in frame.columns for frame, _ in frames)]
+    extra: dict[str, list[str]] = {}
+    for frame, info in frames:
+        for column in frame.columns:
+            if column not in common:
+                extra.setdefault(column, []).append(info["name"])
+    for _, info in frames:
+        info["extra_columns"] = sorted(c for c, names in extra.items() if info["name"] in names)
+    table = pd.concat([frame[common] for frame, _ in frames], ignore_index=True)
+    if table.empty:
+        names = ", ".join(info["name"] for _, info in frames)
+        raise DataRefused(f"{names} {'has' if len(frames) == 1 else 'have'} a header but no data rows")
+    report = {
+        "files": [info for _, info in frames],
+        "columns_not_in_every_file": {c: f"only in {', '.join(names)}: dropped" for c, names in sorted(extra.items())},
+        "kinds": {column: kind for column, (kind, _) in kinds.items() if column in common},
+    }
+    return table, report
+
+
+# -- target and problem type ---------------------------------------------------------------------
+
+
+def clean_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    values = table[target]
+    if values.dtype == object:
+        values = values.astype(str).str.strip().where(values.notna())
+        values = values.where(values != "")
+    else:
+        values = values.where(np.isfinite(values.astype(float)))
+    missing = values.isna()
+    total = len(table)
+    dropped = int(missing.sum())
+    if dropped * 2 > total:
+        raise DataRefused(
+            f"{dropped:,} of {total:,} rows have no value in target column {target!r}: "
+            "more than half of the rows would be lost"
         )
-    if len(frame) < MIN_ROWS:
-        raise DataError(f"only {len(frame)} data rows; at least {MIN_ROWS} are needed to train and evaluate")
+    kept = table.loc[~missing].copy()
+    kept[target] = values[~missing]
+    return kept.reset_index(drop=True), {"rows_read": total, "rows_without_target": dropped}
 
 
-def encode(frame: pd.DataFrame, target_column: str) -> pd.DataFrame:
-    """Label first, then numeric features, then one-hot encoded categorical features."""
-    label = pd.to_numeric(frame[target_column])
-    features = frame.drop(columns=[target_column])
-    numeric = features.select_dtypes(include="number")
-    categorical = features.drop(columns=numeric.columns)
-    for column in categorical.columns:
-        values = categorical[column].dropna().astype(str)
-        looks_numeric = pd.to_numeric(values, errors="coerce").notna()
-        if len(values) and looks_numeric.mean() > 0.9:  # mostly numbers: garbage, not a category
-            first = values[~looks_numeric].iloc[0]
-            raise DataError(f"column {column!r} is numeric but holds non-numeric values such as {first!r}")
-    parts = [label.rename(target_column), numeric.astype(float)]
-    if len(categorical.columns):
-        parts.append(pd.get_dummies(categorical.astype("string"), dummy_na=False, dtype=float))
-    return pd.concat(parts, axis=1)
+def choose_problem_type(values: pd.Series, requested: str, target: str) -> tuple[str, str]:
+    """The problem type and the rule that chose it."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    is_numeric = bool(numeric.notna().all())
+    distinct = int(values.nunique())
+    if distinct < 2:
+        raise DataRefused(f"target column {target!r} has a single value ({values.iloc[0]!r}): nothing to learn")
+    if requested == "auto":
+        if not is_numeric:
+            if distinct == 2:
+                return "binary", "the target holds text with 2 distinct values"
+            if distinct <= MAX_CLASSES:
+                return "multiclass", f"the target holds text with {distinct} distinct values"
+            raise DataRefused(
+                f"target column {target!r} holds text with {distinct:,} distinct values: too many to be classes "
+                f"(at most {MAX_CLASSES}); regression needs numbers"
+            )
+        if distinct == 2:
+            return "binary", "the target has exactly 2 distinct values"
+        whole = bool((numeric == numeric.round()).all())
+        if whole and distinct <= AUTO_MAX_CLASSES:
+            return "multiclass", f"the target has {distinct} distinct whole numbers (at most {AUTO_MAX_CLASSES})"
+        return "regression", f"the target is numeric with {distinct:,} distinct values"
+    if requested == "regression" and not is_numeric:
+        example = values[numeric.isna()].iloc[0]
+        raise DataRefused(
+            f"target column {target!r} holds text such as {example!r}: regression needs numbers; "
+            "set ProblemType to binary or multiclass to predict categories"
+        )
+    if requested == "binary" and distinct != 2:
+        raise DataRefused(f"ProblemType binary needs exactly 2 distinct target values; {target!r} has {distinct:,}")
+    if requested == "multiclass" and distinct > MAX_CLASSES:
+        raise DataRefused(f"ProblemType multiclass supports at most {MAX_CLASSES} classes; {target!r} has {distinct:,}")
+    return requested, "set by the ProblemType parameter"
 
 
-def split(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    shuffled = table.sample(frac=1.0, random_state=SPLIT_SEED).reset_index(drop=True)
-    train_end = int(TRAIN_FRACTION * len(shuffled))
-    validation_end = int((TRAIN_FRACTION + VALIDATION_FRACTION) * len(shuffled))
-    return shuffled[:train_end], shuffled[train_end:validation_end], shuffled[validation_end:]
+def encode_label(values: pd.Series, problem_type: str) -> tuple[pd.Series, dict[str, str] | None]:
+    if problem_type == "regression":
+        return pd.to_numeric(values).astype(float), None
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        classes = sorted(numeric.unique())
+        keys = numeric
+        names = [_number_text(value) for value in classes]
+    else:
+        keys = values.astype(str)
+        classes = sorted(keys.unique())
+        names = [str(value) for value in classes]
+    index = {value: position for position, value in enumerate(classes)}
+    return keys.map(index).astype(float), {str(position): name for position, name in enumerate(names)}
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# -- split ---------------------------------------------------------------------------------------
+
+
+def split_of_rows(table: pd.DataFrame) -> pd.Series:
+    """train / validation / test for each row, by a hash of its values (column order does not matter)."""
+    canonical = pd.DataFrame(index=table.index)
+    for column in sorted(table.columns):
+        values = table[column]
+        numbers = pd.to_numeric(values, errors="coerce")
+        if values.dtype != object or numbers.notna().sum() == values.notna().sum():
+            canonical[column] = numbers.astype(float)  # 1, 1.0 and "1" are the same value
+        else:
+            canonical[column] = values.astype(str).str.strip().where(values.notna(), "")
+    buckets = pd.util.hash_pandas_object(canonical, index=False).to_numpy() % 100
+    names = np.empty(len(buckets), dtype=object)
+    lower = 0
+    for name, upper in SPLIT_BUCKETS:
+        names[(buckets >= lower) & (buckets < upper)] = name
+        lower = upper
+    return pd.Series(names, index=table.index)
+
+
+# -- features ------------------------------------------------------------------------------------
+
+
+class Encoder:
+    """What each column becomes, learned on the training split only."""
+
+    def __init__(self) -> None:
+        self.numeric: dict[str, float] = {}  # column -> fill value (training median)
+        self.dates: dict[str, list[str]] = {}  # column -> parts
+        self.categories: dict[str, list[str]] = {}  # column -> kept categories
+        self.columns: dict[str, dict[str, Any]] = {}  # what the report says of each column
+
+    def fit(self, features: pd.DataFrame, kinds: dict[str, str], train: pd.Series) -> None:
+        for column in features.columns:
+            kind = kinds.get(column, "empty")
+            values = features[column]
+            if kind == "empty":
+                self.columns[column] = {"kind": "dropped", "reason": "no value in any row"}
+            elif kind == "numeric":
+                self._fit_numeric(column, values, train)
+            elif kind == "date":
+                self._fit_date(column, values, train)
+            else:
+                self._fit_text(column, values, train)
+        if not self.feature_names():
+            raise DataRefused("no usable feature column is left (see the report for why each was dropped)")
+        if len(self.feature_names()) > MAX_FEATURES:
+            raise DataRefused(
+                f"the data makes {len(self.feature_names()):,} features; at most {MAX_FEATURES:,} are supported"
+            )
+
+    def _fit_numeric(self, column: str, values: pd.Series, train: pd.Series) -> None:
+        numbers, examples, unreadable, infinite = _numbers(values)
+        self.numeric[column] = _median_or_zero(numbers[train])
+        described: dict[str, Any] = {
+            "kind": "numeric",
+            "missing": int(numbers.isna().sum()) - infinite - unreadable,
+            "infinite": infinite,
+            "filled_with_training_median": self.numeric[column],
+        }
+        if unreadable:
+            described["non_numeric_cells"] = {"count": unreadable, "examples": examples, "treated_as": "missing"}
+        self.columns[column] = described
+
+    def _fit_date(self, column: str, values: pd.Series, train: pd.Series) -> None:
+        moments = _parse_dates(values)
+        parts = ["year", "month", "day", "dayofweek"]
+        present = moments.dropna()
+        if len(present) and (present.dt.hour != 0).any():
+            parts.append("hour")
+        self.dates[column] = parts
+        for part in parts:
+            self.numeric[f"{column}_{part}"] = _median_or_zero(getattr(moments[train].dt, part))
+        self.columns[column] = {
+            "kind": "date",
+            "became": [f"{column}_{part}" for part in parts],
+            "missing_or_unreadable": int(moments.isna().sum()),
+        }
+
+    def _fit_text(self, column: str, values: pd.Series, train: pd.Series) -> None:
+        text = _text(values)
+        training = text[train].dropna()
+        distinct = int(training.nunique())
+        if len(training) >= MIN_ROWS_FOR_IDENTIFIER and distinct >= IDENTIFIER_SHARE * len(training):
+            self.columns[column] = {
+                "kind": "dropped",
+                "reason": f"looks like an identifier: {distinct:,} distinct values in {len(training):,} training rows",
+            }
+            return
+        counts = training.value_counts()
+        kept = sorted(counts.index[:MAX_CATEGORIES], key=lambda value: (-counts[value], value))
+        self.categories[column] = [str(value) for value in kept]
+        self.columns[column] = {
+            "kind": "category",
+            "categories": self.categories[column],
+            "distinct_in_training": distinct,
+            "other": f"{max(distinct - len(kept), 0):,} rarer values become '{column}=other'",
+            "missing": int(text.isna().sum()),
+        }
+
+    def feature_names(self) -> list[str]:
+        names: list[str] = []
+        for column, described in self.columns.items():
+            if described["kind"] == "numeric":
+                names.append(column)
+            elif described["kind"] == "date":
+                names.extend(described["became"])
+            elif described["kind"] == "category":
+                names.extend(f"{column}={value}" for value in self.categories[column])
+                names.extend([f"{column}=other", f"{column}=missing"])
+        return names
+
+    def transform(self, features: pd.DataFrame) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        for column, described in self.columns.items():
+            values = features[column]
+            if described["kind"] == "numeric":
+                numbers = _numbers(values)[0]
+                parts.append(numbers.fillna(self.numeric[column]).to_numpy(dtype=float)[:, None])
+            elif described["kind"] == "date":
+                moments = _parse_dates(values)
+                for part in self.dates[column]:
+                    fill = self.numeric[f"{column}_{part}"]
+                    parts.append(getattr(moments.dt, part).astype(float).fillna(fill).to_numpy()[:, None])
+            elif described["kind"] == "category":
+                text = _text(values)
+                kept = self.categories[column]
+                block = np.zeros((len(values), len(kept) + 2))
+                for position, value in enumerate(kept):
+                    block[:, position] = (text == value).to_numpy()
+                block[:, len(kept)] = (text.notna() & ~text.isin(kept)).to_numpy()
+                block[:, len(kept) + 1] = text.isna().to_numpy()
+                parts.append(block)
+        return np.hstack(parts)
+
+
+def _numbers(values: pd.Series) -> tuple[pd.Series, list[str], int, int]:
+    """Floats, with unreadable cells, inf and -inf as missing; a few unreadable cells, their count, the infinities."""
+    examples: list[str] = []
+    unreadable = 0
+    if values.dtype == object:
+        text = _text(values)
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = text[numbers.isna() & text.notna()]
+        unreadable = len(bad)
+        examples = [str(value) for value in bad.unique()[:3]]
+    else:
+        numbers = values
+    numbers = numbers.astype(float)
+    infinite = int(np.isinf(numbers).sum())
+    return numbers.where(np.isfinite(numbers)), examples, unreadable, infinite
+
+
+def _text(values: pd.Series) -> pd.Series:
+    text = values.astype(str).str.strip().where(values.notna())
+    return text.where(text != "")
+
+
+def _median_or_zero(values: pd.Series) -> float:
+    median = values.astype(float).median()
+    return 0.0 if math.isnan(median) else float(median)
+
+
+# -- the step ------------------------------------------------------------------------------------
+
+
+def prepare(input_dir: Path, target: str, requested: str) -> tuple[dict[str, Any], Iterator[tuple[str, np.ndarray]]]:
+    """The report, and the label-first rows of each split (encoded a chunk at a time)."""
+    frames = [read_file(path) for path in input_files(input_dir)]
+    table, report = combine(frames, target)
+    table, rows = clean_target(table, target)
+    if len(table) < MIN_ROWS:
+        raise DataRefused(f"only {len(table)} usable data rows; at least {MIN_ROWS} are needed to train and evaluate")
+    problem_type, rule = choose_problem_type(table[target], requested, target)
+    label, mapping = encode_label(table[target], problem_type)
+    split = split_of_rows(table)
+    counts = {name: int((split == name).sum()) for name, _ in SPLIT_BUCKETS}
+    empty = [name for name, count in counts.items() if count == 0]
+    if empty:
+        raise DataRefused(f"only {len(table)} usable data rows: the {empty[0]} split would be empty; add more rows")
+    features = table.drop(columns=[target])
+    train = split == "train"
+    encoder = Encoder()
+    encoder.fit(features, report.pop("kinds"), train)
+    objective, eval_metric = OBJECTIVES[problem_type]
+    training_label = label[train]
+    report.update(
+        {
+            "accepted": True,
+            "reason": "",
+            "target": target,
+            "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
+            "rows": {**rows, "used": len(table), **counts},
+            "label_mapping": mapping,
+            "baseline": _baseline(training_label, problem_type, len(mapping or {})),
+            "columns": encoder.columns,
+            "features": encoder.feature_names(),
+            "training": {
+                "objective": objective,
+                "eval_metric": eval_metric,
+                # Only the multi: objectives take num_class (xgboost fails with it on the others).
+                "num_class": str(len(mapping or {})) if problem_type == "multiclass" else "",
+            },
+        }
+    )
+
+    def parts() -> Iterator[tuple[str, np.ndarray]]:
+        for start in range(0, len(table), ENCODE_CHUNK_ROWS):
+            chunk = slice(start, start + ENCODE_CHUNK_ROWS)
+            encoded = np.column_stack([label.iloc[chunk].to_numpy(), encoder.transform(features.iloc[chunk])])
+            chunk_split = split.iloc[chunk].to_numpy()
+            for name, _ in SPLIT_BUCKETS:
+                yield name, encoded[chunk_split == name]
+
+    return report, parts()
+
+
+def _baseline(training_label: pd.Series, problem_type: str, classes: int) -> dict[str, Any]:
+    """What the trivial model predicts, learned on the training split: the mean, or the class shares."""
+    if problem_type == "regression":
+        return {"prediction": "training mean", "mean": float(training_label.mean())}
+    shares = training_label.value_counts(normalize=True).reindex(range(classes), fill_value=0.0)
+    return {"prediction": "training class shares", "class_shares": [float(share) for share in shares]}
+
+
+def write_outputs(base_dir: Path, report: dict[str, Any], parts: Iterator[tuple[str, np.ndarray]]) -> None:
+    handles = {}
+    for name, _ in SPLIT_BUCKETS:
+        (base_dir / name).mkdir(parents=True, exist_ok=True)
+        handles[name] = (base_dir / name / f"{name}.csv").open("w", encoding="utf-8")
+    try:
+        for name, rows in parts:
+            if len(rows):
+                np.savetxt(handles[name], rows, delimiter=",", fmt="%.10g")
+    finally:
+        for handle in handles.values():
+            handle.close()
+    write_report(base_dir, report)
+
+
+def write_report(base_dir: Path, report: dict[str, Any]) -> None:
+    folder = base_dir / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target-column", required=True)
+    parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
     args = parser.parse_args(argv)
     try:
-        frame = read_input(args.base_dir / "input" / "data")
-        validate(frame, args.target_column)
-        table = encode(frame, args.target_column)
-    except DataError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
-    for name, part in zip(("train", "validation", "test"), split(table), strict=True):
-        out = args.base_dir / name
-        out.mkdir(parents=True, exist_ok=True)
-        part.to_csv(out / f"{name}.csv", header=False, index=False, float_format="%.10g")
-        print(f"{name}: {len(part)} rows, {part.shape[1] - 1} features")
+        report, parts = prepare(args.base_dir / "input" / "data", args.target_column, args.problem_type)
+        write_outputs(args.base_dir, report, parts)
+    except DataRefused as refused:
+        write_report(args.base_dir, {"accepted": False, "reason": str(refused), "target": args.target_column})
+        print(f"REFUSED: {refused}")
+        return 0
+    except Exception as error:
+        # /opt/ml/output/message beside /opt/ml/processing: SageMaker shows it as the job's ExitMessage.
+        message = args.base_dir.parent / "output" / "message"
+        message.parent.mkdir(parents=True, exist_ok=True)
+        message.write_text(f"{type(error).__name__}: {error}"[:1000], encoding="utf-8")
+        raise
+    chosen = report["problem_type"]
+    print(
+        f"{chosen['chosen']} ({chosen['rule']}): {report['rows']['train']} train, "
+        f"{report['rows']['validation']} validation, {report['rows']['test']} test rows, "
+        f"{len(report['features'])} features"
+    )
     return 0
 
 
