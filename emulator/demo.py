@@ -39,6 +39,7 @@ from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
+from run_status.messages import describe_metrics
 
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 DEMO_KEY = "pipeline-dataset/2026 11/diabetes data+v1.csv"
@@ -346,15 +347,6 @@ class Demo:
         for run in runs:
             ending = run.result.model_package_arn or f"not registered: {run.result.failure_reason}"
             self.say(f"  {run.upload}: {run.result.status}, {ending}")
-
-
-def describe_metrics(metrics: dict[str, Any]) -> str:
-    names = {"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R2", "auc": "AUC", "f1": "F1", "macro_f1": "macro-F1"}
-    shown = []
-    for name, value in metrics.items():
-        label = names.get(name, name.replace("_", " "))
-        shown.append(f"{label} n/a" if value is None else f"{label} {value:.4g}")
-    return ", ".join(shown)
 
 
 def _execution_arns(sagemaker: Any, pipeline_name: str) -> set[str]:

@@ -7,6 +7,7 @@ environment variables are read from template.yaml, so the local run cannot drift
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,15 +134,20 @@ def function_environment(deployment: LocalDeployment, function: str = "TriggerFu
         **deployment.parameters,
         "NotificationTopic": deployment.topic_arn,
         "IdempotencyTable": deployment.idempotency_table,
+        "DataBucket": deployment.bucket,
     }
     variables: dict[str, Any] = {
         **template["Globals"]["Function"]["Environment"]["Variables"],
         **template["Resources"][function]["Properties"]["Environment"]["Variables"],
     }
     environment = {}
-    for name, value in variables.items():
-        is_ref = isinstance(value, dict) and set(value) == {"Ref"}
-        environment[name] = str(resolved[value["Ref"]] if is_ref else value)
+    for name, declared in variables.items():
+        value = declared
+        if isinstance(declared, dict) and set(declared) == {"Ref"}:
+            value = resolved[declared["Ref"]]
+        elif isinstance(declared, dict) and set(declared) == {"Fn::Sub"}:
+            value = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda match: resolved[match.group(1)], declared["Fn::Sub"])
+        environment[name] = str(value)
     return environment
 
 

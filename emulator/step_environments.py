@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def find_interpreter(image: StepImage) -> str:
     return path
 
 
-def create(image: StepImage, say: object = print) -> StepEnvironment:
+def create(image: StepImage, say: Callable[[str], None] | None = print) -> StepEnvironment:
     env = environment(image)
     if env.is_ready():
         return env
@@ -128,7 +129,7 @@ def create(image: StepImage, say: object = print) -> StepEnvironment:
         shutil.rmtree(env.path, ignore_errors=True)
         raise MissingInterpreter(f"uv gave Python {version} for image {image.name}, which runs {image.python}")
     (env.path / _STAMP).write_text(json.dumps(env.stamp), encoding="utf-8")
-    if callable(say):
+    if say is not None:
         say(f"created {env.path.relative_to(ROOT)}: Python {version}, {' '.join(image.packages)}")
     return env
 

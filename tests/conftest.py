@@ -17,6 +17,8 @@ os.environ.update(
     DATA_PREFIX="pipeline-dataset/",
     DATA_SUFFIX=".csv",
     IDEMPOTENCY_TABLE_NAME="retrain-idempotency",
+    DATA_BUCKET="retrain-trigger-dev-data-123456789012-us-east-1",
+    RUNS_PREFIX="pipeline-artifacts/retrain-pipeline/runs/",
     POWERTOOLS_SERVICE_NAME="retrain-trigger",
     POWERTOOLS_METRICS_NAMESPACE="RetrainTrigger",
     POWERTOOLS_TRACE_DISABLED="true",

@@ -17,7 +17,11 @@ from run_status.service import RunStatusNotifier, required_environment
 
 logger = Logger()
 tracer = Tracer()
-notifier = RunStatusNotifier(required_environment("NOTIFICATION_TOPIC_ARN"))
+notifier = RunStatusNotifier(
+    required_environment("NOTIFICATION_TOPIC_ARN"),
+    bucket=required_environment("DATA_BUCKET"),
+    runs_prefix=required_environment("RUNS_PREFIX"),
+)
 # Duplicated status events carry the same execution and status: that pair is the key.
 idempotency = IdempotencyConfig(
     event_key_jmespath="[detail.pipelineExecutionArn, detail.currentPipelineExecutionStatus]",

@@ -21,6 +21,7 @@ import argparse
 import codecs
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,8 +66,8 @@ def input_files(input_dir: Path) -> list[Path]:
     return files
 
 
-def sniff(path: Path) -> tuple[str, str]:
-    """The encoding (utf-8 or utf-8-sig) and separator of a file, from its first bytes."""
+def sniff(path: Path) -> tuple[str, str, str]:
+    """The encoding (utf-8 or utf-8-sig), separator and decimal mark of a file, from its first bytes."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     if not head.strip():
@@ -80,7 +81,9 @@ def sniff(path: Path) -> tuple[str, str]:
     header = text.splitlines()[0] if text.splitlines() else ""
     counts = {separator: header.count(separator) for separator in SEPARATORS}
     separator = max(SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ","
-    return encoding, separator
+    # Semicolon files written with a decimal comma (1,5 for 1.5), as spreadsheets do in much of Europe.
+    decimal = "," if separator != "," and re.search(r"\d,\d", "\n".join(text.splitlines()[1:50])) else "."
+    return encoding, separator, decimal
 
 
 def _not_utf8(path: Path, data: bytes, offset: int) -> str:
@@ -91,9 +94,11 @@ def _not_utf8(path: Path, data: bytes, offset: int) -> str:
 
 
 def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    encoding, separator = sniff(path)
+    encoding, separator, decimal = sniff(path)
     try:
-        frame = pd.read_csv(path, sep=separator, encoding=encoding, skipinitialspace=True, low_memory=False, dtype=None)
+        frame = pd.read_csv(
+            path, sep=separator, decimal=decimal, encoding=encoding, skipinitialspace=True, low_memory=False
+        )
     except pd.errors.EmptyDataError:
         raise DataRefused(f"{path.name} is empty") from None
     except UnicodeDecodeError as error:
@@ -109,6 +114,7 @@ def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         "rows": len(frame),
         "separator": {",": "comma", ";": "semicolon", "\t": "tab"}[separator],
         "encoding": "UTF-8 with BOM" if encoding == "utf-8-sig" else "UTF-8",
+        "decimal": "comma" if decimal == "," else "point",
     }
     return frame, info
 
@@ -215,7 +221,7 @@ def choose_problem_type(values: pd.Series, requested: str, target: str) -> tuple
     is_numeric = bool(numeric.notna().all())
     distinct = int(values.nunique())
     if distinct < 2:
-        raise DataRefused(f"target column {target!r} has a single value ({values.iloc[0]!r}): nothing to learn")
+        raise DataRefused(f"target column {target!r} has a single value ({str(values.iloc[0])!r}): nothing to learn")
     if requested == "auto":
         if not is_numeric:
             if distinct == 2:

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from emulator.step_environments import create, python_for
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
+from pipeline.images import STEP_IMAGES
 
 REGION = "us-east-1"
 BUCKET = "retrain-data"
@@ -16,12 +21,56 @@ CONFIG = PipelineConfig(
     role_arn="arn:aws:iam::123456789012:role/retrain-trigger-test-pipeline-us-east-1",
     default_bucket=BUCKET,
 )
+STEPS = Path(__file__).resolve().parents[2] / "pipeline" / "steps"
 
 
 @pytest.fixture(scope="session")
 def definition() -> str:
     """Built once: the SDK takes seconds to build it."""
     return definition_json(CONFIG)
+
+
+@pytest.fixture(scope="session")
+def image_environments() -> None:
+    """The look-alike of each image (make creates them; this creates any that are missing)."""
+    for image in STEP_IMAGES:
+        create(image, say=None)
+
+
+@pytest.fixture(scope="session")
+def image_of_script(definition: str) -> dict[str, str]:
+    """Each processing script and the image URI the definition runs it in."""
+    images: dict[str, str] = {}
+
+    def visit(steps: list[dict]) -> None:
+        for step in steps:
+            app = step.get("Arguments", {}).get("AppSpecification")
+            if app:
+                images[Path(app["ContainerEntrypoint"][-1]).name] = app["ImageUri"]
+            for branch in ("IfSteps", "ElseSteps"):
+                visit(step.get("Arguments", {}).get(branch, []))
+
+    visit(json.loads(definition)["Steps"])
+    return images
+
+
+RunScript = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_step(image_environments: None, image_of_script: dict[str, str]) -> RunScript:
+    """Run a step script as its image would: the Python and libraries of the image the definition names."""
+
+    def run(script: str, base: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+        python = python_for(image_of_script[script])
+        return subprocess.run(
+            [str(python), str(STEPS / script), *arguments, "--base-dir", str(base)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    return run
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The step scripts on their own, as `python preprocess.py ...` runs them in (or out of) a container."""
+"""The step scripts on their own, each run with the Python and libraries of the image it is declared on."""
 
 from __future__ import annotations
 
@@ -8,109 +8,447 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost
 
 from emulator.sample_data import diabetes_csv
+from emulator.step_environments import MissingInterpreter, environment, find_interpreter, python_for
+from pipeline.images import SKLEARN, XGBOOST, StepImage
 
-STEPS = Path(__file__).resolve().parents[2] / "pipeline" / "steps"
+
+def with_input(base: Path, *files: tuple[str, bytes]) -> Path:
+    folder = base / "input" / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files:
+        (folder / name).write_bytes(content)
+    return base
 
 
-def run_script(script: str, base: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(STEPS / script), *arguments, "--base-dir", str(base)],
+def report_of(base: Path) -> dict[str, Any]:
+    return dict(json.loads((base / "report" / "data_report.json").read_text()))
+
+
+def preprocess(run_step, base: Path, *arguments: str) -> dict[str, Any]:
+    result = run_step("preprocess.py", base, "--target-column", "target", *arguments)
+    assert result.returncode == 0, result.stderr
+    return report_of(base)
+
+
+def split_rows(base: Path, name: str) -> np.ndarray:
+    return np.loadtxt(base / name / f"{name}.csv", delimiter=",", ndmin=2)
+
+
+def csv_bytes(frame: pd.DataFrame, **options: Any) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, **options)
+    return buffer.getvalue().encode("utf-8")
+
+
+def numbers(rows: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    frame["target"] = 3 * frame["a"] - frame["b"] + rng.normal(scale=0.1, size=rows)
+    return frame
+
+
+# -- the images' Python ---------------------------------------------------------------------------
+
+
+def test_each_script_runs_with_the_python_of_its_image(run_step, image_of_script, tmp_path):
+    for script, image in (("preprocess.py", SKLEARN), ("evaluate.py", XGBOOST)):
+        python = python_for(image_of_script[script])
+        version = subprocess.run(
+            [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert version == image.python
+    libraries = subprocess.run(
+        [
+            str(python_for(image_of_script["preprocess.py"])),
+            "-c",
+            "import sklearn, pandas; print(sklearn.__version__, pandas.__version__)",
+        ],
         capture_output=True,
         text=True,
-        check=False,
+        check=True,
+    ).stdout.split()
+    assert [f"scikit-learn=={libraries[0]}", f"pandas=={libraries[1]}"] == list(SKLEARN.packages[:2])
+
+
+def test_a_script_using_syntax_newer_than_its_image_fails_there(run_step, tmp_path):
+    newer = tmp_path / "newer.py"
+    newer.write_text("match 1:\n    case 1:\n        print('3.10 syntax')\n")  # Python 3.10+
+    on_host = subprocess.run([sys.executable, str(newer)], capture_output=True, text=True, check=False)
+    in_image = subprocess.run(
+        [str(environment(SKLEARN).python), str(newer)], capture_output=True, text=True, check=False
     )
 
-
-def with_input(tmp_path: Path, content: bytes, name: str = "data.csv") -> Path:
-    folder = tmp_path / "input" / "data"
-    folder.mkdir(parents=True)
-    (folder / name).write_bytes(content)
-    return tmp_path
+    assert on_host.returncode == 0  # the host's Python would let it through
+    assert in_image.returncode != 0
+    assert "SyntaxError" in in_image.stderr
 
 
-def test_preprocess_writes_label_first_headerless_splits(tmp_path):
-    base = with_input(tmp_path, diabetes_csv())
+def test_a_missing_interpreter_is_named_with_how_to_get_it():
+    image = StepImage(framework="sklearn", version="0.0-1", repository="sagemaker-old", python="2.9", packages=())
 
-    result = run_script("preprocess.py", base, "--target-column", "target")
+    with pytest.raises(MissingInterpreter, match=r"Python 2\.9 is needed .* `uv python install 2\.9`"):
+        find_interpreter(image)
 
-    assert result.returncode == 0, result.stderr
-    parts = {
-        name: np.loadtxt(base / name / f"{name}.csv", delimiter=",", ndmin=2)
-        for name in ("train", "validation", "test")
-    }
-    assert sum(len(part) for part in parts.values()) == 442
-    assert [len(parts[name]) for name in ("train", "validation", "test")] == [309, 66, 67]
+
+# -- Preprocess on data as users have it ----------------------------------------------------------
+
+
+def test_the_diabetes_data_is_regression_split_by_row_content(run_step, tmp_path):
+    base = with_input(tmp_path, ("diabetes.csv", diabetes_csv()))
+
+    report = preprocess(run_step, base)
+
+    assert report["accepted"] is True
+    assert report["problem_type"]["chosen"] == "regression"
+    sizes = {name: len(split_rows(base, name)) for name in ("train", "validation", "test")}
+    assert sum(sizes.values()) == 442
+    assert sizes == {name: report["rows"][name] for name in sizes}
+    assert 0.6 < sizes["train"] / 442 < 0.8
     original = pd.read_csv(io.BytesIO(diabetes_csv()))
-    assert set(parts["train"][:, 0]) <= set(original["target"])  # the label column comes first
-    assert parts["train"].shape[1] == original.shape[1]
+    assert set(split_rows(base, "train")[:, 0]) <= set(original["target"])  # the label column comes first
+    assert split_rows(base, "train").shape[1] == 1 + len(report["features"]) == original.shape[1]
 
 
-def test_preprocess_one_hot_encodes_categorical_columns(tmp_path):
-    frame = pd.DataFrame({"colour": ["red", "blue"] * 10, "size": range(20), "target": range(20)})
-    base = with_input(tmp_path, frame.to_csv(index=False).encode())
+def test_missing_values_and_infinities_are_filled_with_the_training_median(run_step, tmp_path):
+    frame = numbers(200)
+    frame.loc[:9, "a"] = np.nan
+    frame.loc[10:11, "a"] = [np.inf, -np.inf]
+    frame.loc[12:14, "target"] = np.nan
+    base = with_input(tmp_path, ("data.csv", csv_bytes(frame)))
 
-    result = run_script("preprocess.py", base, "--target-column", "target")
+    report = preprocess(run_step, base)
 
-    assert result.returncode == 0, result.stderr
-    train = np.loadtxt(base / "train" / "train.csv", delimiter=",", ndmin=2)
-    assert train.shape[1] == 1 + 1 + 2  # label, size, colour_blue, colour_red
-    assert set(np.unique(train[:, 2:])) <= {0.0, 1.0}
+    column = report["columns"]["a"]
+    assert (column["missing"], column["infinite"]) == (10, 2)
+    assert report["rows"]["rows_without_target"] == 3
+    assert report["rows"]["used"] == 197
+    rows = np.vstack([split_rows(base, name) for name in ("train", "validation", "test")])
+    assert np.isfinite(rows).all()
+    assert np.sum(np.isclose(rows[:, 1], column["filled_with_training_median"], rtol=1e-9)) == 12
 
 
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [
-        (b"", "data.csv is empty"),
-        (b"a,b,target\n", "the file has a header but no data rows"),
-        (b"a,b\n" + b"1,2\n" * 20, "target column 'target' is missing; the columns are: a, b"),
-        (
-            b"a,target\n" + b"1,2\n" * 19 + b"1,lots\n",
-            "target column 'target' has 1 non-numeric or empty value(s), first at data row 20: 'lots'",
-        ),
-        (b"a,target\n" + b"1,2\n" * 5, "only 5 data rows; at least 10 are needed"),
-        (
-            b"a,target\n" + b"1,2\n" * 19 + b"oops,2\n",
-            "column 'a' is numeric but holds non-numeric values such as 'oops'",
-        ),
-    ],
-)
-def test_preprocess_refuses_bad_data_with_a_readable_reason(tmp_path, content, reason):
-    base = with_input(tmp_path, content)
+def test_more_than_half_the_rows_without_a_target_is_refused(run_step, tmp_path):
+    frame = numbers(40)
+    frame.loc[:24, "target"] = np.nan
+    base = with_input(tmp_path, ("data.csv", csv_bytes(frame)))
 
-    result = run_script("preprocess.py", base, "--target-column", "target")
+    report = preprocess(run_step, base)
 
-    assert result.returncode == 1
-    assert f"ERROR: {reason}" in result.stderr
+    assert report == {
+        "accepted": False,
+        "reason": "25 of 40 rows have no value in target column 'target': more than half of the rows would be lost",
+        "target": "target",
+    }
     assert not (base / "train").exists()
 
 
-def test_evaluate_reports_the_metrics_of_the_model_on_the_test_split(tmp_path):
-    rng = np.random.default_rng(7)
-    features = rng.normal(size=(60, 3))
-    labels = features @ np.array([2.0, -1.0, 0.5]) + rng.normal(scale=0.1, size=60)
-    booster = xgboost.train({"objective": "reg:squarederror"}, xgboost.DMatrix(features, label=labels), 20)
-    (tmp_path / "model").mkdir()
-    model_file = tmp_path / "xgboost-model.ubj"
-    booster.save_model(str(model_file))
-    with tarfile.open(tmp_path / "model" / "model.tar.gz", "w:gz") as archive:
-        archive.add(model_file, arcname="xgboost-model")
-    (tmp_path / "test").mkdir()
-    np.savetxt(tmp_path / "test" / "test.csv", np.column_stack([labels, features]), delimiter=",")
+def test_an_identifier_column_is_dropped_and_a_date_column_becomes_numbers(run_step, tmp_path):
+    frame = numbers(300)
+    frame["order_id"] = [f"ORD-{n:06d}" for n in range(300)]
+    frame["ordered"] = pd.date_range("2025-01-01 08:00", periods=300, freq="7h").strftime("%Y-%m-%d %H:%M")
+    base = with_input(tmp_path, ("orders.csv", csv_bytes(frame)))
 
-    result = run_script("evaluate.py", tmp_path)
+    report = preprocess(run_step, base)
+
+    assert report["columns"]["order_id"]["kind"] == "dropped"
+    assert report["columns"]["order_id"]["reason"].startswith("looks like an identifier: ")
+    assert report["columns"]["ordered"]["became"] == [
+        "ordered_year",
+        "ordered_month",
+        "ordered_day",
+        "ordered_dayofweek",
+        "ordered_hour",
+    ]
+    assert report["features"] == ["a", "b", *report["columns"]["ordered"]["became"]]
+
+
+def test_text_columns_keep_their_most_frequent_categories_plus_other_and_missing(run_step, tmp_path):
+    rng = np.random.default_rng(3)
+    frame = numbers(600)
+    frame["city"] = rng.choice([f"city{n:02d}" for n in range(40)], size=600)
+    frame.loc[:4, "city"] = None
+    base = with_input(tmp_path, ("data.csv", csv_bytes(frame)))
+
+    report = preprocess(run_step, base)
+
+    city = report["columns"]["city"]
+    assert city["kind"] == "category"
+    assert len(city["categories"]) == 20
+    assert city["missing"] == 5
+    assert len(report["features"]) == 2 + 20 + 2
+    one_hot = split_rows(base, "train")[:, 3:]
+    assert set(np.unique(one_hot)) <= {0.0, 1.0}
+    assert (one_hot.sum(axis=1) == 1).all()  # exactly one of the categories, other or missing
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "separator", "encoding"),
+    [
+        ("semicolons.csv", "a;b;target\n" + "1,5;2;3\n" * 30, "semicolon", "UTF-8"),
+        ("tabs.tsv", "a\tb\ttarget\n" + "1\t2\t3\n" * 30, "tab", "UTF-8"),
+        ("bom.csv", "\ufeffa,b,target\n" + "1,2,3\n" * 30, "comma", "UTF-8 with BOM"),
+    ],
+)
+def test_separators_and_a_byte_order_mark_are_detected(run_step, tmp_path, name, content, separator, encoding):
+    rows = content.splitlines()
+    varied = rows[:1] + [line.replace("3", str(n)) for n, line in enumerate(rows[1:])]
+    base = with_input(tmp_path, (name, "\n".join(varied).encode("utf-8")))
+
+    report = preprocess(run_step, base)
+
+    assert report["accepted"] is True, report.get("reason")
+    assert report["files"] == [
+        {
+            "name": name,
+            "rows": 30,
+            "separator": separator,
+            "encoding": encoding,
+            "decimal": "comma" if separator == "semicolon" else "point",
+            "extra_columns": [],
+        }
+    ]
+    assert split_rows(base, "train")[0, 1] == (1.5 if separator == "semicolon" else 1.0)
+    assert report["features"] == ["a", "b"]
+
+
+def test_text_labels_are_classes_with_their_mapping_kept(run_step, tmp_path):
+    frame = numbers(90)
+    frame["target"] = np.where(frame["a"] > 0.3, "high", np.where(frame["a"] < -0.3, "low", "mid"))
+    base = with_input(tmp_path, ("data.csv", csv_bytes(frame)))
+
+    report = preprocess(run_step, base)
+
+    assert report["problem_type"] == {
+        "requested": "auto",
+        "chosen": "multiclass",
+        "rule": "the target holds text with 3 distinct values",
+    }
+    assert report["label_mapping"] == {"0": "high", "1": "low", "2": "mid"}
+    assert report["training"] == {"objective": "multi:softprob", "eval_metric": "mlogloss", "num_class": "3"}
+    assert set(split_rows(base, "train")[:, 0]) == {0.0, 1.0, 2.0}
+
+
+def test_two_files_are_aligned_by_column_name_and_extra_columns_are_reported(run_step, tmp_path):
+    first = numbers(60, seed=1)
+    second = numbers(60, seed=2)[["target", "b", "a"]].assign(note="x")
+    base = with_input(tmp_path, ("first.csv", csv_bytes(first)), ("second.csv", csv_bytes(second)))
+
+    report = preprocess(run_step, base)
+
+    assert report["rows"]["used"] == 120
+    assert report["features"] == ["a", "b"]
+    assert report["columns_not_in_every_file"] == {"note": "only in second.csv: dropped"}
+    assert [f["extra_columns"] for f in report["files"]] == [[], ["note"]]
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ([("data.csv", b"")], "data.csv is empty"),
+        ([("data.csv", b"a,b,target\n")], "data.csv has a header but no data rows"),
+        (
+            [("data.csv", b"a,b\n" + b"1,2\n" * 30)],
+            "target column 'target' is missing in data.csv; its columns are: a, b",
+        ),
+        (
+            [("data.csv", b"a,target\n" + b"1,2\n" * 5)],
+            "only 5 usable data rows; at least 20 are needed to train and evaluate",
+        ),
+        (
+            [("good.csv", b"a,target\n" + b"1,2\n" * 30), ("other.csv", b"target,a\n" + b"2,red\n" * 30)],
+            "column 'a' holds text values in other.csv but numeric values in good.csv",
+        ),
+        (
+            [("good.csv", b"a,target\n" + b"1,2\n" * 30), ("no-target.csv", b"a,label\n" + b"1,2\n" * 30)],
+            "target column 'target' is missing in no-target.csv; its columns are: a, label",
+        ),
+        (
+            [("latin1.csv", b"city,target\n" + "Béziers,1\n".encode("latin-1") * 30)],
+            "latin1.csv is not UTF-8 text (byte 0xe9 at offset 13); save it as UTF-8 (with or without BOM) "
+            "and upload it again",
+        ),
+        (
+            [("data.csv", b"a,target\n" + b"1,7\n" * 30)],
+            "target column 'target' has a single value ('7'): nothing to learn",
+        ),
+    ],
+)
+def test_data_that_cannot_train_is_refused_with_one_line_naming_the_file(run_step, tmp_path, files, reason):
+    base = with_input(tmp_path, *files)
+
+    result = run_step("preprocess.py", base, "--target-column", "target")
+
+    assert result.returncode == 0, result.stderr  # a decision, not a crash: the pipeline fails the run with it
+    assert report_of(base) == {"accepted": False, "reason": reason, "target": "target"}
+    assert f"REFUSED: {reason}" in result.stdout
+    assert not (base / "train").exists()
+
+
+@pytest.mark.parametrize(
+    ("requested", "target", "reason"),
+    [
+        ("regression", ["yes", "no"] * 15, "target column 'target' holds text such as 'yes': regression needs numbers"),
+        ("binary", [1, 2, 3] * 10, "ProblemType binary needs exactly 2 distinct target values; 'target' has 3"),
+    ],
+)
+def test_a_problem_type_the_target_cannot_be_is_refused(run_step, tmp_path, requested, target, reason):
+    frame = pd.DataFrame({"a": range(30), "target": target})
+    base = with_input(tmp_path, ("data.csv", csv_bytes(frame)))
+
+    report = preprocess(run_step, base, "--problem-type", requested)
+
+    assert report["accepted"] is False
+    assert report["reason"].startswith(reason)
+
+
+def test_a_non_numeric_cell_in_a_numeric_column_is_reported_and_treated_as_missing(run_step, tmp_path):
+    base = with_input(
+        tmp_path, ("data.csv", b"a,target\n" + b"".join(b"%d,%d\n" % (n, n * 2) for n in range(29)) + b"oops,2\n")
+    )
+
+    report = preprocess(run_step, base)
+
+    assert report["columns"]["a"]["non_numeric_cells"] == {"count": 1, "examples": ["oops"], "treated_as": "missing"}
+
+
+def test_the_same_row_lands_in_the_same_split_in_every_file(run_step, tmp_path):
+    frame = numbers(400)
+    first = with_input(tmp_path / "one", ("all.csv", csv_bytes(frame)))
+    second = with_input(
+        tmp_path / "two",
+        ("part1.csv", csv_bytes(frame.iloc[:150][["b", "target", "a"]])),
+        ("part2.csv", csv_bytes(frame.iloc[150:].sample(frac=1.0, random_state=5))),
+    )
+    preprocess(run_step, first)
+    assert preprocess(run_step, second)["features"] == ["b", "a"]  # in the order of the first file
+
+    def rows_of(base: Path, split: str) -> set[tuple[float, ...]]:
+        rows = split_rows(base, split)
+        if base == second:
+            rows = rows[:, [0, 2, 1]]
+        return {tuple(np.round(row, 6)) for row in rows}
+
+    for split in ("train", "validation", "test"):
+        assert rows_of(first, split) == rows_of(second, split)
+
+
+def test_200000_rows_with_an_identifier_column_stay_well_under_1_gb(run_step, image_of_script, tmp_path):
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({f"x{n}": rng.normal(size=200_000) for n in range(18)})
+    frame.insert(0, "order_id", [f"ORD-{n:08d}" for n in range(200_000)])
+    frame["target"] = frame["x0"] * 2 + rng.normal(size=200_000)
+    base = with_input(tmp_path, ("big.csv", csv_bytes(frame)))
+    measure = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    python = python_for(image_of_script["preprocess.py"])
+    script = Path(__file__).resolve().parents[2] / "pipeline" / "steps" / "preprocess.py"
+
+    peak_kib = subprocess.run(
+        [sys.executable, "-c", measure, str(python), str(script), "--target-column", "target", "--base-dir", str(base)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert int(peak_kib) < 1024 * 1024 / 2, f"peak {int(peak_kib) // 1024} MiB"
+    report = report_of(base)
+    assert report["columns"]["order_id"]["kind"] == "dropped"
+    assert len(report["features"]) == 18
+
+
+# -- Evaluate --------------------------------------------------------------------------------------
+
+
+def train_in_image(base: Path, features: np.ndarray, labels: np.ndarray, objective: str) -> np.ndarray:
+    """A model.tar.gz as the built-in algorithm writes it (xgboost of its image); its predictions on ``features``."""
+    from emulator.pipeline_runner import ALGORITHM_SCRIPT
+
+    (base / "train").mkdir(parents=True)
+    np.savetxt(base / "train" / "train.csv", np.column_stack([labels, features]), delimiter=",")
+    (base / "hyperparameters.json").write_text(json.dumps({"num_round": "20", "objective": objective}))
+    python = str(environment(XGBOOST).python)
+    subprocess.run(
+        [python, str(ALGORITHM_SCRIPT), "--hyperparameters", str(base / "hyperparameters.json")]
+        + ["--channel", f"train={base / 'train'}", "--model-dir", str(base / "trained")]
+        + ["--failure-file", str(base / "failure")],
+        check=True,
+        capture_output=True,
+    )
+    (base / "model").mkdir()
+    with tarfile.open(base / "model" / "model.tar.gz", "w:gz") as archive:
+        archive.add(base / "trained" / "xgboost-model", arcname="xgboost-model")
+    predict = (
+        "import sys, numpy, xgboost; booster = xgboost.Booster(); booster.load_model(sys.argv[1]); "
+        "rows = numpy.loadtxt(sys.argv[2], delimiter=',', ndmin=2); "
+        "print(','.join(repr(float(v)) for v in booster.predict(xgboost.DMatrix(rows[:, 1:]))))"
+    )
+    printed = subprocess.run(
+        [python, "-c", predict, str(base / "trained" / "xgboost-model"), str(base / "train" / "train.csv")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return np.array([float(value) for value in printed.split(",")])
+
+
+GATES = ("--min-r2", "0.1", "--min-auc", "0.6", "--min-accuracy-lift", "0.05", "--mse-threshold", "0")
+
+
+def with_test_split(base: Path, features: np.ndarray, labels: np.ndarray, data_report: dict[str, Any]) -> None:
+    (base / "test").mkdir()
+    np.savetxt(base / "test" / "test.csv", np.column_stack([labels, features]), delimiter=",")
+    (base / "report").mkdir()
+    (base / "report" / "data_report.json").write_text(json.dumps(data_report))
+
+
+def test_evaluate_scores_the_model_and_the_baseline_and_applies_the_gate(run_step, tmp_path):
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(80, 3))
+    labels = features @ np.array([2.0, -1.0, 0.5]) + rng.normal(scale=0.1, size=80)
+    predicted = train_in_image(tmp_path, features, labels, "reg:squarederror")
+    with_test_split(tmp_path, features, labels, {"problem_type": {"chosen": "regression"}, "baseline": {"mean": 0.25}})
+
+    result = run_step("evaluate.py", tmp_path, *GATES)
 
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
-    predicted = booster.predict(xgboost.DMatrix(features))
-    expected_mse = float(np.mean((labels - predicted) ** 2))
-    assert report["regression_metrics"]["mse"]["value"] == pytest.approx(expected_mse)
-    assert report["regression_metrics"]["rmse"]["value"] == pytest.approx(expected_mse**0.5)
-    assert 0.0 < report["regression_metrics"]["r2"]["value"] <= 1.0
-    assert report["rows"] == {"test": 60}
+    assert report["metrics"]["mse"] == pytest.approx(float(np.mean((labels - predicted) ** 2)), rel=1e-5)
+    assert report["metrics"]["rmse"] == pytest.approx(report["metrics"]["mse"] ** 0.5)
+    assert report["baseline_metrics"]["mse"] == pytest.approx(float(np.mean((labels - 0.25) ** 2)))
+    assert report["gate"]["passed"] is True
+    assert report["regression_metrics"]["r2"]["value"] == report["metrics"]["r2"]
+    assert report["rows"] == {"test": 80}
+
+
+def test_a_model_no_better_than_the_baseline_fails_the_gate_with_its_reason(run_step, tmp_path):
+    rng = np.random.default_rng(8)
+    features = rng.normal(size=(100, 2))
+    labels = (rng.random(100) > 0.5).astype(float)  # nothing to learn
+    train_in_image(tmp_path, features[:60], labels[:60], "binary:logistic")
+    with_test_split(
+        tmp_path,
+        features[60:],
+        labels[60:],
+        {"problem_type": {"chosen": "binary"}, "baseline": {"class_shares": [0.5, 0.5]}},
+    )
+    strict = ("--min-r2", "0.1", "--min-auc", "0.99", "--min-accuracy-lift", "0.05", "--mse-threshold", "0")
+
+    result = run_step("evaluate.py", tmp_path, *strict)
+
+    assert result.returncode == 0, result.stderr
+    gate = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["gate"]
+    auc = gate["checks"][0]["value"]
+    assert gate["passed"] is False
+    assert gate["reason"] == f"model not good enough: AUC {auc:.3f} is below MinAuc 0.99"

@@ -105,3 +105,63 @@ def test_a_run_that_fails_after_succeeding_is_a_new_message(targets, idempotency
 def test_times_render_in_utc_whatever_the_offset():
     change = PipelineStatusEvent.model_validate(load_event("pipeline-status-succeeded.json")).detail
     assert change.started == datetime(2026, 11, 22, 10, 15, 31, tzinfo=UTC)
+
+
+def put_run_report(execution_arn: str, name: str, document: dict[str, Any]) -> None:
+    """A report where the pipeline's step writes it for that run."""
+    key = f"{os.environ['RUNS_PREFIX']}{execution_arn.rsplit('/', 1)[-1]}/{name}"
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=os.environ["DATA_BUCKET"], Key=key, Body=json.dumps(document).encode()
+    )
+
+
+def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, idempotency_table, lambda_context):
+    import notify
+
+    event = event_for_new_execution(targets, "pipeline-status-failed.json")
+    execution_arn = event["detail"]["pipelineExecutionArn"]
+    reason = "target column 'price' is missing in houses.csv; its columns are: rooms, area"
+    put_run_report(execution_arn, "report/data_report.json", {"accepted": False, "reason": reason})
+
+    notify.lambda_handler(event, lambda_context)
+
+    [notification] = targets.notifications()
+    assert notification["message"] == expected_message(
+        "Failed", execution_arn, f"Reason:    the data was refused: {reason}\n"
+    )
+
+
+def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(
+    targets, idempotency_table, lambda_context
+):
+    import notify
+
+    event = event_for_new_execution(targets, "pipeline-status-failed.json")
+    execution_arn = event["detail"]["pipelineExecutionArn"]
+    put_run_report(
+        execution_arn,
+        "report/data_report.json",
+        {"accepted": True, "problem_type": {"requested": "auto", "chosen": "binary", "rule": "2 values"}},
+    )
+    put_run_report(
+        execution_arn,
+        "evaluation/evaluation.json",
+        {
+            "metrics": {"auc": 0.55123, "accuracy": 0.6},
+            "baseline_metrics": {"auc": 0.5, "accuracy": 0.62},
+            "gate": {"passed": False, "summary": "AUC 0.551 is below MinAuc 0.6", "reason": "model not good enough"},
+        },
+    )
+
+    notify.lambda_handler(event, lambda_context)
+
+    [notification] = targets.notifications()
+    assert notification["message"] == expected_message(
+        "Failed",
+        execution_arn,
+        "Reason:    model not good enough\n"
+        "Problem:   binary (auto: 2 values)\n"
+        "Metrics:   AUC 0.5512, accuracy 0.6\n"
+        "Baseline:  AUC 0.5, accuracy 0.62\n"
+        "Gate:      AUC 0.551 is below MinAuc 0.6\n",
+    )

@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from run_status.events import PipelineExecutionStatusChange
+from run_status.run_reports import RunReports
 
 MAX_SUBJECT_LENGTH = 99
 
@@ -20,7 +21,20 @@ class Notification:
 SUBJECTS = {"Succeeded": "Retraining succeeded", "Failed": "Retraining FAILED", "Stopped": "Retraining stopped"}
 
 
-def run_ended(change: PipelineExecutionStatusChange, failure_reason: str | None) -> Notification:
+METRIC_LABELS = {
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R2",
+    "auc": "AUC",
+    "f1": "F1",
+    "macro_f1": "macro-F1",
+}
+
+
+def run_ended(
+    change: PipelineExecutionStatusChange, failure_reason: str | None, reports: RunReports | None = None
+) -> Notification:
     region = change.execution_arn.split(":")[3]
     lines = [
         f"Run {change.display_name or change.execution_arn.rsplit('/', 1)[-1]} of pipeline "
@@ -37,12 +51,36 @@ def run_ended(change: PipelineExecutionStatusChange, failure_reason: str | None)
         lines.append(f"Ended:     {_when(change.ended)}{took}")
     if change.status == "Failed":
         lines.append(f"Reason:    {failure_reason or 'not reported; see the failed step in the console'}")
+    lines.extend(_what_it_learned(reports))
     lines.append(
         f"Console:   https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
         f"#/pipelines/{quote(change.pipeline_name)}"
     )
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
     return Notification(_subject(subject), "\n".join(lines) + "\n")
+
+
+def _what_it_learned(reports: RunReports | None) -> list[str]:
+    lines = []
+    problem = ((reports.data_report if reports else None) or {}).get("problem_type")
+    if problem:
+        lines.append(f"Problem:   {problem.get('chosen')} ({problem.get('requested')}: {problem.get('rule')})")
+    evaluation = (reports.evaluation if reports else None) or {}
+    if evaluation.get("metrics"):
+        lines.append(f"Metrics:   {describe_metrics(evaluation['metrics'])}")
+        lines.append(f"Baseline:  {describe_metrics(evaluation.get('baseline_metrics') or {})}")
+    if evaluation.get("gate"):
+        lines.append(f"Gate:      {evaluation['gate'].get('summary')}")
+    return lines
+
+
+def describe_metrics(metrics: dict[str, float | None]) -> str:
+    """`RMSE 59.9, R2 0.449`: each metric at four significant digits."""
+    shown = []
+    for name, value in metrics.items():
+        label = METRIC_LABELS.get(name, name.replace("_", " "))
+        shown.append(f"{label} n/a" if value is None else f"{label} {value:.4g}")
+    return ", ".join(shown)
 
 
 def _when(moment: datetime) -> str:

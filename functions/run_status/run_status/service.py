@@ -11,8 +11,10 @@ from botocore.config import Config
 
 from run_status.events import PipelineExecutionStatusChange
 from run_status.messages import run_ended
+from run_status.run_reports import RunReportReader
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
 
@@ -21,17 +23,31 @@ RETRYING = Config(retries={"mode": "standard", "total_max_attempts": 10})
 
 
 class RunStatusNotifier:
-    def __init__(self, topic_arn: str, sagemaker: SageMakerClient | None = None, sns: SNSClient | None = None) -> None:
+    def __init__(
+        self,
+        topic_arn: str,
+        *,
+        bucket: str,
+        runs_prefix: str,
+        sagemaker: SageMakerClient | None = None,
+        sns: SNSClient | None = None,
+        s3: S3Client | None = None,
+    ) -> None:
         self._topic_arn = topic_arn
         self._sagemaker = sagemaker or boto3.client("sagemaker", config=RETRYING)
         self._sns = sns or boto3.client("sns", config=RETRYING)
+        self._reports = RunReportReader(s3 or boto3.client("s3", config=RETRYING), bucket, runs_prefix)
 
     def notify(self, change: PipelineExecutionStatusChange) -> dict[str, Any]:
+        reports = self._reports.read(change.execution_arn)
         failure_reason = None
         if change.status == "Failed":
-            described = self._sagemaker.describe_pipeline_execution(PipelineExecutionArn=change.execution_arn)
-            failure_reason = described.get("FailureReason")
-        notification = run_ended(change, failure_reason)
+            # The run's own reports say why in the data owner's words; SageMaker's reason otherwise.
+            failure_reason = reports.refusal
+            if failure_reason is None:
+                described = self._sagemaker.describe_pipeline_execution(PipelineExecutionArn=change.execution_arn)
+                failure_reason = described.get("FailureReason")
+        notification = run_ended(change, failure_reason, reports)
         # Errors propagate: EventBridge retries the invocation, and the idempotency record of a
         # failed attempt is removed, so the retry publishes.
         response = self._sns.publish(TopicArn=self._topic_arn, Subject=notification.subject, Message=notification.body)
