@@ -9,14 +9,23 @@ export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: demo test lint format typecheck template-check security unit pytest bench install clean
+.PHONY: demo test lint format typecheck template-check security unit pytest bench install step-envs clean
 
-demo: install ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
-	$(RUN) python -m emulator.demo
+# `make demo DATA=my.csv TARGET=price`: the same run on your own file (DATA may list several files).
+DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
+	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)")
 
-test: install lint typecheck template-check security pytest ## Everything CI runs
+demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
+	$(RUN) python -m emulator.demo $(DEMO_ARGS)
+
+test: install step-envs lint typecheck template-check security pytest ## Everything CI runs
 
 install: .venv/.installed
+
+# Look-alikes of the SageMaker images the pipeline's steps run in: their Python and libraries
+# (pipeline/images.py), from interpreters on this machine. A missing one is named, with how to get it.
+step-envs: install
+	UV=$(UV) $(RUN) python -m emulator.step_environments
 
 .venv/.installed: pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
 	$(UV) sync --frozen
@@ -48,14 +57,14 @@ security:
 	UV_PYTHON_DOWNLOADS=never $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov \
 		--file template.yaml --framework cloudformation --compact --quiet --skip-download
 
-pytest: install
+pytest: install step-envs
 	$(RUN) pytest
 
-unit: install
+unit: install step-envs
 	$(RUN) pytest -m "not end_to_end"
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf .venv .tools .step-envs .pytest_cache .mypy_cache .ruff_cache .aws-sam
 
-bench: install ## Speed and cost figures as ratios against baselines measured in the same run
+bench: install step-envs ## Speed and cost figures as ratios against baselines measured in the same run
 	$(RUN) python -m bench

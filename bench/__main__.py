@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.figures import Figure
 
 # Each figure is measured in a fresh interpreter: no import, client or moto state leaks between them.
-MODULES = ("burst_runs", "cold_import", "record_overhead", "local_demo", "package_size")
+MODULES = ("burst_runs", "cold_import", "record_overhead", "local_demo", "package_size", "preprocess_scale")
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -27,9 +27,10 @@ def main() -> int:
             print(completed.stdout[-2000:], completed.stderr[-4000:], file=sys.stderr)
             return completed.returncode
         measured = json.loads(completed.stdout.strip().splitlines()[-1])
-        figure = Figure(**{k: v for k, v in measured.items() if k not in ("ratio", "verdict")})
-        figures.append(figure)
-        print(f"measured {figure.name}", file=sys.stderr, flush=True)
+        for item in measured if isinstance(measured, list) else [measured]:
+            figure = Figure(**{k: v for k, v in item.items() if k not in ("ratio", "verdict")})
+            figures.append(figure)
+            print(f"measured {figure.name}", file=sys.stderr, flush=True)
     print(f"{'figure':<6} {'value':>12} {'baseline':>12} {'ratio':>8} {'goal':>10}  verdict      what")
     for f in figures:
         goal = "-" if f.goal is None else (f"{f.goal:g}" if f.goal_on == "ratio" else f"{f.goal:g} {f.unit}")

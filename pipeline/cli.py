@@ -42,7 +42,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         command.add_argument("--role-arn", help="the pipeline's execution role")
         command.add_argument("--model-package-group", default=None)
         command.add_argument("--target-column", default=None, help="default of the TargetColumn parameter")
+        gates = command.add_argument_group("defaults of the pipeline parameters that decide what is registered")
+        for option, help_text in PARAMETER_OPTIONS.items():
+            gates.add_argument(option, default=None, help=help_text, **_option_type(option))
     return parser.parse_args(argv)
+
+
+# Each sets the default of the pipeline parameter of the same name (a run can still pass its own).
+PARAMETER_OPTIONS = {
+    "--problem-type": "ProblemType: auto (default), regression, binary or multiclass",
+    "--min-r2": "MinR2: regression needs at least this R2 on the test split (default 0.1)",
+    "--min-auc": "MinAuc: binary classification needs at least this AUC (default 0.6)",
+    "--min-accuracy-lift": "MinAccuracyLift: multiclass accuracy above the majority class (default 0.05)",
+    "--mse-threshold": "MseThreshold: an absolute MSE ceiling for regression; 0 turns it off (default)",
+}
+
+
+def _option_type(option: str) -> dict[str, Any]:
+    if option == "--problem-type":
+        return {"choices": ["auto", "regression", "binary", "multiclass"]}
+    return {"type": float}
 
 
 def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
@@ -75,7 +94,16 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
         or from_stack.get("ModelPackageGroupName")
         or defaults.model_package_group_name,
         target_column=args.target_column or defaults.target_column,
+        problem_type=args.problem_type or defaults.problem_type,
+        min_r2=_given(args.min_r2, defaults.min_r2),
+        min_auc=_given(args.min_auc, defaults.min_auc),
+        min_accuracy_lift=_given(args.min_accuracy_lift, defaults.min_accuracy_lift),
+        mse_threshold=_given(args.mse_threshold, defaults.mse_threshold),
     )
+
+
+def _given(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def upsert(config: PipelineConfig, definition: str) -> str:

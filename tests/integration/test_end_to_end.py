@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -119,3 +120,55 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     assert "model-package/retrain-models/1 (PendingManualApproval)" in result.stdout
     assert "metrics          MSE " in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")
+
+
+def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per_run(tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    good = tmp_path / "cancer.csv"
+    load_breast_cancer(as_frame=True).frame.rename(columns={"target": "malignant"}).to_csv(good, index=False)
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"city;malignant\n" + "Béziers;1\n".encode("latin-1") * 40)
+    out = tmp_path / "runs.json"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator.demo", "--data", str(good), "--data", str(latin1), "--target", "malignant"]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr  # both ended as the pipeline decided
+    assert "Traceback" not in result.stdout + result.stderr
+    registered, refused = json.loads(out.read_text())
+    contract = {
+        "upload",
+        "execution_arn",
+        "status",
+        "failure_step",
+        "failure_reason",
+        "problem_type",
+        "metrics",
+        "baseline_metrics",
+        "model_package_arn",
+        "data_report",
+    }
+    assert contract <= set(registered) and contract <= set(refused)
+    assert registered["upload"] == "pipeline-dataset/cancer.csv"
+    assert (registered["status"], registered["problem_type"]) == ("Succeeded", "binary")
+    assert registered["model_package_arn"].endswith(":model-package/retrain-models/1")
+    assert registered["metrics"]["auc"] > registered["baseline_metrics"]["auc"] == 0.5
+    assert registered["data_report"]["target"] == "malignant"
+    reason = (
+        "latin1.csv is not UTF-8 text (byte 0xe9 at offset 16); save it as UTF-8 (with or without BOM) "
+        "and upload it again"
+    )
+    assert (refused["status"], refused["failure_step"], refused["failure_reason"]) == ("Failed", "DataRefused", reason)
+    assert refused["model_package_arn"] is None
+    assert f"Reason:    the data was refused: {reason}" in refused["notification"]
+    assert f"failed at        DataRefused: {reason}" in result.stdout

@@ -16,15 +16,20 @@ from pipeline.config import PipelineConfig
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
+GATE_PARAMETERS = ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold")
 
 
 def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step, those in condition branches (at any depth) included."""
     found: dict[str, dict[str, Any]] = {}
-    for step in definition["Steps"]:
-        found[step["Name"]] = step
-        for branch in ("IfSteps", "ElseSteps"):
-            for inner in step.get("Arguments", {}).get(branch, []):
-                found[inner["Name"]] = inner
+
+    def visit(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            found[step["Name"]] = step
+            for branch in ("IfSteps", "ElseSteps"):
+                visit(step.get("Arguments", {}).get(branch, []))
+
+    visit(definition["Steps"])
     return found
 
 
@@ -49,7 +54,14 @@ def test_it_declares_the_contract_parameters(definition):
     assert parameters["InputBucket"]["Type"] == "String"
     assert parameters["InputKey"]["Type"] == "String"
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
-    assert parameters["MseThreshold"]["Type"] == "Float"
+    assert {name: (parameters[name]["Type"], parameters[name]["DefaultValue"]) for name in GATE_PARAMETERS} == {
+        "MinR2": ("Float", 0.1),
+        "MinAuc": ("Float", 0.6),
+        "MinAccuracyLift": ("Float", 0.05),
+        "MseThreshold": ("Float", 0.0),
+    }
+    assert parameters["ProblemType"]["DefaultValue"] == "auto"
+    assert parameters["ProblemType"]["EnumValues"] == ["auto", "regression", "binary", "multiclass"]
     for name in ("ProcessingInstanceType", "ProcessingInstanceCount", "TrainingInstanceType", "TrainingInstanceCount"):
         assert name in parameters
 
@@ -63,34 +75,72 @@ def test_preprocess_reads_the_object_named_by_input_bucket_and_key(definition):
     assert "sagemaker-scikit-learn" in preprocess["Arguments"]["AppSpecification"]["ImageUri"]
 
 
-def test_training_uses_the_built_in_xgboost_with_the_seed_hyperparameters(definition):
-    train = steps_by_name(json.loads(definition))["Train"]["Arguments"]
-    assert "sagemaker-xgboost" in train["AlgorithmSpecification"]["TrainingImage"]
-    assert train["HyperParameters"] == {
-        "objective": "reg:squarederror",
-        "num_round": "50",
-        "max_depth": "5",
-        "eta": "0.2",
-        "subsample": "0.7",
-    }
-    assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
-    assert [c["ChannelName"] for c in train["InputDataConfig"]] == ["train", "validation"]
-
-
-def test_the_gate_registers_below_the_threshold_and_fails_with_the_mse_above_it(definition):
+def test_training_uses_the_built_in_xgboost_with_the_objective_the_data_report_chose(definition):
     steps = steps_by_name(json.loads(definition))
-    gate = steps["CheckMse"]["Arguments"]
-    [condition] = gate["Conditions"]
-    assert condition["Type"] == "LessThanOrEqualTo"
-    assert condition["RightValue"] == {"Get": "Parameters.MseThreshold"}
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.mse.value"
-    assert [s["Type"] for s in gate["IfSteps"]] == ["Model", "RegisterModel"]
-    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
-    register = steps["RegisterModel"]["Arguments"]
-    assert register["ModelPackageGroupName"] == "retrain-models"
-    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-    assert "evaluation.json" in json.dumps(register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
-    assert "Std:JsonGet" in json.dumps(steps["MseAboveThreshold"]["Arguments"]["ErrorMessage"])
+    report = {"PropertyFile": {"Get": "Steps.Preprocess.PropertyFiles.DataReport"}}
+    for name in ("Train", "TrainMulticlass"):
+        train = steps[name]["Arguments"]
+        assert "sagemaker-xgboost:1.7-1" in train["AlgorithmSpecification"]["TrainingImage"]
+        assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
+        assert [c["ChannelName"] for c in train["InputDataConfig"]] == ["train", "validation"]
+        assert {c["ContentType"] for c in train["InputDataConfig"]} == {"text/csv"}
+    common = {"num_round": "50", "max_depth": "5", "eta": "0.2", "subsample": "0.7"}
+    assert steps["Train"]["Arguments"]["HyperParameters"] == {
+        **common,
+        "objective": {"Std:JsonGet": {**report, "Path": "training.objective"}},
+        "eval_metric": {"Std:JsonGet": {**report, "Path": "training.eval_metric"}},
+    }
+    # num_class only where the objective takes it: xgboost fails with it on any other.
+    assert steps["TrainMulticlass"]["Arguments"]["HyperParameters"] == {
+        **common,
+        "objective": "multi:softprob",
+        "eval_metric": "mlogloss",
+        "num_class": {"Std:JsonGet": {**report, "Path": "training.num_class"}},
+    }
+
+
+def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition):
+    steps = steps_by_name(json.loads(definition))
+    [data_check] = steps["CheckData"]["Arguments"]["Conditions"]
+    assert data_check["LeftValue"]["Std:JsonGet"]["Path"] == "accepted"
+    assert steps["DataRefused"]["Arguments"]["ErrorMessage"]["Std:JsonGet"]["Path"] == "reason"
+    [route] = steps["ChooseObjective"]["Arguments"]["Conditions"]
+    assert (route["LeftValue"]["Std:JsonGet"]["Path"], route["RightValue"]) == ("problem_type.chosen", "multiclass")
+    for suffix in ("", "Multiclass"):
+        gate = steps[f"CheckQuality{suffix}"]["Arguments"]
+        [condition] = gate["Conditions"]
+        assert (condition["Type"], condition["RightValue"]) == ("Equals", True)
+        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "gate.passed"
+        assert [s["Type"] for s in gate["IfSteps"]] == ["Model", "RegisterModel"]
+        assert [s["Name"] for s in gate["ElseSteps"]] == [f"QualityTooLow{suffix}"]
+        register = steps[f"RegisterModel{suffix}"]["Arguments"]
+        assert register["ModelPackageGroupName"] == "retrain-models"
+        assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+        assert "evaluation.json" in json.dumps(register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
+        assert "data_report.json" in json.dumps(register["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"])
+        arguments = steps[f"Evaluate{suffix}"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+        for name in ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold"):
+            assert {"Get": f"Parameters.{name}"} in arguments[arguments.index(name_of_option(name)) + 1]["Std:Join"][
+                "Values"
+            ]
+
+
+def name_of_option(parameter: str) -> str:
+    return {
+        "MinR2": "--min-r2",
+        "MinAuc": "--min-auc",
+        "MinAccuracyLift": "--min-accuracy-lift",
+        "MseThreshold": "--mse-threshold",
+    }[parameter]
+
+
+def test_each_step_names_the_image_whose_python_and_libraries_are_declared(definition):
+    from pipeline.images import image_for
+
+    steps = steps_by_name(json.loads(definition))
+    assert image_for(steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"]).python == "3.9"
+    assert image_for(steps["Evaluate"]["Arguments"]["AppSpecification"]["ImageUri"]).python == "3.8"
+    assert image_for(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]).python == "3.8"
 
 
 def test_runs_write_to_their_own_folder_outside_the_data_prefix(definition):
@@ -174,4 +224,22 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     assert {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]} == {
         "InputBucket": "retrain-trigger-dev-data-123456789012-us-east-1",
         "InputKey": "pipeline-dataset/abalone.csv",
+    }
+
+
+def test_every_threshold_can_be_set_without_code_from_the_cli():
+    from pipeline.cli import parse_args, resolve_config
+    from pipeline.definition import definition_json
+
+    options = ["--min-r2", "0.3", "--min-auc", "0.7", "--min-accuracy-lift", "0.1", "--mse-threshold", "4000"]
+    arguments = ["definition", "--region", REGION, "--bucket", BUCKET, *options, "--problem-type", "regression"]
+    config = resolve_config(parse_args(arguments))
+
+    parameters = {p["Name"]: p.get("DefaultValue") for p in json.loads(definition_json(config))["Parameters"]}
+    assert {name: parameters[name] for name in (*GATE_PARAMETERS, "ProblemType")} == {
+        "MinR2": 0.3,
+        "MinAuc": 0.7,
+        "MinAccuracyLift": 0.1,
+        "MseThreshold": 4000.0,
+        "ProblemType": "regression",
     }

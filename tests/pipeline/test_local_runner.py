@@ -43,35 +43,75 @@ def read_s3_json(uri: str) -> Any:
     return json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, data_bucket):
+def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, data_bucket, image_environments):
     seen: list[StepResult] = []
-    execution = start(definition, diabetes_csv(rows=150))
+    execution = start(definition, diabetes_csv(rows=300))
 
     result = LocalPipelineRunner(on_step=seen.append).run(execution)
 
     assert result.status == "Succeeded", result.failure_reason
     assert [(s.name, s.status) for s in result.steps] == [
         ("Preprocess", "Succeeded"),
+        ("CheckData", "Succeeded"),
+        ("DataRefused", "Skipped"),
+        ("ChooseObjective", "Succeeded"),
+        ("TrainMulticlass", "Skipped"),
+        ("EvaluateMulticlass", "Skipped"),
+        ("CheckQualityMulticlass", "Skipped"),
         ("Train", "Succeeded"),
         ("Evaluate", "Succeeded"),
-        ("CheckMse", "Succeeded"),
-        ("MseAboveThreshold", "Skipped"),
+        ("CheckQuality", "Succeeded"),
+        ("QualityTooLow", "Skipped"),
         ("CreateModel", "Succeeded"),
         ("RegisterModel", "Succeeded"),
     ]
-    assert seen == result.steps  # progress was reported step by step
+    # progress was reported step by step: each step as it starts, then how it ended
+    assert [s for s in seen if s.status != "Executing"] == result.steps
+    assert [s.name for s in seen if s.status == "Executing"] == [s.name for s in result.steps if s.status != "Skipped"]
     [package] = model_packages()
     assert package["ModelPackageArn"] == result.model_package_arn
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
-    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
-    assert read_s3_json(statistics["S3Uri"]) == result.evaluation
+    metrics = package["ModelMetrics"]
+    assert read_s3_json(metrics["ModelQuality"]["Statistics"]["S3Uri"]) == result.evaluation
+    assert read_s3_json(metrics["ModelDataQuality"]["Statistics"]["S3Uri"]) == result.data_report
     execution_id = execution.rsplit("/", 1)[-1]
-    assert f"/runs/{execution_id}/evaluation/" in statistics["S3Uri"]
+    assert f"/runs/{execution_id}/evaluation/" in metrics["ModelQuality"]["Statistics"]["S3Uri"]
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
+    assert "xgboost 1.7.4" in [s.detail for s in result.steps if s.name == "Train"][0]  # the image's algorithm
 
 
-def test_the_approval_status_parameter_reaches_the_registry(definition, data_bucket):
+@pytest.mark.parametrize(
+    ("dataset", "problem_type", "branch", "metric"),
+    [
+        ("diabetes", "regression", "", "r2"),
+        ("breast_cancer", "binary", "", "auc"),
+        ("iris", "multiclass", "Multiclass", "accuracy"),
+        ("wine", "multiclass", "Multiclass", "accuracy"),
+    ],
+)
+def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_they_are(
+    definition, data_bucket, image_environments, dataset, problem_type, branch, metric
+):
+    import sklearn.datasets
+
+    frame = getattr(sklearn.datasets, f"load_{dataset}")(as_frame=True).frame
+    execution = start(definition, frame.to_csv(index=False).encode())
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert result.data_report["problem_type"]["chosen"] == problem_type  # type: ignore[index]
+    assert f"RegisterModel{branch}" in [s.name for s in result.steps if s.status == "Succeeded"]
+    evaluation = result.evaluation or {}
+    assert evaluation["problem_type"] == problem_type
+    assert evaluation["metrics"][metric] > evaluation["baseline_metrics"][metric]
+    assert evaluation["gate"]["passed"] is True
+    [package] = model_packages()
+    assert package["ModelPackageArn"] == result.model_package_arn
+
+
+def test_the_approval_status_parameter_reaches_the_registry(definition, data_bucket, image_environments):
     execution = start(definition, diabetes_csv(rows=150), ModelApprovalStatus="Approved")
 
     LocalPipelineRunner().run(execution)
@@ -80,34 +120,53 @@ def test_the_approval_status_parameter_reaches_the_registry(definition, data_buc
     assert package["ModelApprovalStatus"] == "Approved"
 
 
-def test_a_threshold_too_strict_ends_in_the_fail_step_with_the_mse_and_registers_nothing(definition, data_bucket):
-    execution = start(definition, diabetes_csv(rows=150), MseThreshold="1.5")
+def test_a_gate_too_strict_ends_in_the_fail_step_with_its_reason_and_registers_nothing(
+    definition, data_bucket, image_environments
+):
+    execution = start(definition, diabetes_csv(rows=300), MinR2="0.95", MseThreshold="1.5")
 
     result = LocalPipelineRunner().run(execution)
 
     assert result.status == "Failed"
-    mse = result.evaluation["regression_metrics"]["mse"]["value"]  # type: ignore[index]
-    assert result.failure_reason == f"Model MSE {mse} is above the threshold 1.5"
+    assert result.failure_step == "QualityTooLow"
+    metrics = result.evaluation["metrics"]  # type: ignore[index]
+    assert result.failure_reason == (
+        f"model not good enough: R2 {metrics['r2']:.3f} is below MinR2 0.95; "
+        f"MSE {metrics['mse']:.4g} > MseThreshold 1.5"
+    )
     assert [(s.name, s.status) for s in result.steps][-3:] == [
         ("CreateModel", "Skipped"),
         ("RegisterModel", "Skipped"),
-        ("MseAboveThreshold", "Failed"),
+        ("QualityTooLow", "Failed"),
     ]
     assert model_packages() == []
 
 
-def test_a_malformed_csv_fails_preprocessing_with_a_readable_reason(definition, data_bucket):
+def test_data_without_the_target_column_fails_the_run_with_its_reason(definition, data_bucket, image_environments):
     execution = start(definition, b"age,sex,bmi\n" + b"50,1,22.1\n" * 30)
 
     result = LocalPipelineRunner().run(execution)
 
     assert result.status == "Failed"
-    assert result.failure_reason == ("Preprocess: target column 'target' is missing; the columns are: age, sex, bmi")
-    assert [s.name for s in result.steps] == ["Preprocess"]
+    assert result.failure_step == "DataRefused"
+    assert (
+        result.failure_reason
+        == "target column 'target' is missing in small diabetes.csv; its columns are: age, sex, bmi"
+    )
+    assert [s.name for s in result.steps if s.status != "Skipped"] == ["Preprocess", "CheckData", "DataRefused"]
     assert model_packages() == []
 
 
-def test_a_missing_input_object_fails_with_its_location(definition, data_bucket):
+def test_the_problem_type_parameter_overrides_the_choice(definition, data_bucket, image_environments):
+    execution = start(definition, diabetes_csv(rows=300), ProblemType="binary")
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.status == "Failed"
+    assert result.failure_reason.startswith("ProblemType binary needs exactly 2 distinct target values")
+
+
+def test_a_missing_input_object_fails_with_its_location(definition, data_bucket, image_environments):
     upsert(CONFIG, definition)
     execution = boto3.client("sagemaker", region_name=REGION).start_pipeline_execution(
         PipelineName=CONFIG.pipeline_name,
@@ -144,7 +203,7 @@ def test_a_step_type_it_does_not_know_is_refused_clearly(data_bucket):
         LocalPipelineRunner().run(execution)
 
 
-def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, data_bucket):
+def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, data_bucket, image_environments):
     from trigger.planner import ObjectFilter, UploadedObject, manifest_documents, plan_runs
 
     s3 = boto3.client("s3", region_name=REGION)
@@ -171,5 +230,5 @@ def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition
 
     assert result.status == "Succeeded", result.failure_reason
     assert run.parameters["InputDataType"] == "ManifestFile"
-    [preprocess] = [s for s in result.steps if s.name == "Preprocess"]
-    assert preprocess.detail == "test: 23 rows, 10 features"  # 15% of the 150 rows of all three parts
+    assert result.data_report["rows"]["used"] == 150  # type: ignore[index]  # all three parts
+    assert [f["name"] for f in result.data_report["files"]] == ["part 0.csv", "part 1.csv", "part 2.csv"]  # type: ignore[index]

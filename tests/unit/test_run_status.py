@@ -131,9 +131,7 @@ def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, 
     )
 
 
-def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(
-    targets, idempotency_table, lambda_context
-):
+def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targets, idempotency_table, lambda_context):
     import notify
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
