@@ -133,8 +133,19 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
 
     result = subprocess.run(
-        [sys.executable, "-m", "emulator.demo", "--data", str(good), "--data", str(latin1), "--target", "malignant"]
-        + ["--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "emulator.demo",
+            "--data",
+            str(good),
+            "--data",
+            str(latin1),
+            "--target",
+            "malignant",
+            "--json",
+            str(out),
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -158,7 +169,8 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
         "model_package_arn",
         "data_report",
     }
-    assert contract <= set(registered) and contract <= set(refused)
+    assert contract <= set(registered)
+    assert contract <= set(refused)
     assert registered["upload"] == "pipeline-dataset/cancer.csv"
     assert (registered["status"], registered["problem_type"]) == ("Succeeded", "binary")
     assert registered["model_package_arn"].endswith(":model-package/retrain-models/1")

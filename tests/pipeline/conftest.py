@@ -4,6 +4,7 @@ import json
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -42,7 +43,7 @@ def image_of_script(definition: str) -> dict[str, str]:
     """Each processing script and the image URI the definition runs it in."""
     images: dict[str, str] = {}
 
-    def visit(steps: list[dict]) -> None:
+    def visit(steps: list[dict[str, Any]]) -> None:
         for step in steps:
             app = step.get("Arguments", {}).get("AppSpecification")
             if app:

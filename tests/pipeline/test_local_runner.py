@@ -78,7 +78,7 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     assert f"/runs/{execution_id}/evaluation/" in metrics["ModelQuality"]["Statistics"]["S3Uri"]
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
-    assert "xgboost 1.7.4" in [s.detail for s in result.steps if s.name == "Train"][0]  # the image's algorithm
+    assert "xgboost 1.7.4" in next(s.detail for s in result.steps if s.name == "Train")  # the image's algorithm
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
         ("wine", "multiclass", "Multiclass", "accuracy"),
     ],
 )
-def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_they_are(
+def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_they_are(  # noqa: PLR0917
     definition, data_bucket, image_environments, dataset, problem_type, branch, metric
 ):
     import sklearn.datasets

@@ -199,7 +199,7 @@ def test_text_columns_keep_their_most_frequent_categories_plus_other_and_missing
         ("bom.csv", "\ufeffa,b,target\n" + "1,2,3\n" * 30, "comma", "UTF-8 with BOM"),
     ],
 )
-def test_separators_and_a_byte_order_mark_are_detected(run_step, tmp_path, name, content, separator, encoding):
+def test_separators_and_a_byte_order_mark_are_detected(run_step, tmp_path, name, content, separator, encoding):  # noqa: PLR0917
     rows = content.splitlines()
     varied = rows[:1] + [line.replace("3", str(n)) for n, line in enumerate(rows[1:])]
     base = with_input(tmp_path, (name, "\n".join(varied).encode("utf-8")))
@@ -380,9 +380,12 @@ def train_in_image(base: Path, features: np.ndarray, labels: np.ndarray, objecti
     (base / "hyperparameters.json").write_text(json.dumps({"num_round": "20", "objective": objective}))
     python = str(environment(XGBOOST).python)
     subprocess.run(
-        [python, str(ALGORITHM_SCRIPT), "--hyperparameters", str(base / "hyperparameters.json")]
-        + ["--channel", f"train={base / 'train'}", "--model-dir", str(base / "trained")]
-        + ["--failure-file", str(base / "failure")],
+        [
+            python,
+            str(ALGORITHM_SCRIPT),
+            *("--hyperparameters", str(base / "hyperparameters.json"), "--channel", f"train={base / 'train'}"),
+            *("--model-dir", str(base / "trained"), "--failure-file", str(base / "failure")),
+        ],
         check=True,
         capture_output=True,
     )
