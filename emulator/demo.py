@@ -154,17 +154,21 @@ class StepProgress:
         self.say(f"   {step.name:<24} {step.step_type:<14} {step.status:<10}{timing}  {step.detail}")
 
     def _start(self, step: StepResult) -> None:
+        """On a terminal the line counts up in place; elsewhere (a log, CI) a line every 10 s."""
         if not self.live:
             self.say(f"   {step.name:<24} {step.step_type:<14} running ...")
-            return
         self._stop.clear()
         started = time.monotonic()
 
         def tick() -> None:
-            while not self._stop.wait(0.5):
+            while not self._stop.wait(0.5 if self.live else 10):
                 elapsed = time.monotonic() - started
-                sys.stdout.write(f"\r   {step.name:<24} {step.step_type:<14} running {elapsed:5.1f} s")
-                sys.stdout.flush()
+                line = f"   {step.name:<24} {step.step_type:<14} running {elapsed:5.1f} s"
+                if self.live:
+                    sys.stdout.write(f"\r{line}")
+                    sys.stdout.flush()
+                else:
+                    self.say(line)
 
         self._ticker = threading.Thread(target=tick, daemon=True)
         self._ticker.start()
@@ -174,8 +178,9 @@ class StepProgress:
             self._stop.set()
             self._ticker.join()
             self._ticker = None
-            sys.stdout.write("\r\033[K")
-            sys.stdout.flush()
+            if self.live:
+                sys.stdout.write("\r\033[K")
+                sys.stdout.flush()
 
 
 class Demo:

@@ -102,10 +102,11 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 
 
-def test_make_demo_goes_from_upload_to_a_registered_model():
+def run_demo(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m emulator.demo`, as a user starts it: none of the tests' AWS settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator.demo"],
+    return subprocess.run(
+        [sys.executable, "-m", "emulator.demo", *arguments],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -113,6 +114,10 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
         timeout=300,
         check=False,
     )
+
+
+def test_make_demo_goes_from_upload_to_a_registered_model():
+    result = run_demo()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
     assert "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
@@ -130,29 +135,8 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(b"city;malignant\n" + "Béziers;1\n".encode("latin-1") * 40)
     out = tmp_path / "runs.json"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINE", "NOTIFICATION"))}
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emulator.demo",
-            "--data",
-            str(good),
-            "--data",
-            str(latin1),
-            "--target",
-            "malignant",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_demo("--data", str(good), "--data", str(latin1), "--target", "malignant", "--json", str(out))
 
     assert result.returncode == 0, result.stdout + result.stderr  # both ended as the pipeline decided
     assert "Traceback" not in result.stdout + result.stderr
