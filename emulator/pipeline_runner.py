@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import tarfile
@@ -104,6 +105,13 @@ class LocalPipelineRunner:
         self._s3 = boto3.client("s3", region_name=REGION)
         self._on_step = on_step or (lambda result: None)
         self._work_dir = work_dir
+        self._endpoint = self._s3.meta.endpoint_url
+        if "amazonaws.com" in self._endpoint:
+            # Steps run as subprocesses and call AWS themselves (Evaluate looks up the champion):
+            # they must reach the local emulator, never AWS, so an in-process mock will not do.
+            raise UnsupportedStep(
+                f"the local runner needs a local endpoint (moto's server, AWS_ENDPOINT_URL); it has {self._endpoint}"
+            )
 
     # -- the run -------------------------------------------------------------------------
 
@@ -191,8 +199,11 @@ class LocalPipelineRunner:
         arguments = context.resolve(step["Arguments"])
         app = arguments["AppSpecification"]
         python = self._interpreter(step, app["ImageUri"])
-        # /opt/ml/processing and /opt/ml/output of the container, under the step's scratch folder.
+        # /opt/ml/processing, /opt/ml/config and /opt/ml/output of the container, under the step's folder.
         base = self._scratch / step["Name"] / "processing"
+        job_config = base.parent / "config" / "processingjobconfig.json"
+        job_config.parent.mkdir(parents=True, exist_ok=True)
+        job_config.write_text(json.dumps({"ProcessingJobName": step["Name"], **arguments}), encoding="utf-8")
         for processing_input in arguments.get("ProcessingInputs", []):
             s3_input = processing_input["S3Input"]
             local = _local(base, s3_input["LocalPath"])
@@ -210,7 +221,7 @@ class LocalPipelineRunner:
             "--base-dir",
             str(base),
         ]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
+        completed = self._run_in_image(command)
         if completed.returncode != 0:
             raise StepFailed(f"{step['Name']}: {_exit_message(completed, base.parent / 'output' / 'message')}")
         outputs = {}
@@ -230,6 +241,11 @@ class LocalPipelineRunner:
                 path.read_text(encoding="utf-8")
             )
         return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+
+    def _run_in_image(self, command: list[str]) -> subprocess.CompletedProcess[str]:
+        """A container's program, its AWS calls sent to the same local endpoint as the runner's."""
+        environment = {**os.environ, "AWS_ENDPOINT_URL": self._endpoint, "AWS_DEFAULT_REGION": REGION}
+        return subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600, env=environment)  # noqa: S603
 
     def _interpreter(self, step: dict[str, Any], image_uri: str) -> Path:
         try:
@@ -262,7 +278,7 @@ class LocalPipelineRunner:
         failure.parent.mkdir(parents=True, exist_ok=True)
         command += ["--hyperparameters", str(hyperparameters), "--model-dir", str(base / "model")]
         command += ["--failure-file", str(failure)]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
+        completed = self._run_in_image(command)
         if completed.returncode != 0:
             raise StepFailed(f"{step['Name']}: {_exit_message(completed, failure)}")
         archive = io.BytesIO()

@@ -55,12 +55,19 @@ PARAMETER_OPTIONS = {
     "--min-auc": "MinAuc: binary classification needs at least this AUC (default 0.6)",
     "--min-accuracy-lift": "MinAccuracyLift: multiclass accuracy above the majority class (default 0.05)",
     "--mse-threshold": "MseThreshold: an absolute MSE ceiling for regression; 0 turns it off (default)",
+    "--min-improvement": "MinImprovement: how much better than production, relative (0.01 = 1%%; default 0: not worse)",
+    "--auto-approve": "AutoApprove: approve a new model that beats production (default false)",
+    "--id-column": "IdColumn: split rows by this column's hash instead of their feature values (default none)",
 }
 
 
 def _option_type(option: str) -> dict[str, Any]:
     if option == "--problem-type":
         return {"choices": ["auto", "regression", "binary", "multiclass"]}
+    if option == "--auto-approve":
+        return {"choices": ["false", "true"]}
+    if option == "--id-column":
+        return {}
     return {"type": float}
 
 
@@ -99,6 +106,9 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
         min_auc=_given(args.min_auc, defaults.min_auc),
         min_accuracy_lift=_given(args.min_accuracy_lift, defaults.min_accuracy_lift),
         mse_threshold=_given(args.mse_threshold, defaults.mse_threshold),
+        min_improvement=_given(args.min_improvement, defaults.min_improvement),
+        auto_approve=defaults.auto_approve if args.auto_approve is None else args.auto_approve == "true",
+        id_column=defaults.id_column if args.id_column is None else args.id_column,
     )
 
 

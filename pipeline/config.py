@@ -30,6 +30,10 @@ class PipelineConfig:
     min_auc: float = 0.6  # binary: AUC on the test split (the baseline scores 0.5)
     min_accuracy_lift: float = 0.05  # multiclass: accuracy above always predicting the majority class
     mse_threshold: float = 0.0  # regression: an absolute MSE ceiling as well; 0 = off
+    # Against the model in production (the latest Approved package of the group).
+    min_improvement: float = 0.0  # relative: 0.01 = the new model must be 1% better; 0 = not worse
+    auto_approve: bool = False  # approve a new model that passes and beats production
+    id_column: str = ""  # assign rows to splits by this column (default: the whole row)
 
     @property
     def artifacts_uri(self) -> str:

@@ -12,8 +12,10 @@ The shape, and why:
   metric reach the training job through the report (JsonGet). The multi: objectives alone take
   `num_class`, which xgboost refuses with any other objective: ChooseObjective routes multiclass
   to its own Train/Evaluate/gate branch, built by the same code.
-- Evaluate scores the model and the trivial baseline and applies the gates; CheckQuality registers
-  the model or fails the run with the gate's reason (QualityTooLow).
+- Evaluate scores the model, the trivial baseline and the model in production (the latest Approved
+  package) and decides. CheckQuality fails the run with the gate's reason (QualityTooLow); a model
+  that passes but is not better than production ends the run normally, unregistered
+  (CheckChampion); otherwise it is registered with its lineage, approved if AutoApprove says so.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ MIN_R2 = "MinR2"
 MIN_AUC = "MinAuc"
 MIN_ACCURACY_LIFT = "MinAccuracyLift"
 MSE_THRESHOLD = "MseThreshold"
+MIN_IMPROVEMENT = "MinImprovement"
+AUTO_APPROVE = "AutoApprove"
+ID_COLUMN = "IdColumn"
+TRAINING_DATA = "TrainingData"  # NewObjects | AllObjects: what the trigger gave the run (lineage)
 PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
 PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
 TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
@@ -165,6 +171,14 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
     min_auc = ParameterFloat(name=MIN_AUC, default_value=config.min_auc)
     min_accuracy_lift = ParameterFloat(name=MIN_ACCURACY_LIFT, default_value=config.min_accuracy_lift)
     mse_threshold = ParameterFloat(name=MSE_THRESHOLD, default_value=config.mse_threshold)
+    min_improvement = ParameterFloat(name=MIN_IMPROVEMENT, default_value=config.min_improvement)
+    auto_approve = ParameterString(
+        name=AUTO_APPROVE, default_value=str(config.auto_approve).lower(), enum_values=["false", "true"]
+    )
+    id_column = ParameterString(name=ID_COLUMN, default_value=config.id_column)
+    training_data = ParameterString(
+        name=TRAINING_DATA, default_value="NewObjects", enum_values=["NewObjects", "AllObjects"]
+    )
     processing_type = ParameterString(name=PROCESSING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
     processing_count = ParameterInteger(name=PROCESSING_INSTANCE_COUNT, default_value=1)
     training_type = ParameterString(name=TRAINING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
@@ -216,7 +230,7 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
             ],
             outputs=[s3_output("train"), s3_output("validation"), s3_output("test"), s3_output("report")],
             code=config.code_uri("preprocess.py"),
-            arguments=["--target-column", target_column, "--problem-type", problem_type],
+            arguments=["--target-column", target_column, "--problem-type", problem_type, "--id-column", id_column],
         ),
         property_files=[data_report],
     )
@@ -275,6 +289,16 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
                     min_accuracy_lift.to_string(),
                     "--mse-threshold",
                     mse_threshold.to_string(),
+                    "--min-improvement",
+                    min_improvement.to_string(),
+                    "--auto-approve",
+                    auto_approve,
+                    "--approval-status",
+                    approval_status,
+                    "--model-package-group",
+                    config.model_package_group_name,
+                    "--region",
+                    config.region,
                 ],
             ),
             property_files=[evaluation_report],
@@ -301,7 +325,18 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
                 response_types=["text/csv"],
                 inference_instances=["ml.m5.large"],
                 transform_instances=["ml.m5.large"],
-                approval_status=approval_status,
+                approval_status=from_evaluation("decision.approval_status"),
+                customer_metadata_properties={
+                    # Lineage: which run, on which data, compared with which model in production.
+                    "ExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                    "TrainingData": training_data,
+                    "Input": from_data_report("lineage.input_for_registry"),
+                    "InputDataType": input_data_type,
+                    "ObjectCount": from_data_report("lineage.object_count"),
+                    "ObjectListSha256": from_data_report("lineage.objects_sha256"),
+                    "ChampionModelPackageArn": from_evaluation("champion_summary.model_package_arn"),
+                    "ChampionMetric": from_evaluation("champion_summary.metric"),
+                },
                 model_metrics=ModelMetrics(
                     # The evaluation (metrics, baseline, gate, label mapping) and the data report
                     # (what the model was trained on and how each column was encoded) stay with it.
@@ -314,10 +349,17 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
                 ),
             ),
         )
+        # Not better than production: a normal end, with nothing registered.
+        check_champion = ConditionStep(
+            name=f"CheckChampion{suffix}",
+            conditions=[ConditionEquals(left=from_evaluation("decision.register"), right=True)],
+            if_steps=[create_model, register_model],
+            else_steps=[],
+        )
         check_quality = ConditionStep(
             name=f"CheckQuality{suffix}",
             conditions=[ConditionEquals(left=from_evaluation("gate.passed"), right=True)],
-            if_steps=[create_model, register_model],
+            if_steps=[check_champion],
             else_steps=[FailStep(name=f"QualityTooLow{suffix}", error_message=from_evaluation("gate.reason"))],
         )
         return [train, evaluate, check_quality]
@@ -355,6 +397,10 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
             min_auc,
             min_accuracy_lift,
             mse_threshold,
+            min_improvement,
+            auto_approve,
+            id_column,
+            training_data,
             processing_type,
             processing_count,
             training_type,

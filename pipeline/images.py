@@ -39,13 +39,13 @@ SKLEARN = StepImage(
 )
 
 # Train (the built-in algorithm) and Evaluate (the same image as a processing container).
-# Python 3.8; xgboost 1.7.4 with numpy 1.24.1. Evaluate uses nothing else.
+# Python 3.8; xgboost 1.7.4 with numpy 1.24.1; boto3 1.17.52, with which Evaluate finds the champion.
 XGBOOST = StepImage(
     framework="xgboost",
     version="1.7-1",
     repository="sagemaker-xgboost",
     python="3.8",
-    packages=("xgboost==1.7.4", "numpy==1.24.1", "scipy==1.8.0"),
+    packages=("xgboost==1.7.4", "numpy==1.24.1", "scipy==1.8.0", "boto3==1.17.52", "botocore==1.20.52"),
 )
 
 STEP_IMAGES = (SKLEARN, XGBOOST)

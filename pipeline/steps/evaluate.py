@@ -1,14 +1,22 @@
-"""Evaluate: score the trained model and the trivial baseline on the test split, and apply the gates.
+"""Evaluate: score the model, the trivial baseline and the model in production on the test split; decide.
 
-Runs in the SageMaker XGBoost 1.7-1 container (Python 3.8, xgboost 1.7, numpy only), or on its own:
+Runs in the SageMaker XGBoost 1.7-1 container (Python 3.8, xgboost 1.7, boto3 1.17), or on its own:
 
-    python evaluate.py --base-dir /tmp/processing --min-r2 0.1 --min-auc 0.6 --min-accuracy-lift 0.05 --mse-threshold 0
+    python evaluate.py --base-dir /tmp/processing \
+        --min-r2 0.1 --min-auc 0.6 --min-accuracy-lift 0.05 --mse-threshold 0 \
+        --min-improvement 0 --auto-approve false --approval-status PendingManualApproval \
+        --model-package-group '' --region us-east-1
 
 Reads {base-dir}/model/model.tar.gz (holding `xgboost-model`, as the built-in algorithm writes it),
 {base-dir}/test/*.csv (label first, no header) and {base-dir}/report/data_report.json (problem
 type, label mapping, the baseline learned on the training split). Writes
 {base-dir}/evaluation/evaluation.json: the metrics of the model and of the baseline, the gate
 decision with its reason, and the same metrics in the layout SageMaker Model Registry shows.
+
+The champion is the latest Approved package of --model-package-group (none: no comparison). It
+is scored on the same test split when it was trained on the same features for the same problem;
+the new model is registered only if it passes the gates and beats the champion on the primary
+metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means not worse).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tarfile
 import tempfile
@@ -27,8 +36,9 @@ import xgboost
 from scipy.stats import rankdata
 
 EPSILON = 1e-15
-# The metric that decides, per problem type, and how it reads in a message.
+# The metric that decides against the champion, per problem type.
 PRIMARY_METRIC = {"regression": "rmse", "binary": "auc", "multiclass": "accuracy"}
+LOWER_IS_BETTER = {"rmse"}
 LABELS = {
     "mse": "MSE",
     "rmse": "RMSE",
@@ -189,8 +199,8 @@ def gate(
             lift,
             args.min_accuracy_lift,
             passes,
-            f"accuracy {metrics['accuracy']:.3f} is {lift:+.3f} over the majority class's {baseline['accuracy']:.3f}, "
-            f"{_cmp(passes)} MinAccuracyLift {args.min_accuracy_lift:g}",
+            f"accuracy {metrics['accuracy']:.3f} against the majority class's {baseline['accuracy']:.3f}: "
+            f"a lift of {lift:+.3f}, {_cmp(passes)} MinAccuracyLift {args.min_accuracy_lift:g}",
         )
     failed = [c for c in checks if not c["passed"]]
     return {
@@ -221,6 +231,103 @@ def registry_layout(problem_type: str, metrics: dict[str, Any]) -> dict[str, Any
     return {REGISTRY_SECTIONS[problem_type]: section}
 
 
+# -- the champion ----------------------------------------------------------------------------------
+
+
+def find_champion(region: str, group: str) -> dict[str, Any] | None:
+    """The latest Approved package of the group: its ARN, model URI and data report URI."""
+    import boto3  # in the image; imported here so the script runs without it when no group is given
+
+    # boto3 1.17 predates AWS_ENDPOINT_URL: honour it as newer SDKs do (unset on AWS).
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint)
+    listed = sagemaker.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    if not listed:
+        return None
+    package = sagemaker.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+    data_statistics = (package.get("ModelMetrics") or {}).get("ModelDataQuality", {}).get("Statistics", {})
+    return {
+        "model_package_arn": package["ModelPackageArn"],
+        "model_uri": package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+        "data_report_uri": data_statistics.get("S3Uri"),
+        "s3": boto3.client("s3", region_name=region, endpoint_url=endpoint),
+    }
+
+
+def _read_s3(s3: Any, uri: str) -> bytes:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def score_champion(
+    champion: dict[str, Any], data_report: dict[str, Any], actual: np.ndarray, features: np.ndarray
+) -> dict[str, Any]:
+    """The champion's metrics on this test split, or why it cannot be compared."""
+    found = {"model_package_arn": champion["model_package_arn"], "metrics": None, "comparable": False}
+    if not champion["data_report_uri"]:
+        return {**found, "reason": "it has no data report, so its features are unknown"}
+    trained_on = json.loads(_read_s3(champion["s3"], champion["data_report_uri"]))
+    for what in ("features", "label_mapping"):
+        if trained_on.get(what) != data_report.get(what):
+            return {**found, "reason": f"it was trained on other {what.replace('_', ' ')}"}
+    if trained_on["problem_type"]["chosen"] != data_report["problem_type"]["chosen"]:
+        return {**found, "reason": f"it solves a {trained_on['problem_type']['chosen']} problem"}
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "model.tar.gz").write_bytes(_read_s3(champion["s3"], champion["model_uri"]))
+        booster = load_model(Path(folder))
+    metrics, _ = score(data_report["problem_type"]["chosen"], actual, booster, features, data_report["baseline"])
+    return {**found, "metrics": metrics, "comparable": True, "reason": ""}
+
+
+def decide(
+    problem_type: str,
+    metrics: dict[str, Any],
+    gate_result: dict[str, Any],
+    champion: dict[str, Any] | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Register or not, with the sentence that says why, and the approval status to register with."""
+    name = PRIMARY_METRIC[problem_type]
+    ours = metrics[name]
+    label = f"{LABELS[name]} {_number(ours)}"
+    if not gate_result["passed"]:
+        register, summary = False, gate_result["reason"]
+    elif champion is None:
+        register, summary = True, f"{label}, no model in production: registered"
+    elif not champion["comparable"]:
+        register, summary = True, f"{label}; production cannot be compared ({champion['reason']}): registered"
+    else:
+        theirs = champion["metrics"][name]
+        improvement = _improvement(name, ours, theirs)
+        register = improvement is not None and improvement >= args.min_improvement
+        versus = f"{label} vs production {_number(theirs)}"
+        summary = f"{versus}: registered" if register else f"not better than production ({versus}): not registered"
+    approve = register and args.auto_approve == "true"
+    return {
+        "register": register,
+        "summary": summary,
+        "approval_status": "Approved" if approve else args.approval_status,
+        "primary_metric": name,
+        "min_improvement": args.min_improvement,
+    }
+
+
+def _improvement(name: str, ours: float | None, theirs: float | None) -> float | None:
+    """How much better ours is, relative to theirs (positive: better)."""
+    if ours is None or theirs is None:
+        return None
+    if theirs == 0:
+        return 0.0 if ours == theirs else (math.inf if (ours < theirs) == (name in LOWER_IS_BETTER) else -math.inf)
+    change = (ours - theirs) / abs(theirs)
+    return -change if name in LOWER_IS_BETTER else change
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
@@ -229,19 +336,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-auc", type=float, required=True)
     parser.add_argument("--min-accuracy-lift", type=float, required=True)
     parser.add_argument("--mse-threshold", type=float, required=True, help="0: off")
+    parser.add_argument("--min-improvement", type=float, required=True, help="relative, against the champion")
+    parser.add_argument("--auto-approve", choices=("true", "false"), required=True)
+    parser.add_argument("--approval-status", required=True, help="for a model that is not auto-approved")
+    parser.add_argument("--model-package-group", required=True, help="where the champion is; empty: none")
+    parser.add_argument("--region", required=True)
     args = parser.parse_args(argv)
     data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
     problem_type = data_report["problem_type"]["chosen"]
     booster = load_model(args.base_dir / "model")
     actual, features = load_test(args.base_dir / "test")
     metrics, baseline_metrics = score(problem_type, actual, booster, features, data_report["baseline"])
-    decision = gate(problem_type, metrics, baseline_metrics, args)
+    gate_result = gate(problem_type, metrics, baseline_metrics, args)
+    found = find_champion(args.region, args.model_package_group) if args.model_package_group else None
+    champion = score_champion(found, data_report, actual, features) if found else None
+    decision = decide(problem_type, metrics, gate_result, champion, args)
     report = {
         "problem_type": problem_type,
         "primary_metric": PRIMARY_METRIC[problem_type],
         "metrics": metrics,
         "baseline_metrics": baseline_metrics,
-        "gate": decision,
+        "gate": gate_result,
+        "champion": champion,
+        "decision": decision,
+        # Lineage for the registry (strings: customer metadata holds strings).
+        "champion_summary": _champion_summary(champion, PRIMARY_METRIC[problem_type]),
         "rows": {"test": len(actual)},
         "label_mapping": data_report.get("label_mapping"),
         **registry_layout(problem_type, metrics),
@@ -251,6 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
     return 0
+
+
+def _champion_summary(champion: dict[str, Any] | None, name: str) -> dict[str, str]:
+    if champion is None:
+        return {"model_package_arn": "none", "metric": "none"}
+    value = (champion["metrics"] or {}).get(name)
+    metric = f"{LABELS[name]} {_number(value)}" if champion["comparable"] else f"not comparable: {champion['reason']}"
+    return {"model_package_arn": champion["model_package_arn"], "metric": metric}
 
 
 if __name__ == "__main__":

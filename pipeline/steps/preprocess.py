@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import hashlib
 import json
 import math
 import re
@@ -31,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
-# Each row goes to a split by a hash of its content: the same row, in any file and any run, always
-# lands in the same split. Buckets 0-69 train, 70-84 validation, 85-99 test.
+# Each row goes to a split by a hash of its feature values (the target left out): the same row, in
+# any file and any run, always lands in the same split, even when its label is corrected later.
+# Buckets 0-69 train, 70-84 validation, 85-99 test.
 SPLIT_BUCKETS = (("train", 70), ("validation", 85), ("test", 100))
 MIN_ROWS = 20
 MAX_CATEGORIES = 20  # per text column: the most frequent, then "other"
@@ -439,24 +441,87 @@ def _median_or_zero(values: pd.Series) -> float:
 # -- the step ------------------------------------------------------------------------------------
 
 
-def prepare(input_dir: Path, target: str, requested: str) -> tuple[dict[str, Any], Iterator[tuple[str, np.ndarray]]]:
+def objects_read(input_dir: Path, input_uri: str, data_type: str) -> dict[str, Any]:
+    """Which objects the run read (key, size, MD5: the ETag of a single-part upload) and a digest of the list.
+
+    SageMaker downloads an S3Prefix input's objects under their key less the prefix, a manifest's
+    under their key less the manifest's prefix (the bucket, for the manifests of this project).
+    """
+    bucket, _, key = input_uri[len("s3://") :].partition("/") if input_uri else ("", "", "")
+    objects = []
+    for path in input_files(input_dir):
+        relative = path.relative_to(input_dir).as_posix()
+        if data_type == "ManifestFile":
+            object_key = relative
+        elif key.endswith("/" + relative) or key == relative:
+            object_key = key  # InputKey named one object
+        else:
+            object_key = f"{key.rstrip('/')}/{relative}" if key else relative
+        objects.append({"key": object_key, "size": path.stat().st_size, "md5": _md5(path)})
+    listing = "\n".join(f"{o['key']}\t{o['size']}\t{o['md5']}" for o in objects)
+    return {
+        "input": input_uri,
+        # The model package's metadata holds values of at most 256 characters.
+        "input_for_registry": input_uri if len(input_uri) <= 256 else input_uri[:200] + "... (see data_report.json)",
+        "input_data_type": data_type,
+        "bucket": bucket,
+        "objects": objects,
+        "object_count": str(len(objects)),
+        "objects_sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+    }
+
+
+def data_input(base_dir: Path) -> tuple[str, str]:
+    """The S3 URI and data type of the "data" input, from the job configuration SageMaker writes.
+
+    /opt/ml/config/processingjobconfig.json, beside /opt/ml/processing; absent when run by hand.
+    """
+    config = base_dir.parent / "config" / "processingjobconfig.json"
+    if not config.exists():
+        return "", "S3Prefix"
+    for item in json.loads(config.read_text(encoding="utf-8")).get("ProcessingInputs", []):
+        if item.get("InputName") == "data" and "S3Input" in item:
+            return str(item["S3Input"]["S3Uri"]), str(item["S3Input"].get("S3DataType", "S3Prefix"))
+    return "", "S3Prefix"
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare(
+    input_dir: Path, target: str, requested: str, id_column: str = ""
+) -> tuple[dict[str, Any], Iterator[tuple[str, np.ndarray]]]:
     """The report, and the label-first rows of each split (encoded a chunk at a time)."""
     frames = [read_file(path) for path in input_files(input_dir)]
     table, report = combine(frames, target)
+    if id_column and id_column not in table.columns:
+        raise DataRefused(f"IdColumn {id_column!r} is not a column of the data (or not of every file)")
     table, rows = clean_target(table, target)
     if len(table) < MIN_ROWS:
         raise DataRefused(f"only {len(table)} usable data rows; at least {MIN_ROWS} are needed to train and evaluate")
     problem_type, rule = choose_problem_type(table[target], requested, target)
     label, mapping = encode_label(table[target], problem_type)
-    split = split_of_rows(table)
+    split_keys = table[[id_column]] if id_column else table.drop(columns=[target])
+    split = split_of_rows(split_keys)
     counts = {name: int((split == name).sum()) for name, _ in SPLIT_BUCKETS}
     empty = [name for name, count in counts.items() if count == 0]
     if empty:
-        raise DataRefused(f"only {len(table)} usable data rows: the {empty[0]} split would be empty; add more rows")
-    features = table.drop(columns=[target])
+        distinct = split_keys.drop_duplicates().shape[0]
+        raise DataRefused(
+            f"the {empty[0]} split would be empty: {len(table)} usable data rows, {distinct} distinct "
+            f"{'values of ' + repr(id_column) if id_column else 'feature rows'} (rows alike go to one split); "
+            "add more rows" + ("" if id_column else ", or name an IdColumn to split by")
+        )
+    features = table.drop(columns=[target, id_column] if id_column else [target])
+    kinds = report.pop("kinds")
     train = split == "train"
     encoder = Encoder()
-    encoder.fit(features, report.pop("kinds"), train)
+    encoder.fit(features, kinds, train)
     objective, eval_metric = OBJECTIVES[problem_type]
     training_label = label[train]
     report.update(
@@ -465,6 +530,10 @@ def prepare(input_dir: Path, target: str, requested: str) -> tuple[dict[str, Any
             "reason": "",
             "target": target,
             "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
+            "split": {
+                "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
+                "percent": {"train": 70, "validation": 15, "test": 15},
+            },
             "rows": {**rows, "used": len(table), **counts},
             "label_mapping": mapping,
             "baseline": _baseline(training_label, problem_type, len(mapping or {})),
@@ -523,13 +592,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target-column", required=True)
     parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
+    parser.add_argument("--id-column", default="", help="split by this column's hash (default: the features')")
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
     args = parser.parse_args(argv)
+    input_dir = args.base_dir / "input" / "data"
+    lineage: dict[str, Any] = {}
     try:
-        report, parts = prepare(args.base_dir / "input" / "data", args.target_column, args.problem_type)
+        lineage = objects_read(input_dir, *data_input(args.base_dir))
+        report, parts = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
+        report["lineage"] = lineage
         write_outputs(args.base_dir, report, parts)
     except DataRefused as refused:
-        write_report(args.base_dir, {"accepted": False, "reason": str(refused), "target": args.target_column})
+        refusal = {"accepted": False, "reason": str(refused), "target": args.target_column}
+        write_report(args.base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
         print(f"REFUSED: {refused}")
         return 0
     except Exception as error:

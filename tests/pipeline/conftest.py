@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from emulator.moto_server import running_moto_server
 from emulator.step_environments import create, python_for
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
@@ -77,5 +78,13 @@ def run_step(image_environments: None, image_of_script: dict[str, str]) -> RunSc
 @pytest.fixture
 def data_bucket() -> Iterator[str]:
     with mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        yield BUCKET
+
+
+@pytest.fixture
+def served_bucket() -> Iterator[str]:
+    """The bucket on moto's server: the runner's steps run as subprocesses and call AWS themselves."""
+    with running_moto_server():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
         yield BUCKET

@@ -111,15 +111,31 @@ def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition
         [condition] = gate["Conditions"]
         assert (condition["Type"], condition["RightValue"]) == ("Equals", True)
         assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "gate.passed"
-        assert [s["Type"] for s in gate["IfSteps"]] == ["Model", "RegisterModel"]
+        assert [s["Name"] for s in gate["IfSteps"]] == [f"CheckChampion{suffix}"]
         assert [s["Name"] for s in gate["ElseSteps"]] == [f"QualityTooLow{suffix}"]
+        # Passing the gates is not enough: not better than production ends the run with nothing registered.
+        champion = steps[f"CheckChampion{suffix}"]["Arguments"]
+        [condition] = champion["Conditions"]
+        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "decision.register"
+        assert [s["Type"] for s in champion["IfSteps"]] == ["Model", "RegisterModel"]
+        assert champion["ElseSteps"] == []
         register = steps[f"RegisterModel{suffix}"]["Arguments"]
         assert register["ModelPackageGroupName"] == "retrain-models"
-        assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+        assert register["ModelApprovalStatus"]["Std:JsonGet"]["Path"] == "decision.approval_status"
+        lineage = register["CustomerMetadataProperties"]
+        assert lineage["ExecutionArn"] == {"Get": "Execution.PipelineExecutionArn"}
+        assert lineage["TrainingData"] == {"Get": "Parameters.TrainingData"}
+        from_reports = ("Input", "ObjectCount", "ObjectListSha256")
+        assert {name: lineage[name]["Std:JsonGet"]["Path"] for name in from_reports} == {
+            "Input": "lineage.input_for_registry",
+            "ObjectCount": "lineage.object_count",
+            "ObjectListSha256": "lineage.objects_sha256",
+        }
+        assert lineage["ChampionModelPackageArn"]["Std:JsonGet"]["Path"] == "champion_summary.model_package_arn"
         assert "evaluation.json" in json.dumps(register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
         assert "data_report.json" in json.dumps(register["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"])
         arguments = steps[f"Evaluate{suffix}"]["Arguments"]["AppSpecification"]["ContainerArguments"]
-        for name in ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold"):
+        for name in ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold", "MinImprovement"):
             assert {"Get": f"Parameters.{name}"} in arguments[arguments.index(name_of_option(name)) + 1]["Std:Join"][
                 "Values"
             ]
@@ -131,6 +147,7 @@ def name_of_option(parameter: str) -> str:
         "MinAuc": "--min-auc",
         "MinAccuracyLift": "--min-accuracy-lift",
         "MseThreshold": "--mse-threshold",
+        "MinImprovement": "--min-improvement",
     }[parameter]
 
 
@@ -232,14 +249,20 @@ def test_every_threshold_can_be_set_without_code_from_the_cli():
     from pipeline.definition import definition_json
 
     options = ["--min-r2", "0.3", "--min-auc", "0.7", "--min-accuracy-lift", "0.1", "--mse-threshold", "4000"]
-    arguments = ["definition", "--region", REGION, "--bucket", BUCKET, *options, "--problem-type", "regression"]
+    champion = ["--min-improvement", "0.02", "--auto-approve", "true", "--id-column", "patient"]
+    arguments = ["definition", "--region", REGION, "--bucket", BUCKET, *options, *champion]
+    arguments += ["--problem-type", "regression"]
     config = resolve_config(parse_args(arguments))
 
     parameters = {p["Name"]: p.get("DefaultValue") for p in json.loads(definition_json(config))["Parameters"]}
-    assert {name: parameters[name] for name in (*GATE_PARAMETERS, "ProblemType")} == {
+    names = (*GATE_PARAMETERS, "ProblemType", "MinImprovement", "AutoApprove", "IdColumn")
+    assert {name: parameters[name] for name in names} == {
         "MinR2": 0.3,
         "MinAuc": 0.7,
         "MinAccuracyLift": 0.1,
         "MseThreshold": 4000.0,
         "ProblemType": "regression",
+        "MinImprovement": 0.02,
+        "AutoApprove": "true",
+        "IdColumn": "patient",
     }

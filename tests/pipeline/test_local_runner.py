@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ import boto3
 import pytest
 
 from emulator.pipeline_runner import LocalPipelineRunner, StepResult, UnsupportedStep
-from emulator.sample_data import diabetes_csv
+from emulator.sample_data import diabetes_csv, friedman_csv
 from pipeline.cli import upsert
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 
@@ -43,7 +44,7 @@ def read_s3_json(uri: str) -> Any:
     return json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, data_bucket, image_environments):
+def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, served_bucket, image_environments):
     seen: list[StepResult] = []
     execution = start(definition, diabetes_csv(rows=300))
 
@@ -62,6 +63,7 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
         ("Evaluate", "Succeeded"),
         ("CheckQuality", "Succeeded"),
         ("QualityTooLow", "Skipped"),
+        ("CheckChampion", "Succeeded"),
         ("CreateModel", "Succeeded"),
         ("RegisterModel", "Succeeded"),
     ]
@@ -91,7 +93,7 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     ],
 )
 def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_they_are(  # noqa: PLR0917
-    definition, data_bucket, image_environments, dataset, problem_type, branch, metric
+    definition, served_bucket, image_environments, dataset, problem_type, branch, metric
 ):
     import sklearn.datasets
 
@@ -111,7 +113,7 @@ def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_th
     assert package["ModelPackageArn"] == result.model_package_arn
 
 
-def test_the_approval_status_parameter_reaches_the_registry(definition, data_bucket, image_environments):
+def test_the_approval_status_parameter_reaches_the_registry(definition, served_bucket, image_environments):
     execution = start(definition, diabetes_csv(rows=150), ModelApprovalStatus="Approved")
 
     LocalPipelineRunner().run(execution)
@@ -121,7 +123,7 @@ def test_the_approval_status_parameter_reaches_the_registry(definition, data_buc
 
 
 def test_a_gate_too_strict_ends_in_the_fail_step_with_its_reason_and_registers_nothing(
-    definition, data_bucket, image_environments
+    definition, served_bucket, image_environments
 ):
     execution = start(definition, diabetes_csv(rows=300), MinR2="0.95", MseThreshold="1.5")
 
@@ -134,15 +136,14 @@ def test_a_gate_too_strict_ends_in_the_fail_step_with_its_reason_and_registers_n
         f"model not good enough: R2 {metrics['r2']:.3f} is below MinR2 0.95; "
         f"MSE {metrics['mse']:.4g} > MseThreshold 1.5"
     )
-    assert [(s.name, s.status) for s in result.steps][-3:] == [
-        ("CreateModel", "Skipped"),
-        ("RegisterModel", "Skipped"),
+    assert [(s.name, s.status) for s in result.steps][-2:] == [
+        ("CheckChampion", "Skipped"),
         ("QualityTooLow", "Failed"),
     ]
     assert model_packages() == []
 
 
-def test_data_without_the_target_column_fails_the_run_with_its_reason(definition, data_bucket, image_environments):
+def test_data_without_the_target_column_fails_the_run_with_its_reason(definition, served_bucket, image_environments):
     execution = start(definition, b"age,sex,bmi\n" + b"50,1,22.1\n" * 30)
 
     result = LocalPipelineRunner().run(execution)
@@ -157,7 +158,7 @@ def test_data_without_the_target_column_fails_the_run_with_its_reason(definition
     assert model_packages() == []
 
 
-def test_the_problem_type_parameter_overrides_the_choice(definition, data_bucket, image_environments):
+def test_the_problem_type_parameter_overrides_the_choice(definition, served_bucket, image_environments):
     execution = start(definition, diabetes_csv(rows=300), ProblemType="binary")
 
     result = LocalPipelineRunner().run(execution)
@@ -166,7 +167,7 @@ def test_the_problem_type_parameter_overrides_the_choice(definition, data_bucket
     assert result.failure_reason.startswith("ProblemType binary needs exactly 2 distinct target values")
 
 
-def test_a_missing_input_object_fails_with_its_location(definition, data_bucket, image_environments):
+def test_a_missing_input_object_fails_with_its_location(definition, served_bucket, image_environments):
     upsert(CONFIG, definition)
     execution = boto3.client("sagemaker", region_name=REGION).start_pipeline_execution(
         PipelineName=CONFIG.pipeline_name,
@@ -180,7 +181,7 @@ def test_a_missing_input_object_fails_with_its_location(definition, data_bucket,
     assert result.failure_reason == f"no object found at s3://{BUCKET}/nope.csv"
 
 
-def test_a_step_type_it_does_not_know_is_refused_clearly(data_bucket):
+def test_a_step_type_it_does_not_know_is_refused_clearly(served_bucket):
     definition = {
         "Version": "2020-12-01",
         "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
@@ -203,7 +204,7 @@ def test_a_step_type_it_does_not_know_is_refused_clearly(data_bucket):
         LocalPipelineRunner().run(execution)
 
 
-def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, data_bucket, image_environments):
+def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, served_bucket, image_environments):
     from trigger.planner import ObjectFilter, UploadedObject, manifest_documents, plan_runs
 
     s3 = boto3.client("s3", region_name=REGION)
@@ -232,3 +233,78 @@ def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition
     assert run.parameters["InputDataType"] == "ManifestFile"
     assert result.data_report["rows"]["used"] == 150  # type: ignore[index]  # all three parts
     assert [f["name"] for f in result.data_report["files"]] == ["part 0.csv", "part 1.csv", "part 2.csv"]  # type: ignore[index]
+
+
+# -- champion / challenger -------------------------------------------------------------------------
+
+
+def approve(package_arn: str | None) -> None:
+    """What a reviewer does in the registry: this model goes to production."""
+    boto3.client("sagemaker", region_name=REGION).update_model_package(
+        ModelPackageArn=str(package_arn), ModelApprovalStatus="Approved"
+    )
+
+
+def test_no_champion_registers_and_records_the_lineage(definition, served_bucket, image_environments):
+    execution = start(definition, diabetes_csv())
+
+    result = LocalPipelineRunner().run(execution)
+
+    assert result.evaluation["champion"] is None  # type: ignore[index]
+    assert result.evaluation["decision"]["summary"].endswith("no model in production: registered")  # type: ignore[index]
+    [package] = model_packages()
+    report = result.data_report or {}
+    assert package["CustomerMetadataProperties"] == {
+        "ExecutionArn": execution,
+        "TrainingData": "NewObjects",
+        "Input": f"s3://{BUCKET}/{DATA_KEY}",
+        "InputDataType": "S3Prefix",
+        "ObjectCount": "1",
+        "ObjectListSha256": report["lineage"]["objects_sha256"],
+        "ChampionModelPackageArn": "none",
+        "ChampionMetric": "none",
+    }
+    [trained] = report["lineage"]["objects"]
+    body = diabetes_csv()
+    assert trained == {"key": DATA_KEY, "size": len(body), "md5": hashlib.md5(body, usedforsecurity=False).hexdigest()}
+
+
+def test_a_worse_challenger_is_not_registered_and_the_run_ends_normally(definition, served_bucket, image_environments):
+    champion = LocalPipelineRunner().run(start(definition, friedman_csv()))
+    approve(champion.model_package_arn)
+
+    # the same records, their labels noisier
+    challenger = LocalPipelineRunner().run(start(definition, friedman_csv(noise=5.0)))
+
+    assert challenger.status == "Succeeded", challenger.failure_reason  # a normal outcome, not a failure
+    assert challenger.model_package_arn is None
+    evaluation = challenger.evaluation or {}
+    ours, theirs = evaluation["metrics"]["rmse"], evaluation["champion"]["metrics"]["rmse"]
+    assert ours > theirs
+    assert evaluation["decision"]["summary"] == (
+        f"not better than production (RMSE {ours:.4g} vs production {theirs:.4g}): not registered"
+    )
+    assert [s.status for s in challenger.steps if s.name in ("CheckChampion", "CreateModel")] == [
+        "Succeeded",
+        "Skipped",
+    ]
+    assert len(model_packages()) == 1
+
+
+@pytest.mark.parametrize("auto_approve", ["false", "true"])
+def test_a_better_challenger_is_registered_and_approved_when_auto_approve_is_on(
+    definition, served_bucket, image_environments, auto_approve
+):
+    champion = LocalPipelineRunner().run(start(definition, friedman_csv(noise=5.0)))
+    approve(champion.model_package_arn)
+
+    challenger = LocalPipelineRunner().run(start(definition, friedman_csv(), AutoApprove=auto_approve))
+
+    evaluation = challenger.evaluation or {}
+    ours, theirs = evaluation["metrics"]["rmse"], evaluation["champion"]["metrics"]["rmse"]
+    assert ours < theirs
+    assert evaluation["decision"]["summary"] == f"RMSE {ours:.4g} vs production {theirs:.4g}: registered"
+    package = next(p for p in model_packages() if p["ModelPackageArn"] == challenger.model_package_arn)
+    assert package["ModelApprovalStatus"] == ("Approved" if auto_approve == "true" else "PendingManualApproval")
+    assert package["CustomerMetadataProperties"]["ChampionModelPackageArn"] == champion.model_package_arn
+    assert package["CustomerMetadataProperties"]["ChampionMetric"] == f"RMSE {theirs:.4g}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -39,6 +41,10 @@ def preprocess(run_step, base: Path, *arguments: str) -> dict[str, Any]:
 
 def split_rows(base: Path, name: str) -> np.ndarray:
     return np.loadtxt(base / name / f"{name}.csv", delimiter=",", ndmin=2)
+
+
+def decision_of(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: report[name] for name in ("accepted", "reason", "target")}
 
 
 def csv_bytes(frame: pd.DataFrame, **options: Any) -> bytes:
@@ -134,7 +140,9 @@ def test_missing_values_and_infinities_are_filled_with_the_training_median(run_s
     assert report["rows"]["used"] == 197
     rows = np.vstack([split_rows(base, name) for name in ("train", "validation", "test")])
     assert np.isfinite(rows).all()
-    assert np.sum(np.isclose(rows[:, 1], column["filled_with_training_median"], rtol=1e-9)) == 12
+    median = column["filled_with_training_median"]
+    already_the_median = np.sum(np.isclose(frame["a"][frame["target"].notna()], median, rtol=1e-9))  # a real row
+    assert np.sum(np.isclose(rows[:, 1], median, rtol=1e-9)) == 12 + already_the_median
 
 
 def test_more_than_half_the_rows_without_a_target_is_refused(run_step, tmp_path):
@@ -144,11 +152,12 @@ def test_more_than_half_the_rows_without_a_target_is_refused(run_step, tmp_path)
 
     report = preprocess(run_step, base)
 
-    assert report == {
+    assert decision_of(report) == {
         "accepted": False,
         "reason": "25 of 40 rows have no value in target column 'target': more than half of the rows would be lost",
         "target": "target",
     }
+    assert [o["key"] for o in report["lineage"]["objects"]] == ["data.csv"]  # what was read, refused or not
     assert not (base / "train").exists()
 
 
@@ -201,7 +210,8 @@ def test_text_columns_keep_their_most_frequent_categories_plus_other_and_missing
 )
 def test_separators_and_a_byte_order_mark_are_detected(run_step, tmp_path, name, content, separator, encoding):  # noqa: PLR0917
     rows = content.splitlines()
-    varied = rows[:1] + [line.replace("3", str(n)) for n, line in enumerate(rows[1:])]
+    # a different feature value and target in each row (rows alike share one split)
+    varied = rows[:1] + [re.sub("3$", str(n), line).replace("2", str(100 + n), 1) for n, line in enumerate(rows[1:])]
     base = with_input(tmp_path, (name, "\n".join(varied).encode("utf-8")))
 
     report = preprocess(run_step, base)
@@ -289,7 +299,7 @@ def test_data_that_cannot_train_is_refused_with_one_line_naming_the_file(run_ste
     result = run_step("preprocess.py", base, "--target-column", "target")
 
     assert result.returncode == 0, result.stderr  # a decision, not a crash: the pipeline fails the run with it
-    assert report_of(base) == {"accepted": False, "reason": reason, "target": "target"}
+    assert decision_of(report_of(base)) == {"accepted": False, "reason": reason, "target": "target"}
     assert f"REFUSED: {reason}" in result.stdout
     assert not (base / "train").exists()
 
@@ -340,6 +350,57 @@ def test_the_same_row_lands_in_the_same_split_in_every_file(run_step, tmp_path):
 
     for split in ("train", "validation", "test"):
         assert rows_of(first, split) == rows_of(second, split)
+
+
+def test_the_same_rows_in_three_overlapping_files_never_reach_training_from_the_test_split(run_step, tmp_path):
+    # Daily files and snapshots overlap: the rows of the first file come back in the next two.
+    frame = numbers(600)
+    files = (
+        ("day1.csv", csv_bytes(frame.iloc[:300])),
+        ("day2.csv", csv_bytes(frame.iloc[200:450])),
+        ("snapshot.csv", csv_bytes(frame.iloc[:600])),
+    )
+    first = with_input(tmp_path / "first", files[0])
+    together = with_input(tmp_path / "together", *files)
+    preprocess(run_step, first)
+    report = preprocess(run_step, together)
+
+    def hashes(base: Path, split: str) -> set[str]:
+        return {hashlib.sha256(np.round(row[1:], 6).tobytes()).hexdigest() for row in split_rows(base, split)}
+
+    train, validation, test = (hashes(together, split) for split in ("train", "validation", "test"))
+    assert report["rows"]["used"] == 300 + 250 + 600
+    assert len(train | validation | test) == 600
+    assert not train & test
+    assert not train & validation
+    assert not validation & test
+    assert hashes(first, "test") <= test  # the first run's test rows are still test rows
+
+
+def test_an_id_column_keeps_all_rows_of_one_id_in_one_split_and_is_not_a_feature(run_step, tmp_path):
+    frame = numbers(300)
+    frame.insert(0, "patient", [f"p{n // 5}" for n in range(300)])  # five visits per patient
+    base = with_input(tmp_path, ("visits.csv", csv_bytes(frame)))
+
+    report = preprocess(run_step, base, "--id-column", "patient")
+
+    assert report["split"]["by"] == "a hash of column 'patient'"
+    assert report["features"] == ["a", "b"]
+    splits_of: dict[str, set[str]] = {}
+    for split in ("train", "validation", "test"):
+        for row in split_rows(base, split):
+            nearest = int(np.argmin(np.abs(frame["a"].to_numpy() - row[1]) + np.abs(frame["b"].to_numpy() - row[2])))
+            splits_of.setdefault(frame["patient"].iloc[nearest], set()).add(split)
+    assert len(splits_of) == 60
+    assert all(len(splits) == 1 for splits in splits_of.values())
+
+
+def test_an_id_column_that_is_not_in_the_data_is_refused(run_step, tmp_path):
+    base = with_input(tmp_path, ("data.csv", csv_bytes(numbers(50))))
+
+    report = preprocess(run_step, base, "--id-column", "patient")
+
+    assert report["reason"] == "IdColumn 'patient' is not a column of the data (or not of every file)"
 
 
 def test_200000_rows_with_an_identifier_column_stay_well_under_1_gb(run_step, image_of_script, tmp_path):
@@ -406,7 +467,11 @@ def train_in_image(base: Path, features: np.ndarray, labels: np.ndarray, objecti
     return np.array([float(value) for value in printed.split(",")])
 
 
-GATES = ("--min-r2", "0.1", "--min-auc", "0.6", "--min-accuracy-lift", "0.05", "--mse-threshold", "0")
+NO_CHAMPION = (
+    *("--min-improvement", "0", "--auto-approve", "false", "--approval-status", "PendingManualApproval"),
+    *("--model-package-group", "", "--region", "us-east-1"),
+)
+GATES = ("--min-r2", "0.1", "--min-auc", "0.6", "--min-accuracy-lift", "0.05", "--mse-threshold", "0", *NO_CHAMPION)
 
 
 def with_test_split(base: Path, features: np.ndarray, labels: np.ndarray, data_report: dict[str, Any]) -> None:
@@ -447,6 +512,7 @@ def test_a_model_no_better_than_the_baseline_fails_the_gate_with_its_reason(run_
         {"problem_type": {"chosen": "binary"}, "baseline": {"class_shares": [0.5, 0.5]}},
     )
     strict = ("--min-r2", "0.1", "--min-auc", "0.99", "--min-accuracy-lift", "0.05", "--mse-threshold", "0")
+    strict += NO_CHAMPION
 
     result = run_step("evaluate.py", tmp_path, *strict)
 
