@@ -31,4 +31,4 @@ def friedman_csv(rows: int = 1000, noise: float = 0.0, seed: int = 0) -> bytes:
     features, target = make_friedman1(n_samples=rows, n_features=10, noise=noise, random_state=seed)
     frame = pd.DataFrame(features, columns=[f"x{i}" for i in range(10)]).round(6)
     frame[TARGET_COLUMN] = target.round(6)
-    return frame.to_csv(index=False).encode("utf-8")
+    return str(frame.to_csv(index=False)).encode("utf-8")

@@ -512,9 +512,8 @@ def test_a_model_no_better_than_the_baseline_fails_the_gate_with_its_reason(run_
         {"problem_type": {"chosen": "binary"}, "baseline": {"class_shares": [0.5, 0.5]}},
     )
     strict = ("--min-r2", "0.1", "--min-auc", "0.99", "--min-accuracy-lift", "0.05", "--mse-threshold", "0")
-    strict += NO_CHAMPION
 
-    result = run_step("evaluate.py", tmp_path, *strict)
+    result = run_step("evaluate.py", tmp_path, *strict, *NO_CHAMPION)
 
     assert result.returncode == 0, result.stderr
     gate = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["gate"]
