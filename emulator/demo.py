@@ -1,15 +1,19 @@
 """`make demo`: an upload becomes a registered model, on this machine, against moto.
 
-    python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT] [--verbose]
+    python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT]
+                            [--training-data NewObjects|AllObjects] [--no-auto-approve] [--verbose]
 
 moto's server plays AWS; the resources are those template.yaml declares; the pipeline is the real
 definition built with the SageMaker SDK and upserted; the real Lambda handler starts the run; the
 local runner executes that run's steps, each with the Python and libraries of its SageMaker image.
 
 Without --data it uploads the diabetes data set that ships with scikit-learn. Each --data file is
-uploaded in turn, and its run ends before the next upload, on the same local stack. The exit
-status is 0 when every run ended as the pipeline decided (a registered model, or a refusal with
-its reason); it is non-zero only when the local tooling itself failed.
+uploaded in turn, and its run ends before the next upload, on the same local stack, so each run
+meets the model the previous ones put in production. The demo plays the reviewer: the pipeline's
+AutoApprove is on, so a model that beats production is approved and becomes the next run's
+champion (--no-auto-approve leaves new models PendingManualApproval, the deployed default). The
+exit status is 0 when every run ended as the pipeline decided (registered, not registered, or
+refused with a reason); it is non-zero only when the local tooling itself failed.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class DemoRun:
     def as_json(self) -> dict[str, Any]:
         evaluation = self.result.evaluation or {}
         report = self.result.data_report or {}
+        champion = evaluation.get("champion") or {}
         return {
             "upload": self.upload,
             "execution_arn": self.execution_arn,
@@ -119,6 +124,10 @@ class DemoRun:
             "baseline_metrics": evaluation.get("baseline_metrics", {}),
             "model_package_arn": self.result.model_package_arn,
             "data_report": report,
+            "champion_metrics": champion.get("metrics"),  # null: no model in production to compare with
+            "registered": self.result.model_package_arn is not None,
+            "trained_objects": [o["key"] for o in (report.get("lineage") or {}).get("objects", [])],
+            "decision": (evaluation.get("decision") or {}).get("summary"),
             "notification": self.notification,
             "seconds": round(self.upload_to_end_seconds, 1),
         }
@@ -190,13 +199,18 @@ class Demo:
         self.progress = StepProgress(say, live)
 
     def run(
-        self, uploads: list[Upload] | None = None, target: str | None = None, problem_type: str = "auto"
+        self,
+        uploads: list[Upload] | None = None,
+        target: str | None = None,
+        problem_type: str = "auto",
+        training_data: str = "NewObjects",
+        auto_approve: bool = True,
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            deployment = deploy_locally()
-            defaults: dict[str, Any] = {"problem_type": problem_type}
+            deployment = deploy_locally({"TrainingData": training_data})
+            defaults: dict[str, Any] = {"problem_type": problem_type, "auto_approve": auto_approve}
             if target:
                 defaults["target_column"] = target
             config = local_pipeline_config(deployment, **defaults)
@@ -237,11 +251,12 @@ class Demo:
         self.say(f"                   {len(upload.body):,} bytes, version {put.get('VersionId')}")
         self.show_messages(event_source)
         started = sorted(_execution_arns(sagemaker, deployment.pipeline_name) - before)
-        self.show_notifications(deployment, "4.")
         if len(started) != 1:
+            self.show_notifications(deployment, "4.")
             raise ToolingFailed(f"the upload of {upload.key} started {len(started)} executions instead of one")
         execution_arn = started[0]
         self.show_execution(sagemaker, execution_arn)
+        self.show_notifications(deployment, "4.")
         self.say("5. the execution's steps, run locally from the definition SageMaker holds:")
         result = LocalPipelineRunner(on_step=self.progress).run(execution_arn)
         run = DemoRun(upload.key, execution_arn, result, upload_to_end_seconds=time.monotonic() - uploaded_at)
@@ -282,6 +297,11 @@ class Demo:
         self.say(f"notification topic {deployment.topic_arn}")
         self.say(f"pipeline           {pipeline_arn}")
         self.say(f"target column      {config.target_column}   problem type {config.problem_type}")
+        self.say(
+            f"training data      {deployment.parameters['TrainingData']}   "
+            f"AutoApprove {str(config.auto_approve).lower()}"
+            + ("   (the demo plays the reviewer)" if config.auto_approve else "")
+        )
 
     def show_messages(self, event_source: QueueEventSource) -> None:
         report = event_source.drain()
@@ -333,6 +353,15 @@ class Demo:
             say(f"  metrics          {describe_metrics(evaluation['metrics'])}")
             say(f"  baseline         {describe_metrics(evaluation['baseline_metrics'])}")
             say(f"  gate             {evaluation['gate']['summary']}")
+            champion = evaluation.get("champion")
+            if champion and champion.get("metrics"):
+                say(f"  production       {describe_metrics(champion['metrics'])} ({champion['model_package_arn']})")
+            say(f"  decision         {evaluation['decision']['summary']}")
+        lineage = report.get("lineage") or {}
+        if lineage.get("objects"):
+            keys = [o["key"] for o in lineage["objects"]]
+            shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            say(f"  trained on       {len(keys)} object(s): {shown}")
         if result.model_package_arn:
             sagemaker = boto3.client("sagemaker", region_name=REGION)
             package = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
@@ -350,7 +379,13 @@ class Demo:
         self.say("")
         self.say(f"Summary: {len(runs)} uploads to pipeline {config.pipeline_name}")
         for run in runs:
-            ending = run.result.model_package_arn or f"not registered: {run.result.failure_reason}"
+            if run.result.model_package_arn:
+                ending = f"registered {run.result.model_package_arn}"
+            elif run.result.failure_reason:
+                ending = f"not registered: {run.result.failure_reason}"
+            else:
+                decision = ((run.result.evaluation or {}).get("decision") or {}).get("summary", "")
+                ending = decision or "not registered"
             self.say(f"  {run.upload}: {run.result.status}, {ending}")
 
 
@@ -364,11 +399,24 @@ def _execution_arns(sagemaker: Any, pipeline_name: str) -> set[str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, action="append", default=[], help="a CSV file to upload (repeatable)")
     parser.add_argument("--target", help="the column to predict (default: the pipeline's TargetColumn, 'target')")
     parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
     parser.add_argument("--json", type=Path, help="write one object per run to this file")
+    parser.add_argument(
+        "--training-data",
+        default="NewObjects",
+        choices=("NewObjects", "AllObjects"),
+        help="the TrainingData template parameter: each run trains on its upload, or on every upload so far",
+    )
+    parser.add_argument(
+        "--no-auto-approve",
+        action="store_true",
+        help="leave new models PendingManualApproval (then no run has a model in production to beat)",
+    )
     parser.add_argument("--verbose", action="store_true", help="also print the function's logs and metrics")
     args = parser.parse_args(argv)
     for path in args.data:
@@ -382,7 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     template = parameter_defaults(load_template())
     uploads = [Upload.of_file(path, template["DataPrefix"], template["DataSuffix"]) for path in args.data]
     demo = Demo(say=lambda text: print(text, flush=True), verbose=args.verbose, live=sys.stdout.isatty())
-    outcome = demo.run(uploads or None, target=args.target, problem_type=args.problem_type)
+    outcome = demo.run(
+        uploads or None,
+        target=args.target,
+        problem_type=args.problem_type,
+        training_data=args.training_data,
+        auto_approve=not args.no_auto_approve,
+    )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")
         print(f"written to {args.json}")

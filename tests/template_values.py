@@ -40,16 +40,20 @@ def _evaluate(node: Any, template: dict[str, Any], values: dict[str, str]) -> An
     return functions[function]() if function in functions else node
 
 
-def resolve(node: Any, values: dict[str, str]) -> Any:
-    """Replace Ref and Sub (over parameters and pseudo parameters) in a template fragment."""
+def resolve(node: Any, values: dict[str, str], template: dict[str, Any] | None = None) -> Any:
+    """Replace Ref and Sub (over parameters and pseudo parameters) in a template fragment; with the
+    template, Fn::If too."""
     if isinstance(node, list):
-        return [resolve(item, values) for item in node]
+        return [resolve(item, values, template) for item in node]
     if isinstance(node, dict):
         if set(node) == {"Ref"} and node["Ref"] in values:
             return values[node["Ref"]]
         if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
             return re.sub(r"\$\{([^}]+)\}", lambda match: values[match.group(1)], node["Fn::Sub"])
-        return {key: resolve(value, values) for key, value in node.items()}
+        if set(node) == {"Fn::If"} and template is not None:
+            name, when_true, when_false = node["Fn::If"]
+            return resolve(when_true if condition(template, name, values) else when_false, values, template)
+        return {key: resolve(value, values, template) for key, value in node.items()}
     return node
 
 

@@ -122,7 +122,10 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
     assert "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
     assert "status           Succeeded" in result.stdout
-    assert "model-package/retrain-models/1 (PendingManualApproval)" in result.stdout
+    assert "model-package/retrain-models/1 (Approved)" in result.stdout  # the demo plays the reviewer
+    assert "   | Decision:  RMSE " in result.stdout  # in the run-status notification
+    assert "decision         RMSE " in result.stdout  # and in the run's summary
+    assert ", no model in production: registered" in result.stdout
     assert "metrics          MSE " in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")
 
@@ -168,3 +171,54 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     assert refused["model_package_arn"] is None
     assert f"Reason:    the data was refused: {reason}" in refused["notification"]
     assert f"failed at        DataRefused: {reason}" in result.stdout
+
+
+def champion_files(folder: Path) -> list[Path]:
+    """A first file, the same records with noisier labels, then twice as many clean records."""
+    from emulator.sample_data import friedman_csv
+
+    files = {
+        "good.csv": friedman_csv(),
+        "noisy.csv": friedman_csv(noise=5.0),
+        "more.csv": friedman_csv() + friedman_csv(seed=1).split(b"\n", 1)[1],
+    }
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    return [folder / name for name in files]
+
+
+def test_a_model_replaces_production_only_when_it_is_better(tmp_path):
+    out = tmp_path / "runs.json"
+    arguments = [option for path in champion_files(tmp_path) for option in ("--data", str(path))]
+
+    result = run_demo(*arguments, "--json", str(out))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    good, noisy, more = json.loads(out.read_text())
+    assert [run["registered"] for run in (good, noisy, more)] == [True, False, True]
+    assert [run["status"] for run in (good, noisy, more)] == ["Succeeded"] * 3  # not registered is no failure
+    assert good["champion_metrics"] is None
+    assert noisy["champion_metrics"]["rmse"] < noisy["metrics"]["rmse"]
+    assert more["champion_metrics"]["rmse"] > more["metrics"]["rmse"]
+    versus = f"RMSE {noisy['metrics']['rmse']:.4g} vs production {noisy['champion_metrics']['rmse']:.4g}"
+    assert noisy["decision"] == f"not better than production ({versus}): not registered"
+    assert f"Decision:  not better than production ({versus})" in noisy["notification"]
+    assert "production model kept" in result.stdout
+    # TrainingData=NewObjects: each run trained on its own upload
+    assert [run["trained_objects"] for run in (good, noisy, more)] == [[run["upload"]] for run in (good, noisy, more)]
+    # The third run met the first model, the one in production, not the rejected second
+    assert more["model_package_arn"].endswith("/2")
+    assert good["model_package_arn"] in more["notification"]
+
+
+def test_with_all_objects_each_run_trains_on_every_upload_so_far(tmp_path):
+    out = tmp_path / "runs.json"
+    arguments = [option for path in champion_files(tmp_path) for option in ("--data", str(path))]
+
+    result = run_demo(*arguments, "--training-data", "AllObjects", "--json", str(out))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = json.loads(out.read_text())
+    uploads = [run["upload"] for run in runs]
+    assert [sorted(run["trained_objects"]) for run in runs] == [sorted(uploads[: n + 1]) for n in range(3)]
+    assert runs[2]["data_report"]["lineage"]["input"].endswith("/pipeline-dataset/")

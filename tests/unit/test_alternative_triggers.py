@@ -82,7 +82,7 @@ def test_the_rule_follows_the_prefix_and_suffix_parameters(template):
 
 def test_the_target_is_the_pipeline_with_bucket_and_key_resolved_from_the_event(template):
     values = parameter_values(template)
-    [target] = resolve(template["Resources"]["ObjectCreatedRule"]["Properties"]["Targets"], values)
+    [target] = resolve(template["Resources"]["ObjectCreatedRule"]["Properties"]["Targets"], values, template)
     assert target["Arn"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline"
     resolved = {
         parameter["Name"]: jsonpath(parameter["Value"]).find(EVENT)[0].value
@@ -99,6 +99,23 @@ def test_the_target_is_the_pipeline_with_bucket_and_key_resolved_from_the_event(
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sagemaker:StartPipelineExecution"
     assert resolve(statement["Resource"], values) == target["Arn"]
+
+
+def test_with_all_objects_the_rule_starts_a_run_on_everything_under_the_prefix(template):
+    values = parameter_values(template, TrainingData="AllObjects", DataPrefix="incoming/")
+    [target] = resolve(template["Resources"]["ObjectCreatedRule"]["Properties"]["Targets"], values, template)
+    parameters = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
+    assert parameters == {"InputBucket": "$.detail.bucket.name", "InputKey": "incoming/", "TrainingData": "AllObjects"}
+
+
+def test_all_objects_with_an_empty_prefix_is_refused_at_deploy(template):
+    [rule] = template["Rules"].values()
+    assert condition({"Conditions": {"when": rule["RuleCondition"]}}, "when", parameter_values(template, TrainingData="AllObjects"))
+    [assertion] = rule["Assertions"]
+    check = {"Conditions": {"holds": assertion["Assert"]}}
+    assert condition(check, "holds", parameter_values(template, TrainingData="AllObjects", DataPrefix="data/"))
+    assert not condition(check, "holds", parameter_values(template, TrainingData="AllObjects", DataPrefix=""))
+    assert "DataPrefix" in assertion["AssertDescription"]
 
 
 def test_through_moto_s3_sends_the_event_the_rule_matches_with_the_key_unencoded(template):
@@ -140,6 +157,7 @@ def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_paramet
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
         {"Name": "InputBucket", "Value": "retrain-trigger-dev-data-123456789012-us-east-1"},
         {"Name": "InputKey", "Value": "pipeline-dataset/"},
+        {"Name": "TrainingData", "Value": "AllObjects"},  # whatever the uploads do
     ]
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]}
     assert set(target["RetryPolicy"]) == {"MaximumEventAgeInSeconds", "MaximumRetryAttempts"}

@@ -26,3 +26,14 @@ def test_only_pipeline_name_and_idempotency_table_are_required():
     assert settings.notification_topic_arn == ""
     assert (settings.data_prefix, settings.data_suffix) == ("", "")
     assert settings.max_concurrent_executions == 0
+
+
+def test_training_data_defaults_to_new_objects_and_all_objects_needs_a_prefix():
+    required = {"PIPELINE_NAME": "retrain-pipeline", "IDEMPOTENCY_TABLE_NAME": "t"}
+    assert load_settings(required).all_objects_under is None
+    settings = load_settings({**required, "TRAINING_DATA": "AllObjects", "DATA_PREFIX": "incoming/"})
+    assert settings.all_objects_under == "incoming/"
+    with pytest.raises(ConfigurationError, match="TRAINING_DATA=AllObjects needs a DATA_PREFIX"):
+        load_settings({**required, "TRAINING_DATA": "AllObjects"})
+    with pytest.raises(ConfigurationError, match="TRAINING_DATA"):
+        load_settings({**required, "TRAINING_DATA": "Everything"})

@@ -93,3 +93,36 @@ def test_display_name_keeps_the_file_name_readable():
 def test_a_parameter_value_over_1024_characters_is_refused_before_calling_sagemaker():
     with pytest.raises(InvalidRunRequest, match="InputKey would be 1030 characters"):
         run_for_object(replace(UPLOAD, key="k" * 1030), pipeline_name="p")
+
+
+# -- TrainingData=AllObjects: the uploads only start the run ----------------------------------------
+
+
+def test_with_all_objects_a_burst_starts_one_run_on_everything_under_the_prefix():
+    burst = [replace(UPLOAD, key=f"pipeline-dataset/day{n}.csv", version_id=f"v{n}") for n in range(3)]
+
+    [run] = plan_runs(burst, pipeline_name="p", object_filter=FILTER, all_objects_under="pipeline-dataset/").runs
+
+    assert run.parameters == {"InputBucket": "data", "InputKey": "pipeline-dataset/", "TrainingData": "AllObjects"}
+    assert run.manifest_key is None  # SageMaker lists the prefix when the run starts
+    assert run.trains_on == "every object under s3://data/pipeline-dataset/ when it starts (TrainingData=AllObjects)"
+    assert "pipeline-dataset/day0.csv" in run.description
+    assert DISPLAY_NAME.match(run.display_name)
+
+
+def test_with_all_objects_a_redelivered_upload_gets_the_same_run_and_the_next_upload_a_new_one():
+    def plan(*objects: UploadedObject) -> str:
+        [run] = plan_runs(objects, pipeline_name="p", object_filter=FILTER, all_objects_under="pipeline-dataset/").runs
+        return run.client_request_token
+
+    assert plan(UPLOAD) == plan(UPLOAD) == client_request_token(UPLOAD)
+    assert plan(replace(UPLOAD, version_id="v2")) != plan(UPLOAD)
+
+
+def test_new_objects_train_on_what_started_the_run():
+    [single] = plan_runs([UPLOAD], pipeline_name="p", object_filter=FILTER).runs
+    burst = [UPLOAD, replace(UPLOAD, key="pipeline-dataset/b.csv")]
+    [several] = plan_runs(burst, pipeline_name="p", object_filter=FILTER).runs
+    assert "TrainingData" not in single.parameters  # the pipeline's default: NewObjects
+    assert single.training_data == several.training_data == "NewObjects"
+    assert several.parameters["InputDataType"] == "ManifestFile"

@@ -163,3 +163,51 @@ def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targe
         "Baseline:  AUC 0.5, accuracy 0.62\n"
         "Gate:      AUC 0.551 is below MinAuc 0.6\n",
     )
+
+
+def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metrics(
+    targets, idempotency_table, lambda_context
+):
+    import notify
+
+    event = event_for_new_execution(targets, "pipeline-status-succeeded.json")
+    execution_arn = event["detail"]["pipelineExecutionArn"]
+    champion = "arn:aws:sagemaker:us-east-1:123456789012:model-package/retrain-models/3"
+    summary = "not better than production (RMSE 61.2 vs production 59.9): not registered"
+    put_run_report(
+        execution_arn,
+        "report/data_report.json",
+        {
+            "accepted": True,
+            "problem_type": {"requested": "auto", "chosen": "regression", "rule": "numeric"},
+            "lineage": {
+                "input": "s3://data/pipeline-dataset/",
+                "objects": [{"key": f"pipeline-dataset/day{n}.csv"} for n in range(5)],
+            },
+        },
+    )
+    put_run_report(
+        execution_arn,
+        "evaluation/evaluation.json",
+        {
+            "metrics": {"rmse": 61.2},
+            "baseline_metrics": {"rmse": 77.0},
+            "gate": {"passed": True, "summary": "R2 0.4 >= MinR2 0.1", "reason": ""},
+            "champion": {"model_package_arn": champion, "metrics": {"rmse": 59.9}, "comparable": True},
+            "decision": {"register": False, "summary": summary},
+        },
+    )
+
+    notify.lambda_handler(event, lambda_context)
+
+    [notification] = targets.notifications()
+    assert notification["subject"] == "Retraining succeeded, production model kept: retrain-pipeline"
+    assert (
+        "Metrics:   RMSE 61.2\n"
+        "Baseline:  RMSE 77\n"
+        "Gate:      R2 0.4 >= MinR2 0.1\n"
+        f"Champion:  RMSE 59.9 ({champion})\n"
+        f"Decision:  {summary}\n"
+        "Data:      5 object(s) from s3://data/pipeline-dataset/: pipeline-dataset/day0.csv, "
+        "pipeline-dataset/day1.csv, pipeline-dataset/day2.csv and 2 more\n"
+    ) in notification["message"]

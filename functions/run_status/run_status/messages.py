@@ -57,6 +57,10 @@ def run_ended(
         f"#/pipelines/{quote(change.pipeline_name)}"
     )
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
+    decision = ((reports.evaluation if reports else None) or {}).get("decision") or {}
+    if change.status == "Succeeded" and decision.get("register") is False:
+        # A normal outcome: the model in production stays.
+        subject = f"Retraining succeeded, production model kept: {change.pipeline_name}"
     return Notification(_subject(subject), "\n".join(lines) + "\n")
 
 
@@ -71,6 +75,19 @@ def _what_it_learned(reports: RunReports | None) -> list[str]:
         lines.append(f"Baseline:  {describe_metrics(evaluation.get('baseline_metrics') or {})}")
     if evaluation.get("gate"):
         lines.append(f"Gate:      {evaluation['gate'].get('summary')}")
+    champion = evaluation.get("champion")
+    if champion and champion.get("metrics"):
+        lines.append(f"Champion:  {describe_metrics(champion['metrics'])} ({champion.get('model_package_arn')})")
+    elif champion:
+        lines.append(f"Champion:  {champion.get('model_package_arn')}, not compared: {champion.get('reason')}")
+    decision = evaluation.get("decision") or {}
+    if decision.get("summary") and evaluation.get("gate", {}).get("passed"):
+        lines.append(f"Decision:  {decision['summary']}")
+    lineage = ((reports.data_report if reports else None) or {}).get("lineage") or {}
+    if lineage.get("objects"):
+        keys = [o.get("key") for o in lineage["objects"]]
+        shown = ", ".join(str(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        lines.append(f"Data:      {len(keys)} object(s) from {lineage.get('input')}: {shown}")
     return lines
 
 

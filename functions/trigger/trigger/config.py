@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class ConfigurationError(RuntimeError):
@@ -31,6 +33,20 @@ class TriggerSettings(BaseModel):
     max_concurrent_executions: int = Field(default=0, alias="MAX_CONCURRENT_EXECUTIONS", ge=0)
     wait_seconds: int = Field(default=300, alias="WAIT_SECONDS", ge=0, le=900)
     manifest_prefix: str = Field(default="pipeline-artifacts/manifests/", alias="MANIFEST_PREFIX", min_length=1)
+    # NewObjects: a run trains on the uploads that started it. AllObjects: on everything under DATA_PREFIX.
+    training_data: Literal["NewObjects", "AllObjects"] = Field(default="NewObjects", alias="TRAINING_DATA")
+
+    @model_validator(mode="after")
+    def _all_objects_needs_a_prefix(self) -> TriggerSettings:
+        if self.training_data == "AllObjects" and not self.data_prefix:
+            # The whole bucket would include the runs' own outputs under pipeline-artifacts/.
+            raise ValueError("TRAINING_DATA=AllObjects needs a DATA_PREFIX: the folder every run trains on")
+        return self
+
+    @property
+    def all_objects_under(self) -> str | None:
+        """The prefix every run trains on (AllObjects), or None (a run trains on its uploads)."""
+        return self.data_prefix if self.training_data == "AllObjects" else None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:

@@ -45,6 +45,7 @@ def run_started(run: PipelineRun, execution_arn: str) -> Notification:
     objects = _listing(run)
     body = (
         f"A new run of pipeline {run.pipeline_name} has started for:\n{objects}\n\n"
+        f"Trains on: {run.trains_on}\n"
         f"Execution: {execution_arn}\n"
         f"Console:   {console_link(execution_arn)}\n"
     )

@@ -20,6 +20,9 @@ INPUT_BUCKET_PARAMETER = "InputBucket"
 INPUT_KEY_PARAMETER = "InputKey"
 INPUT_DATA_TYPE_PARAMETER = "InputDataType"
 MANIFEST_DATA_TYPE = "ManifestFile"  # SageMaker downloads the objects a manifest lists
+TRAINING_DATA_PARAMETER = "TrainingData"
+NEW_OBJECTS = "NewObjects"  # a run trains on the objects that triggered it
+ALL_OBJECTS = "AllObjects"  # a run trains on every object under the data prefix when it starts
 
 
 class InvalidRunRequest(ValueError):
@@ -101,6 +104,11 @@ class PipelineRun:
     client_request_token: str
     objects: tuple[UploadedObject, ...]
     manifest_key: str | None = None  # set when the run covers several objects
+    trains_on: str = ""  # in a person's words: what the run reads
+
+    @property
+    def training_data(self) -> str:
+        return self.parameters.get(TRAINING_DATA_PARAMETER, NEW_OBJECTS)
 
     def as_record(self) -> dict[str, Any]:
         """What is remembered about the run: enough to ask SageMaker for it again."""
@@ -134,12 +142,15 @@ def plan_runs(
     pipeline_name: str,
     object_filter: ObjectFilter,
     manifest_prefix: str = "pipeline-artifacts/manifests/",
+    all_objects_under: str | None = None,
 ) -> RunPlan:
     """One run per bucket for all accepted objects; the others listed with the reason they were skipped.
 
     A burst delivered in one batch becomes one run. A batch with one object gives exactly the run
     that object alone would (InputKey = its key); several objects give a run whose InputKey is a
-    manifest listing them all. The same object twice in a batch counts once.
+    manifest listing them all. The same object twice in a batch counts once. With
+    `all_objects_under` (TrainingData=AllObjects) the uploads only start the run: it trains on
+    every object under that prefix (InputKey = the prefix).
     """
     plan = RunPlan()
     accepted: dict[str, dict[tuple[str, str, str], UploadedObject]] = {}
@@ -152,14 +163,26 @@ def plan_runs(
     for bucket_objects in accepted.values():
         group = list(bucket_objects.values())
         try:
-            plan.runs.append(run_for(group, pipeline_name=pipeline_name, manifest_prefix=manifest_prefix))
+            plan.runs.append(
+                run_for(
+                    group,
+                    pipeline_name=pipeline_name,
+                    manifest_prefix=manifest_prefix,
+                    all_objects_under=all_objects_under,
+                )
+            )
         except InvalidRunRequest as invalid:
             plan.rejected.append(SkippedObject(group[0], str(invalid)))
     return plan
 
 
-def run_for(objects: list[UploadedObject], *, pipeline_name: str, manifest_prefix: str) -> PipelineRun:
-    """The run for these objects of one bucket: the plain run for one, a manifest run for several."""
+def run_for(
+    objects: list[UploadedObject], *, pipeline_name: str, manifest_prefix: str, all_objects_under: str | None = None
+) -> PipelineRun:
+    """The run for these objects of one bucket: the plain run for one, a manifest run for several,
+    or a run on everything under a prefix that they started."""
+    if all_objects_under:
+        return run_on_everything_under(all_objects_under, objects, pipeline_name=pipeline_name)
     if len(objects) == 1:
         return run_for_object(objects[0], pipeline_name=pipeline_name)
     return run_for_objects(objects, pipeline_name=pipeline_name, manifest_prefix=manifest_prefix)
@@ -186,6 +209,36 @@ def run_for_objects(objects: list[UploadedObject], *, pipeline_name: str, manife
         client_request_token=token,
         objects=ordered,
         manifest_key=manifest_key,
+        trains_on=f"these {len(ordered)} objects (TrainingData=NewObjects)",
+    )
+
+
+def run_on_everything_under(prefix: str, objects: list[UploadedObject], *, pipeline_name: str) -> PipelineRun:
+    """TrainingData=AllObjects: the uploads start a run that reads every object under the prefix.
+
+    The token still comes from the uploads: a redelivered message starts nothing new, the next
+    upload starts the next run.
+    """
+    ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
+    tokens = [client_request_token(obj) for obj in ordered]
+    token = tokens[0] if len(tokens) == 1 else hashlib.sha256("\n".join(tokens).encode("ascii")).hexdigest()
+    bucket = ordered[0].bucket
+    uploads = ordered[0].key if len(ordered) == 1 else f"{len(ordered)} uploads"
+    return PipelineRun(
+        pipeline_name=pipeline_name,
+        parameters={
+            INPUT_BUCKET_PARAMETER: bucket,
+            INPUT_KEY_PARAMETER: prefix,
+            TRAINING_DATA_PARAMETER: ALL_OBJECTS,
+        },
+        display_name=display_name(uploads, token),
+        description=(
+            f"Started by {uploads} in s3://{bucket}/{prefix}; trains on every object under that prefix "
+            f"(TrainingData=AllObjects), from {ordered[0].key} to {ordered[-1].key}"
+        )[:MAX_DESCRIPTION_LENGTH],
+        client_request_token=token,
+        objects=ordered,
+        trains_on=f"every object under s3://{bucket}/{prefix} when it starts (TrainingData=AllObjects)",
     )
 
 
@@ -225,6 +278,7 @@ def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
         description=f"Started by the upload of {obj.uri}{version}"[:MAX_DESCRIPTION_LENGTH],
         client_request_token=token,
         objects=(obj,),
+        trains_on="this object (TrainingData=NewObjects)",
     )
 
 

@@ -97,6 +97,7 @@ class TriggerService:
             pipeline_name=self._settings.pipeline_name,
             object_filter=self._filter,
             manifest_prefix=self._settings.manifest_prefix,
+            all_objects_under=self._settings.all_objects_under,
         )
         for skipped in plan.skipped:
             logger.info(
@@ -139,7 +140,12 @@ class TriggerService:
         if not fresh:
             return
         if len(fresh) != len(run.objects):
-            run = run_for(fresh, pipeline_name=run.pipeline_name, manifest_prefix=self._settings.manifest_prefix)
+            run = run_for(
+                fresh,
+                pipeline_name=run.pipeline_name,
+                manifest_prefix=self._settings.manifest_prefix,
+                all_objects_under=self._settings.all_objects_under,
+            )
         # The manifest exists before any claim names its run, so a retry can always start it.
         self._manifests.write(run)
         won = []
