@@ -110,7 +110,9 @@ def test_with_all_objects_the_rule_starts_a_run_on_everything_under_the_prefix(t
 
 def test_all_objects_with_an_empty_prefix_is_refused_at_deploy(template):
     [rule] = template["Rules"].values()
-    assert condition({"Conditions": {"when": rule["RuleCondition"]}}, "when", parameter_values(template, TrainingData="AllObjects"))
+    applies = {"Conditions": {"when": rule["RuleCondition"]}}
+    assert condition(applies, "when", parameter_values(template, TrainingData="AllObjects"))
+    assert not condition(applies, "when", parameter_values(template))
     [assertion] = rule["Assertions"]
     check = {"Conditions": {"holds": assertion["Assert"]}}
     assert condition(check, "holds", parameter_values(template, TrainingData="AllObjects", DataPrefix="data/"))
