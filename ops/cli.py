@@ -18,7 +18,11 @@ from urllib.parse import quote_plus
 import boto3
 from tqdm import tqdm
 
+from run_status.messages import describe_metrics
+from run_status.run_reports import RunReportReader, RunReports
+
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
+MAX_PACKAGES_SHOWN = 100  # status looks up the registrations of runs among the group's latest packages
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Targets:
     dead_letter_queue_url: str | None
     pipeline_name: str | None
     bucket: str | None
+    model_package_group: str | None = None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,8 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     backfill.add_argument("--bucket", help="default: the stack's data bucket")
     backfill.add_argument("--prefix", default="", help="only objects under this prefix")
     commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
-    status = commands.add_parser("status", help="recent executions and the objects that started them")
+    status = commands.add_parser(
+        "status", help="recent runs: objects trained on, metrics, champion comparison, model package, failure"
+    )
     status.add_argument("--limit", type=int, default=10)
+    status.add_argument("--bucket", help="where runs write their reports (default: the stack's data bucket)")
+    status.add_argument("--model-package-group", help="default: the stack's ModelPackageGroupName")
     return parser.parse_args(argv)
 
 
@@ -58,6 +67,7 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
         dead_letter_queue_url=args.dlq_url or stack.get("TriggerDeadLetterQueueUrl"),
         pipeline_name=args.pipeline_name or stack.get("PipelineName"),
         bucket=getattr(args, "bucket", None) or stack.get("DataBucketName"),
+        model_package_group=getattr(args, "model_package_group", None) or stack.get("ModelPackageGroupName"),
     )
 
 
@@ -128,12 +138,14 @@ def redrive(targets: Targets) -> int:
 
 
 def status(targets: Targets, limit: int) -> int:
+    """Each recent run: status, what it trained on, how it scored against production, what it registered."""
     sagemaker = boto3.client("sagemaker")
     s3 = boto3.client("s3")
     pipeline = _need(targets.pipeline_name, "pipeline name")
     summaries = sagemaker.list_pipeline_executions(
         PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
     )["PipelineExecutionSummaries"]
+    packages = _packages_by_execution(sagemaker, targets.model_package_group)
     print(f"{len(summaries)} most recent execution(s) of {pipeline}")
     for summary in summaries:
         arn = summary["PipelineExecutionArn"]
@@ -141,11 +153,68 @@ def status(targets: Targets, limit: int) -> int:
             p["Name"]: p["Value"]
             for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
         }
+        # Runs write their reports under the data bucket (the template's RUNS_PREFIX).
+        bucket = targets.bucket or parameters.get("InputBucket", "")
+        reports = RunReportReader(s3, bucket, f"pipeline-artifacts/{pipeline}/runs/").read(arn) if bucket else None
+        described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
         started = summary.get("StartTime")
         print(f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} {started or ''}")
-        for key in _objects_of(s3, parameters):
-            print(f"    {key}")
+        print(f"    execution    {arn}")
+        for line in _run_lines(s3, parameters, reports, packages.get(arn), described.get("FailureReason")):
+            print(f"    {line}")
     return 0
+
+
+def _run_lines(
+    s3: Any, parameters: dict[str, str], reports: RunReports | None, package: dict[str, Any] | None, failure: str | None
+) -> list[str]:
+    data_report = (reports.data_report if reports else None) or {}
+    evaluation = (reports.evaluation if reports else None) or {}
+    lineage = data_report.get("lineage") or {}
+    mode = parameters.get("TrainingData", "NewObjects")
+    if lineage.get("objects"):
+        lines = [f"trained on   {lineage['object_count']} object(s), TrainingData={mode}, input {lineage['input']}"]
+        bucket = lineage["bucket"]
+        lines += [f"               s3://{bucket}/{o['key']} ({o['size']:,} bytes)" for o in lineage["objects"]]
+    else:
+        lines = [f"started for  {key}" for key in _objects_of(s3, parameters)]
+    if evaluation.get("metrics"):
+        lines.append(f"metrics      {describe_metrics(evaluation['metrics'])}")
+        champion = evaluation.get("champion") or {}
+        if champion.get("metrics"):
+            lines.append(f"champion     {describe_metrics(champion['metrics'])} ({champion['model_package_arn']})")
+        elif champion:
+            lines.append(f"champion     {champion['model_package_arn']}: not compared, {champion.get('reason')}")
+        else:
+            lines.append("champion     none: no Approved model in the group")
+        if (evaluation.get("decision") or {}).get("summary"):
+            lines.append(f"decision     {evaluation['decision']['summary']}")
+    if package:
+        lines.append(f"model        {package['ModelPackageArn']} ({package['ModelApprovalStatus']})")
+    reason = (reports.refusal if reports else None) or failure
+    if reason:
+        lines.append(f"failure      {reason}")
+    return lines
+
+
+def _packages_by_execution(sagemaker: Any, group: str | None) -> dict[str, dict[str, Any]]:
+    """The group's latest model packages, by the execution that registered them (their lineage metadata)."""
+    if not group:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        PaginationConfig={"MaxItems": MAX_PACKAGES_SHOWN},
+    )
+    for page in pages:
+        for item in page["ModelPackageSummaryList"]:
+            package = sagemaker.describe_model_package(ModelPackageName=item["ModelPackageArn"])
+            execution = (package.get("CustomerMetadataProperties") or {}).get("ExecutionArn")
+            if execution:
+                found[execution] = package
+    return found
 
 
 def _objects_of(s3: Any, parameters: dict[str, str]) -> list[str]:

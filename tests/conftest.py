@@ -36,3 +36,13 @@ from emulator.lambda_context import LocalLambdaContext
 def lambda_context() -> LocalLambdaContext:
     """A context with the attributes the Lambda runtime passes (Powertools' Logger reads them)."""
     return LocalLambdaContext(function_name="retrain-trigger-test-trigger")
+
+
+@pytest.fixture(scope="session")
+def image_environments() -> None:
+    """The look-alike of each SageMaker image (make creates them; this creates any that are missing)."""
+    from emulator.step_environments import create
+    from pipeline.images import STEP_IMAGES
+
+    for image in STEP_IMAGES:
+        create(image, say=None)

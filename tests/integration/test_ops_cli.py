@@ -67,3 +67,50 @@ def test_redrive_moves_dead_letters_back_to_the_trigger_queue(local_run, capsys)
     left = sqs.receive_message(QueueUrl=local_run.deployment.dead_letter_queue_url).get("Messages", [])
     assert left == []
     assert "redrive: 3 message(s) moved" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("local_run", [{"TrainingData": "AllObjects"}], indirect=True)
+def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_and_what_it_registered(
+    local_run, image_environments, capsys
+):
+    from emulator.demo import local_pipeline_config
+    from emulator.pipeline_runner import LocalPipelineRunner
+    from emulator.sample_data import friedman_csv
+    from pipeline.cli import upsert
+    from pipeline.definition import definition_json
+
+    deployment = local_run.deployment
+    config = local_pipeline_config(deployment, auto_approve=True)
+    upsert(config, definition_json(config))
+    s3 = boto3.client("s3", region_name=REGION)
+    local_run.event_source.drain()  # the bucket's test event
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+
+    def executions() -> set[str]:
+        listed = sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)
+        return {summary["PipelineExecutionArn"] for summary in listed["PipelineExecutionSummaries"]}
+
+    results = []
+    for name, body in (("day1.csv", friedman_csv(rows=600)), ("day2.csv", friedman_csv(rows=300, seed=1))):
+        before = executions()
+        s3.put_object(Bucket=deployment.bucket, Key=f"pipeline-dataset/{name}", Body=body)
+        local_run.event_source.drain()
+        [started] = executions() - before
+        results.append(LocalPipelineRunner().run(started))
+    first, second = results
+
+    group = deployment.parameters["ModelPackageGroupName"]
+    assert cli(local_run, "status", "--bucket", deployment.bucket, "--model-package-group", group) == 0
+
+    out = capsys.readouterr().out
+    blocks = {block.split()[0]: block for block in out.split("\n- ")[1:]}
+    first_block, second_block = (blocks[run.execution_arn.rsplit("/", 1)[-1]] for run in results)
+    assert "trained on   1 object(s), TrainingData=AllObjects" in first_block
+    assert "trained on   2 object(s), TrainingData=AllObjects" in second_block
+    assert f"s3://{deployment.bucket}/pipeline-dataset/day1.csv" in second_block
+    assert "champion     none: no Approved model in the group" in first_block
+    assert f"({first.model_package_arn})" in second_block  # the champion it was compared with
+    assert f"model        {first.model_package_arn} (Approved)" in first_block
+    decision = (second.evaluation or {})["decision"]["summary"]
+    assert f"decision     {decision}" in second_block
+    assert "metrics      MSE " in second_block

@@ -11,10 +11,9 @@ import pytest
 from moto import mock_aws
 
 from emulator.moto_server import running_moto_server
-from emulator.step_environments import create, python_for
+from emulator.step_environments import python_for
 from pipeline.config import PipelineConfig
 from pipeline.definition import definition_json
-from pipeline.images import STEP_IMAGES
 
 REGION = "us-east-1"
 BUCKET = "retrain-data"
@@ -30,13 +29,6 @@ STEPS = Path(__file__).resolve().parents[2] / "pipeline" / "steps"
 def definition() -> str:
     """Built once: the SDK takes seconds to build it."""
     return definition_json(CONFIG)
-
-
-@pytest.fixture(scope="session")
-def image_environments() -> None:
-    """The look-alike of each image (make creates them; this creates any that are missing)."""
-    for image in STEP_IMAGES:
-        create(image, say=None)
 
 
 @pytest.fixture(scope="session")
