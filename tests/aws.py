@@ -71,6 +71,19 @@ def create_idempotency_table() -> None:
     )
 
 
+def create_scheduler_table(name: str) -> None:
+    """The run scheduler's table, as the template declares it."""
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def create_placeholder_pipeline(name: str) -> None:
     """A pipeline with no steps that declares the two parameters every trigger path passes."""
     definition = {

@@ -1,0 +1,142 @@
+"""The pending set: accepted object versions that no run has taken yet.
+
+Recording is one transaction per 50 objects: for each, a conditional put of its object record
+(`attribute_not_exists`: a version seen before is a duplicate and writes nothing) and a put of its
+entry in the pipeline's pending partition. Entries sort by arrival, so a run takes the oldest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from trigger.planner import UploadedObject
+from trigger.scheduler.table import KEEP_SECONDS, MAX_TRANSACTION_ITEMS, SchedulerTable, key, to_item
+
+OBJECTS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS // 2  # an object record and a pending entry each
+
+
+def object_pk(obj: UploadedObject) -> str:
+    return "object#" + "\n".join((obj.bucket, obj.key, obj.version_marker))
+
+
+def pending_pk(pipeline_name: str) -> str:
+    return f"pending#{pipeline_name}"
+
+
+def entry_sk(obj: UploadedObject, arrived_at: float) -> str:
+    """Arrival time first (sortable), then a digest of the version: unique, and at most 60 characters."""
+    digest = hashlib.sha256(object_pk(obj).encode("utf-8")).hexdigest()[:24]
+    return f"{arrived_at:017.6f}#{digest}"
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    sk: str
+    object: UploadedObject
+    arrived_at: float
+
+
+@dataclass
+class Recorded:
+    new: list[UploadedObject] = field(default_factory=list)
+    duplicates: list[UploadedObject] = field(default_factory=list)
+    calls: int = 0
+
+
+class PendingObjects:
+    def __init__(self, table: SchedulerTable, pipeline_name: str) -> None:
+        self._table = table
+        self._pipeline = pipeline_name
+
+    def record(self, objects: list[UploadedObject], now: float) -> Recorded:
+        """Each new object version joins the pending set once; the others are reported as duplicates."""
+        outcome = Recorded()
+        unique = list({object_pk(obj): obj for obj in objects}.values())
+        for start in range(0, len(unique), OBJECTS_PER_TRANSACTION):
+            chunk = unique[start : start + OBJECTS_PER_TRANSACTION]
+            while chunk:
+                outcome.calls += 1
+                try:
+                    self._table.transact([item for obj in chunk for item in self._writes(obj, now)])
+                except ClientError as error:
+                    seen = _duplicates(error, chunk)
+                    if not seen:
+                        raise
+                    outcome.duplicates.extend(seen)
+                    chunk = [obj for obj in chunk if obj not in seen]
+                    continue
+                outcome.new.extend(chunk)
+                break
+        return outcome
+
+    def _writes(self, obj: UploadedObject, now: float) -> list[dict[str, Any]]:
+        record = {
+            "pk": object_pk(obj),
+            "sk": "object",
+            "recorded_at": now,
+            "pipeline": self._pipeline,
+            "expires_at": int(now) + KEEP_SECONDS,
+        }
+        entry = {
+            "pk": pending_pk(self._pipeline),
+            "sk": entry_sk(obj, now),
+            "arrived_at": now,
+            "bucket": obj.bucket,
+            "key": obj.key,
+            "event_name": obj.event_name,
+            "size": obj.size,
+            "e_tag": obj.e_tag,
+            "version_id": obj.version_id,
+            "sequencer": obj.sequencer,
+        }
+        return [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": to_item(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self._table.name, "Item": to_item(entry)}},
+        ]
+
+    def oldest(self, limit: int) -> list[PendingEntry]:
+        """The pending entries in arrival order, at most ``limit``."""
+        return [_entry(item) for item in self._table.query(pending_pk(self._pipeline), limit=limit)]
+
+    def newest_arrival(self) -> float | None:
+        items = list(self._table.query(pending_pk(self._pipeline), limit=1, ScanIndexForward=False))
+        return float(items[0]["arrived_at"]) if items else None
+
+    def remove(self, sks: list[str]) -> int:
+        """Take these entries out of the set (idempotent: a deleted one stays deleted); returns the calls."""
+        return self._table.delete_all([key(pending_pk(self._pipeline), sk) for sk in sks])
+
+
+def _entry(item: dict[str, Any]) -> PendingEntry:
+    obj = UploadedObject(
+        bucket=item["bucket"],
+        key=item["key"],
+        event_name=item["event_name"],
+        size=int(item["size"]) if item.get("size") is not None else None,
+        e_tag=item.get("e_tag"),
+        version_id=item.get("version_id"),
+        sequencer=item.get("sequencer"),
+    )
+    return PendingEntry(sk=item["sk"], object=obj, arrived_at=float(item["arrived_at"]))
+
+
+def _duplicates(error: ClientError, chunk: list[UploadedObject]) -> list[UploadedObject]:
+    """The objects whose record already existed, from a cancelled transaction's reasons."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    reasons = error.response.get("CancellationReasons") or []
+    return [
+        obj
+        for n, obj in enumerate(chunk)
+        if 2 * n < len(reasons) and reasons[2 * n].get("Code") == "ConditionalCheckFailed"
+    ]

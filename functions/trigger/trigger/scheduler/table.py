@@ -1,0 +1,91 @@
+"""The scheduler's DynamoDB table: item keys, (de)serialisation, and the batched calls it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems
+MAX_BATCH_WRITE_ITEMS = 25  # BatchWriteItem
+KEEP_SECONDS = 30 * 24 * 3600  # object and run records: replays within 30 days start nothing new
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_value(value) for name, value in values.items() if value is not None}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    """DynamoDB's form of a value; floats go through Decimal, which is what boto3 accepts."""
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    elif isinstance(value, dict):
+        return {"M": to_item(value)}
+    return dict(_serializer.serialize(value))
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+class SchedulerTable:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.name = table_name
+        self.client = client or boto3.client("dynamodb")
+
+    def transact(self, items: Sequence[dict[str, Any]]) -> None:
+        """Items written as one transaction (at most 100)."""
+        self.client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
+
+    def transact_in_chunks(self, items: Sequence[dict[str, Any]]) -> int:
+        """Independent writes, 100 per call; returns the number of calls."""
+        calls = 0
+        for start in range(0, len(items), MAX_TRANSACTION_ITEMS):
+            self.transact(items[start : start + MAX_TRANSACTION_ITEMS])
+            calls += 1
+        return calls
+
+    def delete_all(self, keys: Sequence[dict[str, Any]]) -> int:
+        """Delete these items, 25 per BatchWriteItem (a deleted item stays deleted); returns the calls."""
+        calls = 0
+        requests: list[Any] = [{"DeleteRequest": {"Key": item_key}} for item_key in keys]
+        while requests:
+            chunk, requests = requests[:MAX_BATCH_WRITE_ITEMS], requests[MAX_BATCH_WRITE_ITEMS:]
+            calls += 1
+            response = self.client.batch_write_item(RequestItems={self.name: chunk})
+            requests = list(response.get("UnprocessedItems", {}).get(self.name, [])) + requests
+        return calls
+
+    def query(self, pk: str, limit: int | None = None, **options: Any) -> Iterator[dict[str, Any]]:
+        """The items of one partition in key order, read consistently, page by page."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **options.pop("values", {})},
+            "ConsistentRead": True,
+            **options,
+        }
+        returned = 0
+        while True:
+            if limit is not None:
+                arguments["Limit"] = limit - returned
+            page = self.client.query(**arguments)
+            for item in page.get("Items", []):
+                returned += 1
+                yield from_item(item)
+            if "LastEvaluatedKey" not in page or (limit is not None and returned >= limit):
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
