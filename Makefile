@@ -14,7 +14,8 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 # `make demo DATA=my.csv TARGET=price`: the same run on your own file (DATA may list several files).
 DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
 	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)") \
-	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)")
+	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
+	$(if $(NO_AUTO_APPROVE),--no-auto-approve)
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
 	$(RUN) python -m emulator.demo $(DEMO_ARGS)

@@ -1,7 +1,8 @@
 """`make demo`: an upload becomes a registered model, on this machine, against moto.
 
     python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT]
-                            [--training-data NewObjects|AllObjects] [--no-auto-approve] [--verbose]
+                            [--training-data NewObjects|AllObjects] [--id-column COLUMN]
+                            [--no-auto-approve] [--verbose]
 
 moto's server plays AWS; the resources are those template.yaml declares; the pipeline is the real
 definition built with the SageMaker SDK and upserted; the real Lambda handler starts the run; the
@@ -201,16 +202,22 @@ class Demo:
     def run(
         self,
         uploads: list[Upload] | None = None,
+        *,
         target: str | None = None,
         problem_type: str = "auto",
         training_data: str = "NewObjects",
         auto_approve: bool = True,
+        id_column: str = "",
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
             deployment = deploy_locally({"TrainingData": training_data})
-            defaults: dict[str, Any] = {"problem_type": problem_type, "auto_approve": auto_approve}
+            defaults: dict[str, Any] = {
+                "problem_type": problem_type,
+                "auto_approve": auto_approve,
+                "id_column": id_column,
+            }
             if target:
                 defaults["target_column"] = target
             config = local_pipeline_config(deployment, **defaults)
@@ -361,7 +368,8 @@ class Demo:
         if lineage.get("objects"):
             keys = [o["key"] for o in lineage["objects"]]
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-            say(f"  trained on       {len(keys)} object(s): {shown}")
+            verb = "trained on" if report.get("accepted") else "read"
+            say(f"  {verb:<16} {len(keys)} object(s): {shown}")
         if result.model_package_arn:
             sagemaker = boto3.client("sagemaker", region_name=REGION)
             package = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
@@ -380,7 +388,9 @@ class Demo:
         self.say(f"Summary: {len(runs)} uploads to pipeline {config.pipeline_name}")
         for run in runs:
             if run.result.model_package_arn:
-                ending = f"registered {run.result.model_package_arn}"
+                sagemaker = boto3.client("sagemaker", region_name=REGION)
+                package = sagemaker.describe_model_package(ModelPackageName=run.result.model_package_arn)
+                ending = f"registered {run.result.model_package_arn} ({package['ModelApprovalStatus']})"
             elif run.result.failure_reason:
                 ending = f"not registered: {run.result.failure_reason}"
             else:
@@ -412,6 +422,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("NewObjects", "AllObjects"),
         help="the TrainingData template parameter: each run trains on its upload, or on every upload so far",
     )
+    parser.add_argument("--id-column", default="", help="split rows by this column (the IdColumn parameter)")
     parser.add_argument(
         "--no-auto-approve",
         action="store_true",
@@ -436,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         problem_type=args.problem_type,
         training_data=args.training_data,
         auto_approve=not args.no_auto_approve,
+        id_column=args.id_column,
     )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")

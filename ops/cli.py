@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from run_status.messages import describe_metrics
@@ -49,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     status = commands.add_parser(
         "status", help="recent runs: objects trained on, metrics, champion comparison, model package, failure"
     )
-    status.add_argument("--limit", type=int, default=10)
+    status.add_argument("--limit", type=int, default=10, help="how many of the latest runs (default 10)")
     status.add_argument("--bucket", help="where runs write their reports (default: the stack's data bucket)")
     status.add_argument("--model-package-group", help="default: the stack's ModelPackageGroupName")
     return parser.parse_args(argv)
@@ -228,14 +230,26 @@ def _objects_of(s3: Any, parameters: dict[str, str]) -> list[str]:
 
 def _need(value: str | None, what: str) -> str:
     if not value:
-        raise SystemExit(f"no {what}: pass --stack-name or the option naming it")
+        option = {"pipeline name": "--pipeline-name", "queue": "--queue-url", "dead-letter queue": "--dlq-url"}
+        raise SystemExit(f"no {what}: pass --stack-name or {option.get(what, '--bucket')}")
     return value
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.region:
-        boto3.setup_default_session(region_name=args.region)
+    try:
+        return _run(args)
+    except (ClientError, BotoCoreError) as error:  # a wrong stack, name, region or endpoint: one line
+        print(f"retrain-trigger {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    # AWS_REGION as the AWS CLI and newer SDKs read it (boto3 reads AWS_DEFAULT_REGION only).
+    region = args.region or os.environ.get("AWS_REGION")
+    if region:
+        args.region = region
+        boto3.setup_default_session(region_name=region)
     targets = resolve_targets(args)
     if args.command == "backfill":
         return backfill(targets, _need(targets.bucket, "bucket"), args.prefix)

@@ -151,9 +151,19 @@ def _token(definition: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.definition import definition_json
+    from botocore.exceptions import BotoCoreError, ClientError
 
     args = parse_args(argv)
+    try:
+        return _run(args)
+    except (ClientError, BotoCoreError) as error:  # a wrong stack, name, region or endpoint: one line
+        print(f"python -m pipeline {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.definition import definition_json
+
     config = resolve_config(args)
     definition = definition_json(config)
     if args.command == "definition":

@@ -273,16 +273,50 @@ def score_champion(
     if not champion["data_report_uri"]:
         return {**found, "reason": "it has no data report, so its features are unknown"}
     trained_on = json.loads(_read_s3(champion["s3"], champion["data_report_uri"]))
-    for what in ("features", "label_mapping"):
-        if trained_on.get(what) != data_report.get(what):
-            return {**found, "reason": f"it was trained on other {what.replace('_', ' ')}"}
     if trained_on["problem_type"]["chosen"] != data_report["problem_type"]["chosen"]:
         return {**found, "reason": f"it solves a {trained_on['problem_type']['chosen']} problem"}
+    if trained_on.get("label_mapping") != data_report.get("label_mapping"):
+        return {**found, "reason": "it was trained on other classes"}
+    aligned = align_features(features, data_report, trained_on)
+    if isinstance(aligned, str):
+        return {**found, "reason": aligned}
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "model.tar.gz").write_bytes(_read_s3(champion["s3"], champion["model_uri"]))
         booster = load_model(Path(folder))
-    metrics, _ = score(data_report["problem_type"]["chosen"], actual, booster, features, data_report["baseline"])
+    metrics, _ = score(data_report["problem_type"]["chosen"], actual, booster, aligned, data_report["baseline"])
     return {**found, "metrics": metrics, "comparable": True, "reason": ""}
+
+
+def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str, Any]) -> np.ndarray | str:
+    """This run's test rows in the champion's feature layout, or why they cannot be.
+
+    Every column the champion used must be here, of the same kind. A category it kept that this run
+    folded into `column=other` (or never saw) is 0; its `column=other` is 1 for a row whose category
+    it did not keep (this run's `column=other` rows included: their value is not known here).
+    """
+    our_names = list(ours["features"])
+    index = {name: n for n, name in enumerate(our_names)}
+    our_columns = ours.get("columns") or {}
+    for column, described in (theirs.get("columns") or {}).items():
+        kind = described.get("kind")
+        if kind != "dropped" and (our_columns.get(column) or {}).get("kind") != kind:
+            return f"it used column {column!r} ({kind}), which this run's data does not have as such"
+    aligned = np.zeros((features.shape[0], len(theirs["features"])))
+    for position, name in enumerate(theirs["features"]):
+        if name in index:
+            aligned[:, position] = features[:, index[name]]
+            continue
+        column, _, value = name.rpartition("=")
+        if value == "other" and (our_columns.get(column) or {}).get("kind") == "category":
+            kept = {f"{column}={category}" for category in theirs["columns"][column]["categories"]}
+            kept.add(f"{column}=missing")
+            elsewhere = [index[n] for n in our_names if n.startswith(f"{column}=") and n not in kept]
+            aligned[:, position] = features[:, elsewhere].sum(axis=1) if elsewhere else 0.0
+        elif column and (our_columns.get(column) or {}).get("kind") == "category":
+            aligned[:, position] = 0.0
+        else:
+            aligned[:, position] = np.nan  # xgboost's missing value
+    return aligned
 
 
 def decide(
@@ -301,7 +335,15 @@ def decide(
     elif champion is None:
         register, summary = True, f"{label}, no model in production: registered"
     elif not champion["comparable"]:
-        register, summary = True, f"{label}; production cannot be compared ({champion['reason']}): registered"
+        # Unchecked against production: registered for a person to review, never approved by itself.
+        summary = f"{label}; production cannot be compared ({champion['reason']}): registered for review"
+        return {
+            "register": True,
+            "summary": summary,
+            "approval_status": "PendingManualApproval",
+            "primary_metric": name,
+            "min_improvement": args.min_improvement,
+        }
     else:
         theirs = champion["metrics"][name]
         improvement = _improvement(name, ours, theirs)

@@ -365,7 +365,9 @@ class Encoder:
             }
             return
         counts = training.value_counts()
-        kept = sorted(counts.index[:MAX_CATEGORIES], key=lambda value: (-counts[value], value))
+        # The most frequent (ties by value), then in the order of their values: the same categories
+        # make the same features in every run, whatever their counts, so models can be compared.
+        kept = sorted(sorted(counts.index, key=lambda value: (-counts[value], str(value)))[:MAX_CATEGORIES], key=str)
         self.categories[column] = [str(value) for value in kept]
         self.columns[column] = {
             "kind": "category",
@@ -515,7 +517,7 @@ def prepare(
         raise DataRefused(
             f"the {empty[0]} split would be empty: {len(table)} usable data rows, {distinct} distinct "
             f"{'values of ' + repr(id_column) if id_column else 'feature rows'} (rows alike go to one split); "
-            "add more rows" + ("" if id_column else ", or name an IdColumn to split by")
+            "add rows with other values" + ("" if id_column else ", or name an IdColumn to split by")
         )
     features = table.drop(columns=[target, id_column] if id_column else [target])
     kinds = report.pop("kinds")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import uuid
 from typing import Any
 
 import boto3
+import numpy as np
+import pandas as pd
 import pytest
 
 from emulator.pipeline_runner import LocalPipelineRunner, StepResult, UnsupportedStep
@@ -308,3 +311,48 @@ def test_a_better_challenger_is_registered_and_approved_when_auto_approve_is_on(
     assert package["ModelApprovalStatus"] == ("Approved" if auto_approve == "true" else "PendingManualApproval")
     assert package["CustomerMetadataProperties"]["ChampionModelPackageArn"] == champion.model_package_arn
     assert package["CustomerMetadataProperties"]["ChampionMetric"] == f"RMSE {theirs:.4g}"
+
+
+CITY_EFFECT = {"lyon": 0.0, "nice": 3.0, "paris": 6.0, "lille": 3.0}
+
+
+def with_city(body: bytes, cities: list[str], seed: int = 0) -> bytes:
+    """The same records with a text column that moves the target (its value counts follow ``cities``)."""
+    frame = pd.read_csv(io.BytesIO(body))
+    frame.insert(0, "city", np.random.default_rng(seed).choice(cities, size=len(frame)))
+    frame["target"] += frame["city"].map(CITY_EFFECT)
+    return str(frame.to_csv(index=False)).encode()
+
+
+def test_the_champion_is_compared_when_category_counts_shift_and_a_new_category_appears(
+    definition, served_bucket, image_environments
+):
+    champion = LocalPipelineRunner().run(start(definition, with_city(friedman_csv(), ["lyon", "nice", "paris"])))
+    approve(champion.model_package_arn)
+    # other counts, so another frequency order, and a city the champion never saw
+    shifted = ["paris"] * 5 + ["nice"] * 3 + ["lyon", "lille"]
+
+    challenger = LocalPipelineRunner().run(start(definition, with_city(friedman_csv(noise=5.0), shifted, seed=1)))
+
+    evaluation = challenger.evaluation or {}
+    assert evaluation["champion"]["comparable"] is True, evaluation["champion"]["reason"]
+    assert evaluation["champion"]["metrics"]["rmse"] < evaluation["metrics"]["rmse"]
+    assert challenger.model_package_arn is None  # the noisy challenger did not replace production
+
+
+def test_a_champion_that_cannot_be_compared_is_never_replaced_by_an_automatic_approval(
+    definition, served_bucket, image_environments
+):
+    champion = LocalPipelineRunner().run(start(definition, with_city(friedman_csv(), ["lyon", "nice", "paris"])))
+    approve(champion.model_package_arn)
+
+    challenger = LocalPipelineRunner().run(start(definition, friedman_csv(), AutoApprove="true"))  # no city column
+
+    evaluation = challenger.evaluation or {}
+    assert evaluation["champion"]["comparable"] is False
+    assert evaluation["decision"]["summary"].endswith(
+        "production cannot be compared (it used column 'city' (category), which this run's data does not have "
+        "as such): registered for review"
+    )
+    package = next(p for p in model_packages() if p["ModelPackageArn"] == challenger.model_package_arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"

@@ -520,3 +520,16 @@ def test_a_model_no_better_than_the_baseline_fails_the_gate_with_its_reason(run_
     auc = gate["checks"][0]["value"]
     assert gate["passed"] is False
     assert gate["reason"] == f"model not good enough: AUC {auc:.3f} is below MinAuc 0.99"
+
+
+def test_the_same_categories_make_the_same_features_whatever_their_counts(run_step, tmp_path):
+    def features_with(cities: list[str], folder: str) -> list[str]:
+        frame = numbers(120)
+        frame["city"] = [cities[n % len(cities)] for n in range(120)]
+        return list(preprocess(run_step, with_input(tmp_path / folder, ("data.csv", csv_bytes(frame))))["features"])
+
+    mostly_paris = features_with(["paris", "paris", "paris", "lyon", "nice"], "one")
+    mostly_nice = features_with(["nice", "nice", "nice", "lyon", "paris"], "two")
+
+    expected = ["a", "b", "city=lyon", "city=nice", "city=paris", "city=other", "city=missing"]
+    assert mostly_paris == mostly_nice == expected
