@@ -14,7 +14,8 @@ type, label mapping, the baseline learned on the training split). Writes
 decision with its reason, and the same metrics in the layout SageMaker Model Registry shows.
 
 The champion is the latest Approved package of --model-package-group (none: no comparison). It
-is scored on the same test split when it was trained on the same features for the same problem;
+is scored on the same test split, laid out as its features by name, when every column it used is
+here for the same problem and classes (otherwise the new model is registered for review);
 the new model is registered only if it passes the gates and beats the champion on the primary
 metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means not worse).
 """
@@ -303,16 +304,17 @@ def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str,
             return f"it used column {column!r} ({kind}), which this run's data does not have as such"
     aligned = np.zeros((features.shape[0], len(theirs["features"])))
     for position, name in enumerate(theirs["features"]):
-        if name in index:
-            aligned[:, position] = features[:, index[name]]
-            continue
         column, _, value = name.rpartition("=")
-        if value == "other" and (our_columns.get(column) or {}).get("kind") == "category":
+        is_category = (our_columns.get(column) or {}).get("kind") == "category"
+        if value == "other" and is_category:
+            # Every category of ours the champion did not keep, our own "other" included.
             kept = {f"{column}={category}" for category in theirs["columns"][column]["categories"]}
             kept.add(f"{column}=missing")
             elsewhere = [index[n] for n in our_names if n.startswith(f"{column}=") and n not in kept]
             aligned[:, position] = features[:, elsewhere].sum(axis=1) if elsewhere else 0.0
-        elif column and (our_columns.get(column) or {}).get("kind") == "category":
+        elif name in index:
+            aligned[:, position] = features[:, index[name]]
+        elif is_category:
             aligned[:, position] = 0.0
         else:
             aligned[:, position] = np.nan  # xgboost's missing value

@@ -19,6 +19,7 @@ import pytest
 from emulator.sample_data import diabetes_csv
 from emulator.step_environments import MissingInterpreter, environment, find_interpreter, python_for
 from pipeline.images import SKLEARN, XGBOOST, StepImage
+from tests.pipeline.conftest import STEPS
 
 
 def with_input(base: Path, *files: tuple[str, bytes]) -> Path:
@@ -533,3 +534,33 @@ def test_the_same_categories_make_the_same_features_whatever_their_counts(run_st
 
     expected = ["a", "b", "city=lyon", "city=nice", "city=paris", "city=other", "city=missing"]
     assert mostly_paris == mostly_nice == expected
+
+
+def test_the_champion_sees_this_runs_rows_in_its_own_feature_layout(image_environments, tmp_path):
+    # Run in the Evaluate image's Python: a champion that kept lyon/nice (paris was rare then, "other"),
+    # a challenger that keeps nice/paris/lille and folded lyon into its own "other".
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from evaluate import align_features\n"
+        "ours = {'features': ['x', 'city=lille', 'city=nice', 'city=paris', 'city=other', 'city=missing'],\n"
+        "        'columns': {'x': {'kind': 'numeric'}, 'city': {'kind': 'category'}}}\n"
+        "theirs = {'features': ['x', 'city=lyon', 'city=nice', 'city=other', 'city=missing'],\n"
+        "          'columns': {'x': {'kind': 'numeric'},\n"
+        "                      'city': {'kind': 'category', 'categories': ['lyon', 'nice']}}}\n"
+        "rows = np.array([[1.5, 1, 0, 0, 0, 0], [2.5, 0, 1, 0, 0, 0], [3.5, 0, 0, 1, 0, 0], [4.5, 0, 0, 0, 1, 0]])\n"
+        "print(json.dumps(align_features(rows, ours, theirs).tolist()))\n"
+        "print(align_features(rows, ours, {**theirs, 'columns': {**theirs['columns'], 'age': {'kind': 'numeric'}}}))\n"
+    )
+    python = environment(XGBOOST).python
+    result = subprocess.run(
+        [str(python), "-c", code, str(STEPS)], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    aligned, refused = result.stdout.strip().splitlines()
+    assert json.loads(aligned) == [
+        [1.5, 0, 0, 1, 0],  # lille: the champion never kept it, so its "other"
+        [2.5, 0, 1, 0, 0],  # nice: kept by both
+        [3.5, 0, 0, 1, 0],  # paris: folded into the champion's "other"
+        [4.5, 0, 0, 1, 0],  # our "other" (lyon among them): not known here, so the champion's "other"
+    ]
+    assert refused == "it used column 'age' (numeric), which this run's data does not have as such"
