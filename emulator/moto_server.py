@@ -9,7 +9,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+from werkzeug.serving import make_server
 
 # One line per request from the server's HTTP layer drowns what the demo and the tests say.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -31,15 +33,30 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class SerialMotoServer(ThreadedMotoServer):
+    """moto's server answering one request at a time, each one atomic, as each DynamoDB request is.
+
+    Its threaded server can run two requests at once, and a DynamoDB transaction that fails its
+    condition then restores a snapshot of the table, undoing the other request's writes: something
+    DynamoDB never does. Concurrency tests use this one.
+    """
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, False, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @contextmanager
-def running_moto_server() -> Iterator[str]:
-    """Start moto on a free loopback port and yield its URL.
+def running_moto_server(*, serial: bool = False) -> Iterator[str]:
+    """Start moto on a free loopback port and yield its URL (``serial``: one request at a time).
 
     While it runs, AWS_ENDPOINT_URL and fake credentials are set in the environment, so every
     boto3 client created in this process (the function's included) talks to it.
     """
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = (SerialMotoServer if serial else ThreadedMotoServer)(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     # moto keeps its state per process: start every run from an empty account.

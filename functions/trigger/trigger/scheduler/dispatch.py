@@ -45,7 +45,7 @@ class RunPolicy:
     def reason_to_wait(self, oldest: float, newest: float, last_started: float | None, now: float) -> str | None:
         if last_started is not None and now - last_started < self.min_seconds_between_runs:
             return f"MinSecondsBetweenRuns: the last run started {now - last_started:.0f} s ago"
-        if now - newest < self.quiet_seconds and now - oldest < self.max_wait_seconds:
+        if self.quiet_seconds > 0 and now - newest < self.quiet_seconds and now - oldest < self.max_wait_seconds:
             return f"QuietSeconds: the newest object arrived {now - newest:.0f} s ago"
         return None
 
