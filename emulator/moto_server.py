@@ -9,8 +9,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from moto.moto_server.threaded_moto_server import MotoRequestHandler
-from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 # One line per request from the server's HTTP layer drowns what the demo and the tests say.
