@@ -40,6 +40,9 @@ EPSILON = 1e-15
 # The metric that decides against the champion, per problem type.
 PRIMARY_METRIC = {"regression": "rmse", "binary": "auc", "multiclass": "accuracy"}
 LOWER_IS_BETTER = {"rmse"}
+# A column the champion used that went missing in this many more of the rows (as a share) makes the
+# comparison unfair to it: the new model is registered for review instead.
+MAX_MISSING_SHARE_INCREASE = 0.5
 LABELS = {
     "mse": "MSE",
     "rmse": "RMSE",
@@ -288,6 +291,15 @@ def score_champion(
     return {**found, "metrics": metrics, "comparable": True, "reason": ""}
 
 
+def missing_share(report: dict[str, Any], column: str) -> float:
+    """The share of the data's rows in which this column had no usable value."""
+    described = (report.get("columns") or {}).get(column) or {}
+    missing = sum(int(described.get(name) or 0) for name in ("missing", "infinite", "missing_or_unreadable"))
+    missing += int((described.get("non_numeric_cells") or {}).get("count") or 0)
+    rows = int((report.get("rows") or {}).get("used") or 0)
+    return missing / rows if rows else 0.0
+
+
 def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str, Any]) -> np.ndarray | str:
     """This run's test rows in the champion's feature layout, or why they cannot be.
 
@@ -300,8 +312,16 @@ def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str,
     our_columns = ours.get("columns") or {}
     for column, described in (theirs.get("columns") or {}).items():
         kind = described.get("kind")
-        if kind != "dropped" and (our_columns.get(column) or {}).get("kind") != kind:
+        if kind == "dropped":
+            continue
+        if (our_columns.get(column) or {}).get("kind") != kind:
             return f"it used column {column!r} ({kind}), which this run's data does not have as such"
+        now, then = missing_share(ours, column), missing_share(theirs, column)
+        if now - then > MAX_MISSING_SHARE_INCREASE:
+            return (
+                f"column {column!r} it used is missing in {now:.0%} of this run's rows "
+                f"({then:.0%} in the data it was trained on)"
+            )
     aligned = np.zeros((features.shape[0], len(theirs["features"])))
     for position, name in enumerate(theirs["features"]):
         column, _, value = name.rpartition("=")

@@ -549,6 +549,9 @@ def test_the_champion_sees_this_runs_rows_in_its_own_feature_layout(image_enviro
         "rows = np.array([[1.5, 1, 0, 0, 0, 0], [2.5, 0, 1, 0, 0, 0], [3.5, 0, 0, 1, 0, 0], [4.5, 0, 0, 0, 1, 0]])\n"
         "print(json.dumps(align_features(rows, ours, theirs).tolist()))\n"
         "print(align_features(rows, ours, {**theirs, 'columns': {**theirs['columns'], 'age': {'kind': 'numeric'}}}))\n"
+        "blank = {**ours, 'rows': {'used': 800},\n"
+        "         'columns': {**ours['columns'], 'city': {'kind': 'category', 'missing': 799}}}\n"
+        "print(align_features(rows, blank, {**theirs, 'rows': {'used': 800}}))\n"
     )
     python = environment(XGBOOST).python
     result = subprocess.run(
@@ -556,7 +559,7 @@ def test_the_champion_sees_this_runs_rows_in_its_own_feature_layout(image_enviro
     )
 
     assert result.returncode == 0, result.stderr
-    aligned, refused = result.stdout.strip().splitlines()
+    aligned, refused, mostly_blank = result.stdout.strip().splitlines()
     assert json.loads(aligned) == [
         [1.5, 0, 0, 1, 0],  # lille: the champion never kept it, so its "other"
         [2.5, 0, 1, 0, 0],  # nice: kept by both
@@ -564,3 +567,7 @@ def test_the_champion_sees_this_runs_rows_in_its_own_feature_layout(image_enviro
         [4.5, 0, 0, 1, 0],  # our "other" (lyon among them): not known here, so the champion's "other"
     ]
     assert refused == "it used column 'age' (numeric), which this run's data does not have as such"
+    # a column it relied on that went (nearly) blank: scoring it there would be unfair, so no comparison
+    assert (
+        mostly_blank == "column 'city' it used is missing in 100% of this run's rows (0% in the data it was trained on)"
+    )
