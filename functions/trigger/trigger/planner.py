@@ -191,7 +191,7 @@ def run_for(
 def run_for_objects(objects: list[UploadedObject], *, pipeline_name: str, manifest_prefix: str) -> PipelineRun:
     """One run for a burst: SageMaker reads the objects from the manifest its InputKey names."""
     ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
-    token = hashlib.sha256("\n".join(client_request_token(obj) for obj in ordered).encode("ascii")).hexdigest()
+    token = _token_of_several(ordered)
     manifest_key = f"{manifest_prefix.rstrip('/')}/{token}/input.manifest"
     bucket = ordered[0].bucket
     return PipelineRun(
@@ -220,8 +220,7 @@ def run_on_everything_under(prefix: str, objects: list[UploadedObject], *, pipel
     upload starts the next run.
     """
     ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
-    tokens = [client_request_token(obj) for obj in ordered]
-    token = tokens[0] if len(tokens) == 1 else hashlib.sha256("\n".join(tokens).encode("ascii")).hexdigest()
+    token = client_request_token(ordered[0]) if len(ordered) == 1 else _token_of_several(ordered)
     bucket = ordered[0].bucket
     uploads = ordered[0].key if len(ordered) == 1 else f"{len(ordered)} uploads"
     return PipelineRun(
@@ -288,6 +287,11 @@ def _version_label(obj: UploadedObject) -> str:
     if obj.sequencer:
         return f" (sequencer {obj.sequencer})"
     return f" (ETag {obj.e_tag})" if obj.e_tag else ""
+
+
+def _token_of_several(ordered: tuple[UploadedObject, ...]) -> str:
+    """The same objects, whatever their order of arrival, give the same token."""
+    return hashlib.sha256("\n".join(client_request_token(obj) for obj in ordered).encode("ascii")).hexdigest()
 
 
 def client_request_token(obj: UploadedObject) -> str:
