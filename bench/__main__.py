@@ -12,7 +12,15 @@ from pathlib import Path
 from bench.figures import Figure
 
 # Each figure is measured in a fresh interpreter: no import, client or moto state leaks between them.
-MODULES = ("burst_runs", "cold_import", "record_overhead", "local_demo", "package_size", "preprocess_scale")
+MODULES = (
+    "burst_runs",
+    "cold_import",
+    "record_overhead",
+    "local_demo",
+    "package_size",
+    "preprocess_scale",
+    "scheduler_calls",
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
