@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trigger.planner import PipelineRun, UploadedObject
-from trigger.scheduler.pending import PendingEntry, PendingObjects
+from trigger.scheduler.pending import PendingEntry, PendingObjects, object_as_item, object_from_item
 from trigger.scheduler.slots import STARTING, Slots
 from trigger.scheduler.table import SchedulerTable
 
@@ -59,36 +59,6 @@ class DispatchOutcome:
 
 class StartFailed(RuntimeError):
     """SageMaker did not start a run this time; it stays dispatching and is retried."""
-
-
-def serialise_objects(objects: tuple[UploadedObject, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "bucket": o.bucket,
-            "key": o.key,
-            "event_name": o.event_name,
-            "size": o.size,
-            "e_tag": o.e_tag,
-            "version_id": o.version_id,
-            "sequencer": o.sequencer,
-        }
-        for o in objects
-    ]
-
-
-def deserialise_objects(items: list[dict[str, Any]]) -> list[UploadedObject]:
-    return [
-        UploadedObject(
-            bucket=item["bucket"],
-            key=item["key"],
-            event_name=item["event_name"],
-            size=int(item["size"]) if item.get("size") is not None else None,
-            e_tag=item.get("e_tag"),
-            version_id=item.get("version_id"),
-            sequencer=item.get("sequencer"),
-        )
-        for item in items
-    ]
 
 
 class Dispatcher:
@@ -139,7 +109,7 @@ class Dispatcher:
     def _start_new(self, entries: list[PendingEntry], now: float, outcome: DispatchOutcome) -> bool:
         run = self._plan([entry.object for entry in entries])
         self._write_manifest(run)
-        record = {**run.as_record(), "objects": serialise_objects(run.objects)}
+        record = {**run.as_record(), "objects": [object_as_item(obj) for obj in run.objects]}
         sks = [entry.sk for entry in entries]
         if not self._slots.acquire(record, sks, now):
             outcome.waiting = "every slot is taken (MaxConcurrentExecutions) or another run is being started"
@@ -151,7 +121,7 @@ class Dispatcher:
         stored = self._slots.run(token)
         if stored is None or stored.get("state") != STARTING:
             return
-        run = self._plan(deserialise_objects(stored["record"]["objects"]))
+        run = self._plan([object_from_item(item) for item in stored["record"]["objects"]])
         if run.client_request_token != token:
             raise RuntimeError(f"run {token} re-planned as {run.client_request_token}: the planner changed")
         self._write_manifest(run)

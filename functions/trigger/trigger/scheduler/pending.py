@@ -81,18 +81,7 @@ class PendingObjects:
             "pipeline": self._pipeline,
             "expires_at": int(now) + KEEP_SECONDS,
         }
-        entry = {
-            "pk": pending_pk(self._pipeline),
-            "sk": entry_sk(obj, now),
-            "arrived_at": now,
-            "bucket": obj.bucket,
-            "key": obj.key,
-            "event_name": obj.event_name,
-            "size": obj.size,
-            "e_tag": obj.e_tag,
-            "version_id": obj.version_id,
-            "sequencer": obj.sequencer,
-        }
+        entry = {"pk": pending_pk(self._pipeline), "sk": entry_sk(obj, now), "arrived_at": now, **object_as_item(obj)}
         return [
             {
                 "Put": {
@@ -117,8 +106,21 @@ class PendingObjects:
         return self._table.delete_all([key(pending_pk(self._pipeline), sk) for sk in sks])
 
 
-def _entry(item: dict[str, Any]) -> PendingEntry:
-    obj = UploadedObject(
+def object_as_item(obj: UploadedObject) -> dict[str, Any]:
+    """An object version as the table stores it (in a pending entry, and in its run's record)."""
+    return {
+        "bucket": obj.bucket,
+        "key": obj.key,
+        "event_name": obj.event_name,
+        "size": obj.size,
+        "e_tag": obj.e_tag,
+        "version_id": obj.version_id,
+        "sequencer": obj.sequencer,
+    }
+
+
+def object_from_item(item: dict[str, Any]) -> UploadedObject:
+    return UploadedObject(
         bucket=item["bucket"],
         key=item["key"],
         event_name=item["event_name"],
@@ -127,7 +129,10 @@ def _entry(item: dict[str, Any]) -> PendingEntry:
         version_id=item.get("version_id"),
         sequencer=item.get("sequencer"),
     )
-    return PendingEntry(sk=item["sk"], object=obj, arrived_at=float(item["arrived_at"]))
+
+
+def _entry(item: dict[str, Any]) -> PendingEntry:
+    return PendingEntry(sk=item["sk"], object=object_from_item(item), arrived_at=float(item["arrived_at"]))
 
 
 def _duplicates(error: ClientError, chunk: list[UploadedObject]) -> list[UploadedObject]:
