@@ -41,14 +41,9 @@ def counted_calls() -> Iterator[list[str]]:
 def create_resources() -> None:
     import boto3
 
-    from tests.aws import create_placeholder_pipeline, create_scheduler_table
+    from tests.aws import create_idempotency_table, create_placeholder_pipeline, create_scheduler_table
 
-    boto3.client("dynamodb").create_table(
-        TableName=os.environ["IDEMPOTENCY_TABLE_NAME"],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table()
     create_scheduler_table(SCHEDULER_TABLE)
     create_placeholder_pipeline(os.environ["PIPELINE_NAME"])
     boto3.client("s3").create_bucket(Bucket=BUCKET)

@@ -42,7 +42,7 @@ from emulator.sample_data import diabetes_csv
 from emulator.status_events import status_change_event
 from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
 from run_status.messages import describe_metrics
 
@@ -205,14 +205,14 @@ class Demo:
         *,
         target: str | None = None,
         problem_type: str = "auto",
-        training_data: str = "NewObjects",
+        training_data: str | None = None,  # the TrainingData template parameter; None: its default
         auto_approve: bool = True,
         id_column: str = "",
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            deployment = deploy_locally({"TrainingData": training_data})
+            deployment = deploy_locally({"TrainingData": training_data} if training_data else {})
             defaults: dict[str, Any] = {
                 "problem_type": problem_type,
                 "auto_approve": auto_approve,
@@ -378,7 +378,7 @@ class Demo:
         else:
             say("  model package    none registered")
         execution_id = run.execution_arn.rsplit("/", 1)[-1]
-        say(f"  artefacts        {config.artifacts_uri}/runs/{execution_id}/")
+        say(f"  artefacts        s3://{config.default_bucket}/{runs_prefix(config.pipeline_name)}{execution_id}/")
         say(f"  upload -> end    {run.upload_to_end_seconds:.1f} s")
 
     def show_summary(self, runs: list[DemoRun], config: PipelineConfig) -> None:
@@ -416,10 +416,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target", help="the column to predict (default: the pipeline's TargetColumn, 'target')")
     parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
     parser.add_argument("--json", type=Path, help="write one object per run to this file")
+    training_data = load_template()["Parameters"]["TrainingData"]
     parser.add_argument(
         "--training-data",
-        default="NewObjects",
-        choices=("NewObjects", "AllObjects"),
+        default=training_data["Default"],
+        choices=training_data["AllowedValues"],
         help="the TrainingData template parameter: each run trains on its upload, or on every upload so far",
     )
     parser.add_argument("--id-column", default="", help="split rows by this column (the IdColumn parameter)")

@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from pipeline.config import runs_prefix
 from run_status.messages import describe_metrics
 from run_status.run_reports import RunReportReader, RunReports
 
@@ -155,9 +156,9 @@ def status(targets: Targets, limit: int) -> int:
             p["Name"]: p["Value"]
             for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
         }
-        # Runs write their reports under the data bucket (the template's RUNS_PREFIX).
+        # Runs write their reports under the data bucket.
         bucket = targets.bucket or parameters.get("InputBucket", "")
-        reports = RunReportReader(s3, bucket, f"pipeline-artifacts/{pipeline}/runs/").read(arn) if bucket else None
+        reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn) if bucket else None
         described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
         started = summary.get("StartTime")
         print(f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} {started or ''}")

@@ -12,6 +12,12 @@ STEP_SCRIPTS = ("preprocess.py", "evaluate.py")
 # Where runs write their artefacts in the data bucket. Outside DataPrefix, so that the CSV splits
 # a run writes never start another run.
 ARTIFACTS_PREFIX = "pipeline-artifacts"
+RUNS_FOLDER = "runs"  # each execution writes under <artifacts>/runs/<execution id>/
+
+
+def runs_prefix(pipeline_name: str) -> str:
+    """The key prefix of every run's folder (the template passes it to RunStatusFunction as RUNS_PREFIX)."""
+    return f"{ARTIFACTS_PREFIX}/{pipeline_name}/{RUNS_FOLDER}/"
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ class PipelineConfig:
     # Against the model in production (the latest Approved package of the group).
     min_improvement: float = 0.0  # relative: 0.01 = the new model must be 1% better; 0 = not worse
     auto_approve: bool = False  # approve a new model that passes and beats production
-    id_column: str = ""  # assign rows to splits by this column (default: the whole row)
+    id_column: str = ""  # assign rows to splits by this column (default: the row's features)
 
     @property
     def artifacts_uri(self) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 
-from pipeline.config import PipelineConfig
+from pipeline.config import RUNS_FOLDER, PipelineConfig
 from pipeline.images import SKLEARN, XGBOOST
 
 # The pipeline's parameters. InputBucket and InputKey are the contract with every trigger path.
@@ -186,7 +186,9 @@ def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads 
 
     def run_uri(*parts: str) -> Any:
         """A location private to one execution, so concurrent runs never overwrite each other."""
-        return Join(on="/", values=[config.artifacts_uri, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+        return Join(
+            on="/", values=[config.artifacts_uri, RUNS_FOLDER, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts]
+        )
 
     def s3_input(name: str, source: Any, local_path: str, data_type: Any = "S3Prefix") -> Any:
         return ProcessingInput(

@@ -72,7 +72,7 @@ def create_idempotency_table() -> None:
 
 
 def create_scheduler_table(name: str) -> None:
-    """The run scheduler's table, as the template declares it."""
+    """The table the run scheduler expects (keys pk, sk); the template does not declare it yet."""
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],

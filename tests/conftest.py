@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from pipeline.config import runs_prefix
+
 # Set before anything creates a boto3 client or imports the function (it reads its settings once).
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -18,7 +20,7 @@ os.environ.update(
     DATA_SUFFIX=".csv",
     IDEMPOTENCY_TABLE_NAME="retrain-idempotency",
     DATA_BUCKET="retrain-trigger-dev-data-123456789012-us-east-1",
-    RUNS_PREFIX="pipeline-artifacts/retrain-pipeline/runs/",
+    RUNS_PREFIX=runs_prefix("retrain-pipeline"),
     POWERTOOLS_SERVICE_NAME="retrain-trigger",
     POWERTOOLS_METRICS_NAMESPACE="RetrainTrigger",
     POWERTOOLS_TRACE_DISABLED="true",

@@ -276,6 +276,11 @@ def _number_text(value: float) -> str:
 # -- split ---------------------------------------------------------------------------------------
 
 
+def _split_percentages() -> dict[str, int]:
+    uppers = [upper for _, upper in SPLIT_BUCKETS]
+    return {name: upper - lower for (name, upper), lower in zip(SPLIT_BUCKETS, [0, *uppers])}
+
+
 def split_of_rows(table: pd.DataFrame) -> pd.Series:
     """train / validation / test for each row, by a hash of its values (column order does not matter)."""
     canonical = pd.DataFrame(index=table.index)
@@ -534,7 +539,7 @@ def prepare(
             "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
             "split": {
                 "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
-                "percent": {"train": 70, "validation": 15, "test": 15},
+                "percent": _split_percentages(),
             },
             "rows": {**rows, "used": len(table), **counts},
             "label_mapping": mapping,

@@ -249,3 +249,13 @@ def test_the_pipeline_role_may_pass_only_itself_and_touch_only_the_data_bucket(t
     assert "model-package-group/${ModelPackageGroupName}" in register
     outputs = translated["Outputs"]
     assert outputs["PipelineExecutionRoleArn"]["Value"] == {"Fn::GetAtt": ["PipelineExecutionRole", "Arn"]}
+
+
+@pytest.mark.parametrize("pipeline_name", ["retrain-pipeline", "churn"])
+def test_run_status_reads_reports_where_the_pipeline_writes_them(template, pipeline_name):
+    from pipeline.config import runs_prefix
+    from tests.template_values import parameter_values, resolve
+
+    values = parameter_values(template, PipelineName=pipeline_name)
+    environment = template["Resources"]["RunStatusFunction"]["Properties"]["Environment"]["Variables"]
+    assert resolve(environment["RUNS_PREFIX"], values) == runs_prefix(pipeline_name)
