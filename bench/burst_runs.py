@@ -1,4 +1,5 @@
-"""P1: pipeline executions started by a burst of 1,000 uploads: one run per upload vs one per batch."""
+"""P1: pipeline executions started by a burst of 1,000 uploads: the handler of the usual pattern (one
+StartPipelineExecution per upload) against ours (one run for everything pending), both on moto."""
 
 from __future__ import annotations
 
@@ -12,31 +13,36 @@ BURST = 1000
 BATCH_SIZE = 1000  # the template's default BatchSize
 
 
-def executions_for(batch_size: int) -> int:
+def executions_for(one_run_per_upload: bool) -> int:
     import boto3
     from moto import mock_aws
+
+    from tests.aws import create_placeholder_pipeline, create_scheduler_table
 
     with mock_aws():
         import app
         from emulator.lambda_context import LocalLambdaContext
+        from trigger.events import TriggerQueueRecord
 
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName="retrain-idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_scheduler_table()
+        create_placeholder_pipeline("retrain-pipeline")
         sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-        sagemaker.create_pipeline(
-            PipelineName="retrain-pipeline",
-            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
-            RoleArn="arn:aws:iam::123456789012:role/pipeline",
-            ClientRequestToken=str(uuid.uuid4()),
-        )
         records = upload_records(BURST)
-        for start in range(0, BURST, batch_size):
-            app.lambda_handler({"Records": records[start : start + batch_size]}, LocalLambdaContext())
+        if one_run_per_upload:
+            for record in records:
+                for s3_record in TriggerQueueRecord.model_validate(record).body.records:  # type: ignore[union-attr]
+                    sagemaker.start_pipeline_execution(
+                        PipelineName="retrain-pipeline",
+                        PipelineParameters=[
+                            {"Name": "InputBucket", "Value": s3_record.s3.bucket.name},
+                            {"Name": "InputKey", "Value": s3_record.s3.object.key},
+                        ],
+                        ClientRequestToken=str(uuid.uuid4()),
+                    )
+        else:
+            for start in range(0, BURST, BATCH_SIZE):
+                app.lambda_handler({"Records": records[start : start + BATCH_SIZE]}, LocalLambdaContext())
         count = 0
         for page in sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName="retrain-pipeline"):
             count += len(page["PipelineExecutionSummaries"])
@@ -45,8 +51,8 @@ def executions_for(batch_size: int) -> int:
 
 def measure() -> Figure:
     configure_environment()
-    per_object = executions_for(batch_size=1)
-    ours = executions_for(batch_size=BATCH_SIZE)
+    per_object = executions_for(one_run_per_upload=True)
+    ours = executions_for(one_run_per_upload=False)
     return Figure(
         name="P1",
         what=f"executions for a {BURST}-upload burst: ours (BatchSize {BATCH_SIZE}) / one run per upload",

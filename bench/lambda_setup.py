@@ -14,7 +14,7 @@ FUNCTION_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "PIPELINE_NAME": "retrain-pipeline",
-    "IDEMPOTENCY_TABLE_NAME": "retrain-idempotency",
+    "SCHEDULER_TABLE_NAME": "retrain-scheduler",
     "DATA_PREFIX": "pipeline-dataset/",
     "DATA_SUFFIX": ".csv",
     "NOTIFICATION_TOPIC_ARN": "",

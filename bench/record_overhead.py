@@ -1,5 +1,6 @@
 """P3: time per record of a 10,000-record batch through the handler, against a bare loop making the same
-AWS calls. Every AWS call is answered by a stub at botocore's send hook, so only our code is timed."""
+AWS calls. Every AWS call is answered by a stub at botocore's send hook, so only our code is timed: the
+objects are recorded (50 per transaction) and dispatch finds the slot free and nothing pending."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
 from bench.figures import Figure
-from bench.lambda_setup import BUCKET, configure_environment, upload_records
+from bench.lambda_setup import configure_environment, upload_records
 
 RECORDS = 10_000
 ANSWERS: dict[str, bytes] = {
@@ -20,9 +21,8 @@ ANSWERS: dict[str, bytes] = {
         {"PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline/execution/x"}
     ).encode(),
     "GetItem": b"{}",
-    "PutItem": b"{}",
-    "UpdateItem": b"{}",
-    "PutObject": b"",
+    "Query": b'{"Items": [], "Count": 0}',
+    "TransactWriteItems": b"{}",
 }
 
 
@@ -34,26 +34,18 @@ def stub(client: Any) -> None:
     client.meta.events.register_first("before-send", answer)
 
 
-def bare_loop(records: list[dict[str, Any]], sagemaker: Any, dynamodb: Any, s3: Any) -> None:
-    """What the batch needs, written by hand: parse, decode, remember each object, start one run."""
-    keys = []
+def bare_loop(records: list[dict[str, Any]], dynamodb: Any) -> None:
+    """What the batch needs, written by hand: parse, decode, record each object once, look for work."""
+    items = []
     for record in records:
         for s3_record in json.loads(record["body"])["Records"]:
             key = unquote_plus(s3_record["s3"]["object"]["key"])
-            item = {"id": {"S": key}}
-            dynamodb.get_item(TableName="retrain-idempotency", Key=item)
-            dynamodb.put_item(TableName="retrain-idempotency", Item=item)
-            dynamodb.update_item(TableName="retrain-idempotency", Key=item)
-            keys.append(key)
-    s3.put_object(Bucket=BUCKET, Key="manifest", Body=json.dumps(keys).encode())
-    s3.put_object(Bucket=BUCKET, Key="objects", Body=json.dumps(keys).encode())
-    dynamodb.put_item(TableName="retrain-idempotency", Item={"id": {"S": "run"}})
-    sagemaker.start_pipeline_execution(
-        PipelineName="retrain-pipeline",
-        PipelineParameters=[{"Name": "InputKey", "Value": "manifest"}],
-        ClientRequestToken="t" * 64,
-    )
-    dynamodb.update_item(TableName="retrain-idempotency", Key={"id": {"S": "run"}})
+            items.append({"Put": {"TableName": "t", "Item": {"pk": {"S": key}}, "ConditionExpression": "c"}})
+            items.append({"Put": {"TableName": "t", "Item": {"pk": {"S": "pending"}, "sk": {"S": key}}}})
+    for start in range(0, len(items), 100):
+        dynamodb.transact_write_items(TransactItems=items[start : start + 100])
+    dynamodb.get_item(TableName="t", Key={"pk": {"S": "slots"}})
+    dynamodb.query(TableName="t", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "p"}})
 
 
 def measure() -> Figure:
@@ -63,21 +55,14 @@ def measure() -> Figure:
     import app
     from emulator.lambda_context import LocalLambdaContext
 
-    service = app.service
-    for client in (
-        service._executions._client,
-        service._manifests._client,
-        service._ledger._claims.client,
-        service._ledger._runs.client,
-    ):
-        stub(client)
+    stub(app.service.scheduler.pending._table.client)
+    stub(app.service.scheduler.executions._client)
     records = upload_records(RECORDS)
-    clients = [boto3.client(name, region_name="us-east-1") for name in ("sagemaker", "dynamodb", "s3")]
-    for client in clients:
-        stub(client)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    stub(dynamodb)
 
     started = time.perf_counter()
-    bare_loop(records, *clients)
+    bare_loop(records, dynamodb)
     baseline = time.perf_counter() - started
 
     started = time.perf_counter()

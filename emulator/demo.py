@@ -44,7 +44,7 @@ from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
-from run_status.messages import describe_metrics
+from trigger.run_status.messages import describe_metrics
 
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 DEMO_KEY = "pipeline-dataset/2026 11/diabetes data+v1.csv"
@@ -290,8 +290,8 @@ class Demo:
     def tell_run_status(self, deployment: LocalDeployment, result: RunResult) -> list[dict[str, Any]]:
         """What SageMaker's status event makes the run status function send, as a person reads it."""
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
-        notify = _fresh_import("notify")
-        notify.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
+        run_ended = _fresh_import("run_ended")
+        run_ended.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
         return self.show_notifications(deployment, "6.")
 
     def show_deployment(

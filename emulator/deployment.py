@@ -50,6 +50,7 @@ class LocalDeployment:
     inbox_queue_url: str  # subscribed to the topic, so local runs can read what a person would get
     pipeline_name: str
     idempotency_table: str
+    scheduler_table: str
 
     @property
     def batch_size(self) -> int:
@@ -106,14 +107,8 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         Endpoint=_queue_arn(sqs, inbox_url),
         Attributes={"RawMessageDelivery": "false"},
     )
-    table = template["Resources"]["IdempotencyTable"]["Properties"]
-    idempotency_table = f"retrain-trigger-{LOCAL_STAGE}-idempotency"
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=idempotency_table,
-        KeySchema=table["KeySchema"],
-        AttributeDefinitions=table["AttributeDefinitions"],
-        BillingMode=table["BillingMode"],
-    )
+    idempotency_table = _create_table(template, "IdempotencyTable", f"retrain-trigger-{LOCAL_STAGE}-idempotency")
+    scheduler_table = _create_table(template, "SchedulerTable", f"retrain-trigger-{LOCAL_STAGE}-scheduler")
     return LocalDeployment(
         parameters=parameters,
         bucket=bucket,
@@ -124,6 +119,7 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         inbox_queue_url=inbox_url,
         pipeline_name=parameters["PipelineName"],
         idempotency_table=idempotency_table,
+        scheduler_table=scheduler_table,
     )
 
 
@@ -134,6 +130,8 @@ def function_environment(deployment: LocalDeployment, function: str = "TriggerFu
         **deployment.parameters,
         "NotificationTopic": deployment.topic_arn,
         "IdempotencyTable": deployment.idempotency_table,
+        "SchedulerTable": deployment.scheduler_table,
+        "TriggerDeadLetterQueue": deployment.dead_letter_queue_url,
         "DataBucket": deployment.bucket,
     }
     variables: dict[str, Any] = {
@@ -149,6 +147,18 @@ def function_environment(deployment: LocalDeployment, function: str = "TriggerFu
             value = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda match: resolved[match.group(1)], declared["Fn::Sub"])
         environment[name] = str(value)
     return environment
+
+
+def _create_table(template: dict[str, Any], resource: str, name: str) -> str:
+    """A DynamoDB table with the key schema the template declares for it."""
+    table = template["Resources"][resource]["Properties"]
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=table["KeySchema"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        BillingMode=table["BillingMode"],
+    )
+    return name
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:

@@ -13,6 +13,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from emulator import moto_fixes
+
+moto_fixes.apply()
+
 # One line per request from the server's HTTP layer drowns what the demo and the tests say.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

@@ -21,8 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from pipeline.config import runs_prefix
-from run_status.messages import describe_metrics
-from run_status.run_reports import RunReportReader, RunReports
+from trigger.run_status.messages import describe_metrics
+from trigger.run_status.run_reports import RunReportReader, RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
 MAX_PACKAGES_SHOWN = 100  # status looks up the registrations of runs among the group's latest packages

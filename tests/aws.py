@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 
 from emulator.demo import read_notifications
+from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 
 REGION = "us-east-1"
 SAMPLE_BUCKET = "retrain-trigger-dev-data-123456789012-us-east-1"  # the bucket of the events/ samples
@@ -21,6 +22,7 @@ class TriggerTargets:
     pipeline_name: str
     topic_arn: str
     inbox_url: str
+    dead_letter_url: str
 
     def executions(self) -> list[dict[str, Any]]:
         """Every execution of the pipeline, each with its parameters as a dict."""
@@ -54,6 +56,22 @@ class TriggerTargets:
                 runs.append([parameters["InputKey"]])
         return sorted(runs)
 
+    def dead_letters(self) -> list[dict[str, str]]:
+        """What the function put in the dead-letter queue: each message's body and reason."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        found: list[dict[str, str]] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.dead_letter_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                attributes: dict[str, Any] = dict(message.get("MessageAttributes", {}))
+                reason = str(attributes.get(REASON_ATTRIBUTE, {}).get("StringValue", ""))
+                found.append({"body": message["Body"], "reason": reason})
+                sqs.delete_message(QueueUrl=self.dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+
     def notifications(self) -> list[dict[str, str]]:
         return [
             {"subject": envelope.get("Subject", ""), "message": envelope["Message"]}
@@ -71,8 +89,9 @@ def create_idempotency_table() -> None:
     )
 
 
-def create_scheduler_table(name: str) -> None:
-    """The table the run scheduler expects (keys pk, sk); the template does not declare it yet."""
+def create_scheduler_table(name: str | None = None) -> None:
+    """The run scheduler's table (keys pk, sk), as the template's SchedulerTable declares it."""
+    name = name or os.environ["SCHEDULER_TABLE_NAME"]
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -105,6 +124,7 @@ def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
     topic_name = os.environ["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
     create_placeholder_pipeline(pipeline_name)
     create_idempotency_table()
+    create_scheduler_table()
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=SAMPLE_BUCKET)
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
@@ -112,4 +132,7 @@ def create_trigger_targets(pipeline_name: str | None = None) -> TriggerTargets:
     inbox_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
-    return TriggerTargets(pipeline_name=pipeline_name, topic_arn=topic_arn, inbox_url=inbox_url)
+    dead_letter_url = sqs.create_queue(QueueName=os.environ["DEAD_LETTER_QUEUE_URL"].rsplit("/", 1)[1])["QueueUrl"]
+    return TriggerTargets(
+        pipeline_name=pipeline_name, topic_arn=topic_arn, inbox_url=inbox_url, dead_letter_url=dead_letter_url
+    )

@@ -19,6 +19,8 @@ os.environ.update(
     DATA_PREFIX="pipeline-dataset/",
     DATA_SUFFIX=".csv",
     IDEMPOTENCY_TABLE_NAME="retrain-idempotency",
+    SCHEDULER_TABLE_NAME="retrain-scheduler",
+    DEAD_LETTER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/retrain-trigger-dlq",
     DATA_BUCKET="retrain-trigger-dev-data-123456789012-us-east-1",
     RUNS_PREFIX=runs_prefix("retrain-pipeline"),
     POWERTOOLS_SERVICE_NAME="retrain-trigger",
@@ -31,7 +33,10 @@ os.environ.pop("AWS_PROFILE", None)
 
 import pytest
 
+from emulator import moto_fixes
 from emulator.lambda_context import LocalLambdaContext
+
+moto_fixes.apply()
 
 
 @pytest.fixture

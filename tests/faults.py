@@ -39,6 +39,20 @@ def json_error(code: str, status: int, message: str = "injected fault") -> Calla
     return respond
 
 
+def query_error(code: str, status: int, message: str = "injected fault") -> Callable[[Any], AWSResponse]:
+    """An error in the query protocol (SNS): XML."""
+
+    def respond(request: Any) -> AWSResponse:
+        body = (
+            "<ErrorResponse><Error><Type>Receiver</Type>"
+            f"<Code>{code}</Code><Message>{message}</Message></Error>"
+            "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        ).encode()
+        return AWSResponse(request.url, status, {"Content-Type": "text/xml"}, MockRawResponse(body))  # type: ignore[arg-type]
+
+    return respond
+
+
 @contextmanager
 def inject_faults(
     client: Any,

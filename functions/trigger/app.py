@@ -7,26 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trigger.adapters.manifests import ManifestStore
-from trigger.adapters.notifications import Notifier
-from trigger.adapters.pipeline_executions import PipelineExecutions
-from trigger.adapters.queue import WaitingRoom
-from trigger.adapters.run_ledger import RunLedger
 from trigger.batch import TriggerBatchProcessor, process_batch
 from trigger.config import load_settings
 from trigger.observability import logger, metrics, tracer
+from trigger.run_scheduler import RunScheduler
 from trigger.service import TriggerService
 
 settings = load_settings()
-executions = PipelineExecutions()
-service = TriggerService(
-    settings,
-    executions=executions,
-    notifier=Notifier(settings.notification_topic_arn),
-    ledger=RunLedger(settings.idempotency_table_name, start=executions.start_record),
-    manifests=ManifestStore(),
-    waiting_room=WaitingRoom(),
-)
+service = TriggerService(settings, RunScheduler.from_settings(settings))
 processor = TriggerBatchProcessor()
 
 
@@ -34,5 +22,4 @@ processor = TriggerBatchProcessor()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    service.ledger.register_lambda_context(context)
     return process_batch(event, service.parse, service.handle_batch, processor, context)

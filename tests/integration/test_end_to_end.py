@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import boto3
@@ -21,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def targets_of(run: LocalRun) -> TriggerTargets:
-    return TriggerTargets(run.deployment.pipeline_name, run.deployment.topic_arn, run.deployment.inbox_queue_url)
+    deployment = run.deployment
+    return TriggerTargets(
+        deployment.pipeline_name, deployment.topic_arn, deployment.inbox_queue_url, deployment.dead_letter_queue_url
+    )
 
 
 def queue_depth(queue_url: str) -> int:
@@ -50,9 +54,10 @@ def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,y\n1,2\n")
 
     report = local_run.event_source.drain()
+    local_run.settle()
 
     targets = targets_of(local_run)
-    # every accepted upload, decoded, in exactly one run; the uploads of one batch share it
+    # every accepted upload, decoded, in exactly one run; what arrives during a run shares the next
     trained = [key for run in targets.trained_keys() for key in run]
     assert sorted(trained) == sorted(ACCEPTED)
     assert {e["Parameters"]["InputBucket"] for e in targets.executions()} == {local_run.deployment.bucket}
@@ -64,20 +69,22 @@ def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 
 
-def test_a_poison_message_reaches_the_dlq_and_nothing_else_does(local_run):
+def test_a_poison_message_reaches_the_dlq_on_its_first_delivery_and_nothing_else_does(local_run):
     create_placeholder_pipeline(local_run.deployment.pipeline_name)
     sqs = boto3.client("sqs", region_name=REGION)
     s3 = boto3.client("s3", region_name=REGION)
-    poison_id = sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")["MessageId"]
+    sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")
     s3.put_object(Bucket=local_run.deployment.bucket, Key="pipeline-dataset/good.csv", Body=b"x\n1\n")
 
     report = local_run.event_source.drain()
 
-    assert targets_of(local_run).trained_keys() == [["pipeline-dataset/good.csv"]]
-    # failed once per delivery up to the receive limit, then moved by the queue's redrive policy
-    assert report.reported_failures == local_run.deployment.max_receive_count
-    dead = sqs.receive_message(QueueUrl=local_run.deployment.dead_letter_queue_url, MaxNumberOfMessages=10)
-    assert [m["MessageId"] for m in dead.get("Messages", [])] == [poison_id]
+    targets = targets_of(local_run)
+    assert targets.trained_keys() == [["pipeline-dataset/good.csv"]]
+    # not retried MaxReceiveCount times: the function put it in the DLQ at once, with the reason
+    assert report.reported_failures == 0
+    [dead] = targets.dead_letters()
+    assert dead["body"] == "not a notification"
+    assert dead["reason"].startswith("not an S3 event notification: body: Invalid JSON")
     assert queue_depth(local_run.deployment.queue_url) == 0
 
 
@@ -88,16 +95,26 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
     for key in keys:
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x\n1\n")
 
-    # the first 25 attempts are throttled: the first message exhausts its retries and returns to the queue
-    client = local_run.app.service._executions._client
-    with inject_faults(
-        client, "StartPipelineExecution", json_error("ThrottlingException", 400), lambda n: n <= 25
-    ) as faults:
+    # the first 25 attempts are throttled: two dispatches exhaust their retries; the run waits with its token
+    clients = [local_run.app.service.scheduler.executions._client, local_run.sweep.scheduler.executions._client]
+    with ExitStack() as stack:
+        logs = [
+            stack.enter_context(
+                inject_faults(
+                    client, "StartPipelineExecution", json_error("ThrottlingException", 400), lambda n: n <= 25
+                )
+            )
+            for client in clients
+        ]
         report = local_run.event_source.drain()
+        local_run.settle()
 
-    assert faults.injected == 25
-    assert report.reported_failures >= 1
-    assert sorted(key for run in targets_of(local_run).trained_keys() for key in run) == keys
+    assert sum(log.injected for log in logs) >= 25
+    assert report.reported_failures == 0  # the uploads were recorded: nothing waits in the queue
+    targets = targets_of(local_run)
+    assert sorted(key for run in targets.trained_keys() for key in run) == keys
+    not_started = [n for n in targets.notifications() if n["subject"].startswith("Retraining NOT started")]
+    assert len(not_started) == 1  # one run was held back, and it was told once, not per attempt
     assert queue_depth(local_run.deployment.queue_url) == 0
     assert queue_depth(local_run.deployment.dead_letter_queue_url) == 0
 

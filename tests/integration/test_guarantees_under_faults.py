@@ -12,11 +12,17 @@ import pytest
 
 from emulator.moto_server import REGION
 from tests.aws import create_placeholder_pipeline
-from tests.faults import inject_faults, json_error
+from tests.faults import inject_faults, json_error, query_error
 from tests.integration.conftest import LocalRun
 
 pytestmark = pytest.mark.end_to_end
 UPLOADS = 1000
+ERRORS = {
+    "Publish": query_error,
+    "PutObject": json_error,
+    "StartPipelineExecution": json_error,
+    "TransactWriteItems": json_error,
+}
 
 
 class SimulatedCrash(BaseException):
@@ -28,14 +34,17 @@ def one_call_in_ten(attempt: int) -> bool:
     return attempt % 10 == 1
 
 
-def app_clients(run: LocalRun) -> dict[str, Any]:
-    service = run.app.service
-    return {
-        "StartPipelineExecution": service._executions._client,
-        "PutObject": service._manifests._client,
-        "PutItem": service._ledger._claims.client,
-        "Publish": service._notifier._client,
-    }
+def app_clients(run: LocalRun) -> list[tuple[str, Any]]:
+    """The clients of the trigger function and of the sweep, each with the call that fails."""
+    clients = []
+    for scheduler in (run.app.service.scheduler, run.sweep.scheduler):
+        clients += [
+            ("StartPipelineExecution", scheduler.executions._client),
+            ("PutObject", scheduler.manifests._client),
+            ("TransactWriteItems", scheduler.pending._table.client),
+            ("Publish", scheduler.notifier._client),
+        ]
+    return clients
 
 
 def objects_in_runs(run: LocalRun) -> Counter[str]:
@@ -93,24 +102,33 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
             raise SimulatedCrash("the function died after starting a run")
 
     with ExitStack() as faults:
-        logs = {
-            operation: faults.enter_context(
-                inject_faults(client, operation, json_error("InternalFailure", 500), one_call_in_ten)
+        logs = [
+            (
+                operation,
+                faults.enter_context(
+                    inject_faults(client, operation, ERRORS[operation]("InternalFailure", 500), one_call_in_ten)
+                ),
             )
-            for operation, client in app_clients(local_run).items()
-        }
-        local_run.app.service._notifier._client.meta.events.register_first("before-send.sns.Publish", crash_once)
+            for operation, client in app_clients(local_run)
+        ]
+        sns = local_run.app.service.scheduler.notifier._client
+        sns.meta.events.register_first("before-send.sns.Publish", crash_once)
         report = local_run.event_source.drain(max_invocations=200)
-        local_run.app.service._notifier._client.meta.events.unregister("before-send.sns.Publish", crash_once)
+        sns.meta.events.unregister("before-send.sns.Publish", crash_once)
+        local_run.settle()
 
     assert crashed, "the crash was not simulated"
     assert report.invocation_errors  # the crashed invocation returned its whole batch to the queue
-    assert all(log.injected > 0 for log in logs.values()), {op: log.injected for op, log in logs.items()}
+    injected = Counter[str]()
+    for operation, log in logs:
+        injected[operation] += log.injected
+    assert set(injected) == set(ERRORS)
+    assert all(count > 0 for count in injected.values()), injected
     in_runs = objects_in_runs(local_run)
     in_dlq = keys_in_dlq(local_run)
     assert [key for key, count in in_runs.items() if count > 1] == []  # none in two runs
     assert sorted([*in_runs, *in_dlq]) == sorted(keys)  # none missing, none in a run and the DLQ
-    # a burst of a thousand uploads becomes a handful of runs, not a thousand
+    # a burst of a thousand uploads becomes a handful of runs (one per run end), not a thousand
     runs = len(
         boto3.client("sagemaker", region_name=REGION).list_pipeline_executions(
             PipelineName=local_run.deployment.pipeline_name, MaxResults=100

@@ -94,7 +94,7 @@ def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_
     for name, body in (("day1.csv", friedman_csv(rows=600)), ("day2.csv", friedman_csv(rows=300, seed=1))):
         before = executions()
         s3.put_object(Bucket=deployment.bucket, Key=f"pipeline-dataset/{name}", Body=body)
-        local_run.event_source.drain()
+        local_run.settle()  # the previous run's slot is freed, as its status event would
         [started] = executions() - before
         results.append(LocalPipelineRunner().run(started))
     first, second = results

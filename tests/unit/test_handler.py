@@ -103,26 +103,35 @@ def test_s3_test_event_is_acknowledged_and_starts_nothing(targets, lambda_contex
     assert targets.notifications() == []
 
 
-def test_malformed_messages_alone_are_reported_as_failures(targets, lambda_context, caplog):
+def test_malformed_messages_go_to_the_dlq_at_once_with_their_reason(targets, lambda_context, caplog):
     # Given a batch with a body that is not JSON, a good upload, and a notification without an object
     event = load_event("sqs-malformed-body.json")
     not_json, _good, no_object = (record["messageId"] for record in event["Records"])
 
     response = lambda_handler(event, lambda_context)
 
-    assert failed_ids(response) == [not_json, no_object]
+    # Then nothing is retried: the two bad messages are in the DLQ on their first delivery, each
+    # with its own body and a reason naming what is wrong; the good upload started its run.
+    assert failed_ids(response) == []
+    dead = targets.dead_letters()
+    assert [letter["body"] for letter in dead] == [event["Records"][0]["body"], event["Records"][2]["body"]]
+    assert all(letter["reason"].startswith("not an S3 event notification: ") for letter in dead)
+    assert "Invalid JSON" in dead[0]["reason"]
+    assert "object" in dead[1]["reason"]
     assert targets.started_keys() == ["pipeline-dataset/after-the-bad-one.csv"]
-    logged_failures = [record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"]
-    assert logged_failures == [not_json, no_object]
+    logged = [record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"]
+    assert logged == [not_json, no_object]
 
 
-def test_every_record_of_a_batch_is_failed_rather_than_raised_when_all_fail(targets, lambda_context):
+def test_a_malformed_message_is_retried_only_if_the_dlq_cannot_take_it(targets, lambda_context):
     event = load_event("sqs-malformed-body.json")
     event["Records"] = [event["Records"][0], event["Records"][2]]
+    boto3.client("sqs", region_name="us-east-1").delete_queue(QueueUrl=targets.dead_letter_url)
 
     response = lambda_handler(event, lambda_context)
 
-    assert len(failed_ids(response)) == 2
+    # the queue's redrive policy then takes them to the DLQ: still nothing lost
+    assert failed_ids(response) == [record["messageId"] for record in event["Records"]]
 
 
 def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, lambda_context):
@@ -147,7 +156,7 @@ def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, l
     assert targets.executions() == []
 
 
-def test_a_key_sagemaker_would_reject_fails_its_message_as_permanent(targets, lambda_context, caplog):
+def test_a_key_sagemaker_would_reject_goes_to_the_dlq_at_once_with_the_reason(targets, lambda_context, caplog):
     event = load_event("sqs-batch.json")
     too_long = json.loads(event["Records"][1]["body"])
     too_long["Records"][0]["s3"]["object"]["key"] = "pipeline-dataset/" + "x" * 1100 + ".csv"
@@ -157,10 +166,12 @@ def test_a_key_sagemaker_would_reject_fails_its_message_as_permanent(targets, la
 
     response = lambda_handler(event, lambda_context)
 
-    assert failed_ids(response) == [event["Records"][0]["messageId"]]
+    assert failed_ids(response) == []
+    [dead] = targets.dead_letters()
+    assert dead["body"] == event["Records"][0]["body"]
+    assert "accepts at most 1024" in dead["reason"]
     assert targets.executions() == []
-    [refusal, _] = [record for record in caplog.records if record.levelname == "ERROR"]
-    assert "accepts at most 1024" in refusal.__dict__["reason"]
+    [refusal] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert refusal.__dict__["permanent"] is True
 
 
@@ -177,39 +188,57 @@ def test_success_publishes_one_readable_notification(targets, lambda_context):
     assert "console.aws.amazon.com/sagemaker" in notification["message"]
 
 
-def test_unknown_pipeline_fails_the_record_and_says_so(aws, lambda_context):
+def test_a_run_sagemaker_refuses_for_good_puts_its_uploads_in_the_dlq_and_says_so(aws, lambda_context):
     from tests.aws import create_trigger_targets
+    from trigger.events import TriggerQueueRecord
 
-    targets = create_trigger_targets(pipeline_name="some-other-pipeline")
+    targets = create_trigger_targets(pipeline_name="some-other-pipeline")  # not the configured one
     event = load_event("sqs-upload.json")
 
     response = lambda_handler(event, lambda_context)
+    again = lambda_handler(event, lambda_context)  # the upload was forgotten: a redrive records it again
 
-    assert failed_ids(response) == [event["Records"][0]["messageId"]]
-    [notification] = targets.notifications()
-    assert notification["subject"] == "Retraining NOT started: pipeline-dataset/abalone.csv"
-    assert "dead-letter queue" in notification["message"]
+    assert failed_ids(response) == failed_ids(again) == []
+    dead = targets.dead_letters()
+    assert len(dead) == 2
+    assert "StartPipelineExecution" in dead[0]["reason"]
+    assert "retrain-pipeline" in dead[0]["reason"]
+    # the dead letter is an S3 notification of the upload, so redriving it replays the upload
+    replayed = TriggerQueueRecord.model_validate({**event["Records"][0], "body": dead[0]["body"]})
+    assert [r.s3.object.key for r in replayed.body.records] == decoded_keys(event)  # type: ignore[union-attr]
+    told = targets.notifications()
+    assert [n["subject"] for n in told] == ["Retraining NOT started: pipeline-dataset/abalone.csv"] * 2
+    assert all("moved to the trigger's dead-letter queue" in n["message"] for n in told)
 
 
 def sagemaker_client() -> Any:
     import app
 
-    return app.service._executions._client
+    return app.service.scheduler.executions._client
 
 
-def test_a_throttled_start_is_retried_with_backoff_then_reported(targets, lambda_context):
+def test_a_throttled_start_is_reported_once_and_started_by_the_next_dispatch(targets, lambda_context):
+    import sweep
+
     event = load_event("sqs-upload.json")
 
     with inject_faults(sagemaker_client(), "StartPipelineExecution", json_error("ThrottlingException", 400)) as log:
         response = lambda_handler(event, lambda_context)
+        lambda_handler(event, lambda_context)  # a redelivery while SageMaker still throttles
 
-    # retried up to the configured attempts, with backoff, then the record fails (and is not lost)
-    assert log.attempts == 10
-    assert len(log.sleeps) == 9
-    assert failed_ids(response) == [event["Records"][0]["messageId"]]
+    # retried with backoff up to the configured attempts (each dispatch), and the upload is kept
+    assert log.attempts == 20
+    assert len(log.sleeps) == 18
+    assert failed_ids(response) == []
     assert targets.executions() == []
-    [notification] = targets.notifications()
+    [notification] = targets.notifications()  # once for the run, not per delivery
+    assert notification["subject"] == "Retraining NOT started: pipeline-dataset/abalone.csv"
     assert "ThrottlingException" in notification["message"]
+    # once SageMaker takes calls again, the sweep starts that same run
+    result = sweep.lambda_handler({}, lambda_context)
+    [execution] = targets.executions()
+    assert result["started"] == [execution["PipelineExecutionArn"]]
+    assert targets.started_keys() == ["pipeline-dataset/abalone.csv"]
 
 
 @pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])

@@ -21,14 +21,22 @@ def test_console_link_points_at_the_pipeline_in_its_region():
 @given(key=st.text(min_size=1, max_size=1024))
 def test_subjects_are_what_sns_accepts_for_any_key(key):
     run = run_for_object(replace(UPLOAD, key=key), pipeline_name="p")
-    for notification in (run_started(run, EXECUTION), run_not_started(run, RuntimeError("x"), 1)):
+    notifications = (
+        run_started(run, EXECUTION),
+        run_not_started(run, "x", permanent=False),
+        run_not_started(run, "x", permanent=True),
+    )
+    for notification in notifications:
         assert len(notification.subject) < 100
         assert all(" " <= char <= "~" for char in notification.subject)
 
 
 def test_a_failed_start_says_what_failed_and_what_happens_next():
     run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
-    notification = run_not_started(run, RuntimeError("AccessDenied"), receive_count=2)
-    assert "Reason: AccessDenied" in notification.body
-    assert "attempt 2" in notification.body
-    assert "dead-letter queue" in notification.body
+    transient = run_not_started(run, "ThrottlingException: slow down", permanent=False)
+    assert "Reason: ThrottlingException: slow down" in transient.body
+    assert "tried again with the same ClientRequestToken" in transient.body
+    assert "dead-letter" not in transient.body
+    permanent = run_not_started(run, "ValidationException: no such parameter", permanent=True)
+    assert "moved to the trigger's dead-letter queue" in permanent.body
+    assert "retrain-trigger redrive" in permanent.body

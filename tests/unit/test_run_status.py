@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from run_status.events import PipelineStatusEvent
-from run_status.messages import run_ended
 from tests.aws import TriggerTargets
 from tests.events import load_event
+from trigger.run_status.events import PipelineStatusEvent
+from trigger.run_status.messages import run_ended
 
 
 @pytest.fixture
@@ -51,13 +51,13 @@ def expected_message(status: str, execution_arn: str, reason_line: str = "") -> 
 
 
 def test_a_succeeded_run_is_told_once_in_words(targets, idempotency_table, lambda_context):
-    import notify
+    import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-succeeded.json")
     execution_arn = event["detail"]["pipelineExecutionArn"]
 
-    notify.lambda_handler(event, lambda_context)
-    notify.lambda_handler(json.loads(json.dumps(event)), lambda_context)  # SageMaker sent it twice
+    run_ended.lambda_handler(event, lambda_context)
+    run_ended.lambda_handler(json.loads(json.dumps(event)), lambda_context)  # SageMaker sent it twice
 
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining succeeded: retrain-pipeline"
@@ -65,12 +65,12 @@ def test_a_succeeded_run_is_told_once_in_words(targets, idempotency_table, lambd
 
 
 def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda_context):
-    import notify
+    import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
     execution_arn = event["detail"]["pipelineExecutionArn"]
 
-    notify.lambda_handler(event, lambda_context)
+    run_ended.lambda_handler(event, lambda_context)
 
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining FAILED: retrain-pipeline"
@@ -87,14 +87,14 @@ def test_a_failure_reason_from_sagemaker_is_quoted():
 
 
 def test_a_run_that_fails_after_succeeding_is_a_new_message(targets, idempotency_table, lambda_context):
-    import notify
+    import run_ended
 
     succeeded = event_for_new_execution(targets, "pipeline-status-succeeded.json")
     failed = load_event("pipeline-status-failed.json")
     failed["detail"]["pipelineExecutionArn"] = succeeded["detail"]["pipelineExecutionArn"]
 
-    notify.lambda_handler(succeeded, lambda_context)
-    notify.lambda_handler(failed, lambda_context)
+    run_ended.lambda_handler(succeeded, lambda_context)
+    run_ended.lambda_handler(failed, lambda_context)
 
     assert [n["subject"] for n in targets.notifications()] == [
         "Retraining succeeded: retrain-pipeline",
@@ -116,14 +116,14 @@ def put_run_report(execution_arn: str, name: str, document: dict[str, Any]) -> N
 
 
 def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, idempotency_table, lambda_context):
-    import notify
+    import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
     execution_arn = event["detail"]["pipelineExecutionArn"]
     reason = "target column 'price' is missing in houses.csv; its columns are: rooms, area"
     put_run_report(execution_arn, "report/data_report.json", {"accepted": False, "reason": reason})
 
-    notify.lambda_handler(event, lambda_context)
+    run_ended.lambda_handler(event, lambda_context)
 
     [notification] = targets.notifications()
     assert notification["message"] == expected_message(
@@ -132,7 +132,7 @@ def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, 
 
 
 def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targets, idempotency_table, lambda_context):
-    import notify
+    import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
     execution_arn = event["detail"]["pipelineExecutionArn"]
@@ -151,7 +151,7 @@ def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targe
         },
     )
 
-    notify.lambda_handler(event, lambda_context)
+    run_ended.lambda_handler(event, lambda_context)
 
     [notification] = targets.notifications()
     assert notification["message"] == expected_message(
@@ -168,7 +168,7 @@ def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targe
 def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metrics(
     targets, idempotency_table, lambda_context
 ):
-    import notify
+    import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-succeeded.json")
     execution_arn = event["detail"]["pipelineExecutionArn"]
@@ -198,7 +198,7 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
         },
     )
 
-    notify.lambda_handler(event, lambda_context)
+    run_ended.lambda_handler(event, lambda_context)
 
     [notification] = targets.notifications()
     assert notification["subject"] == "Retraining succeeded, production model kept: retrain-pipeline"

@@ -204,7 +204,67 @@ def test_the_function_package_holds_only_our_code():
     files = [path.relative_to(FUNCTION_DIR) for path in FUNCTION_DIR.rglob("*") if path.is_file()]
     packaged = [path for path in files if "__pycache__" not in path.parts]
     assert all(path.suffix == ".py" or path.name == "requirements.txt" for path in packaged), packaged
-    assert {path.parts[0] for path in packaged} == {"app.py", "requirements.txt", "trigger"}
+    assert {path.parts[0] for path in packaged} == {"app.py", "run_ended.py", "sweep.py", "requirements.txt", "trigger"}
+
+
+SCHEDULER_FUNCTIONS = ("TriggerFunction", "RunStatusFunction", "SweepFunction")
+
+
+@pytest.mark.parametrize("function", SCHEDULER_FUNCTIONS)
+def test_each_function_can_be_built_from_the_template_alone(template, function):
+    """Its handler exists in its code root, and its environment, resolved for a deployment, is a
+    configuration the shared core accepts, naming tables the template declares."""
+    from tests.template_values import parameter_values, resolve
+    from trigger.config import load_settings
+
+    properties = template["Resources"][function]["Properties"]
+    module, handler = properties["Handler"].split(".")
+    code = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
+    assert f"def {handler}(" in code
+    declared = properties["Environment"]["Variables"]
+    tables = {
+        value["Ref"]
+        for value in declared.values()
+        if isinstance(value, dict) and value.get("Ref") in template["Resources"]
+    }
+    assert {template["Resources"][name]["Type"] for name in referenced} <= {
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::S3::Bucket",
+    }
+    assert "SchedulerTable" in referenced
+    values = {**parameter_values(template), **{name: f"{name}-resolved" for name in referenced}}
+    settings = load_settings({name: str(resolve(value, values, template)) for name, value in declared.items()})
+    assert settings.scheduler_table_name == "SchedulerTable-resolved"
+    assert settings.max_concurrent_executions == 1  # the default: one retrain at a time
+
+
+def test_the_scheduler_table_has_the_keys_and_expiry_the_scheduler_writes(template):
+    from trigger.scheduler.table import KEY_SCHEMA, TTL_ATTRIBUTE
+
+    table = template["Resources"]["SchedulerTable"]["Properties"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == KEY_SCHEMA
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_the_run_policy_parameters_accept_what_the_functions_accept(template):
+    from trigger.config import TriggerSettings
+
+    parameters = template["Parameters"]
+    fields = TriggerSettings.model_fields
+    max_objects = next(m.le for m in fields["max_objects_per_run"].metadata if hasattr(m, "le"))
+    assert parameters["MaxObjectsPerRun"]["MaxValue"] == max_objects
+    for name in ("MaxConcurrentExecutions", "QuietSeconds", "MaxWaitSeconds", "MinSecondsBetweenRuns"):
+        assert parameters[name]["MinValue"] == 0, name
+    assert parameters["QuietSeconds"]["Default"] == 0  # a lone upload still starts promptly
+
+
+def test_the_sweep_runs_every_few_minutes(translated):
+    schedules = resources_of_type(translated, "AWS::Scheduler::Schedule").values()
+    [sweep] = [s for s in schedules if "SweepFunction" in json.dumps(s["Properties"]["Target"])]
+    assert sweep["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    assert sweep["Properties"]["State"] == "ENABLED"
 
 
 def test_outputs_are_described(template):

@@ -11,22 +11,19 @@ from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from trigger.events import TriggerQueueRecord
 from trigger.observability import logger, metrics
 from trigger.service import BatchOutcome, ParsedMessage
 
-PERMANENT_ERRORS = (ValidationError,)  # a body that will never parse
-
 
 class TriggerBatchProcessor(BatchProcessor):
-    """Reports each message that cannot be parsed (returned to the queue, then the DLQ) with its id."""
+    """Reports each message that failed (it returns to the queue, then the DLQ) with its id."""
 
     def __init__(self) -> None:
-        # A batch in which every message failed is reported as such, not raised: the same
-        # messages return to the queue either way, and the response stays readable.
-        super().__init__(event_type=EventType.SQS, model=TriggerQueueRecord, raise_on_entire_batch_failure=False)
+        # The service parses each record itself, so that a record that can never parse is put in
+        # the dead-letter queue with its reason instead of being retried. A batch in which every
+        # message failed is reported as such, not raised: the response stays readable.
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
         error = exception[1]
@@ -34,10 +31,9 @@ class TriggerBatchProcessor(BatchProcessor):
         logger.error(
             "message failed; it returns to the queue and, after the receive limit, to the DLQ",
             extra={
-                "message_id": getattr(record, "messageId", None) or getattr(record, "message_id", None),
+                "message_id": getattr(record, "message_id", None),
                 "error_type": type(error).__name__,
                 "error": str(error),
-                "permanent": isinstance(error, PERMANENT_ERRORS),
             },
         )
         return super().failure_handler(record, exception)
@@ -45,22 +41,22 @@ class TriggerBatchProcessor(BatchProcessor):
 
 def process_batch(
     event: dict[str, Any],
-    parse: Callable[[TriggerQueueRecord], ParsedMessage],
+    parse: Callable[[dict[str, Any]], ParsedMessage],
     handle: Callable[[list[ParsedMessage]], BatchOutcome],
     processor: TriggerBatchProcessor,
     context: LambdaContext,
 ) -> PartialItemFailureResponse:
-    with processor(records=event.get("Records", []), handler=parse, lambda_context=context):
+    with processor(
+        records=event.get("Records", []), handler=lambda record: parse(record.raw_event), lambda_context=context
+    ):
         results = processor.process()
     parsed = [result for status, result, _ in results if status == "success"]
     outcome = handle(parsed)
     failures = list(processor.response()["batchItemFailures"])
-    if outcome.waiting_message_ids:
-        logger.info("messages sent back to wait for a free slot", extra={"count": len(outcome.waiting_message_ids)})
     for message_id in sorted(outcome.failed_message_ids):
         metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
         logger.error(
-            "message failed: a run it asked for could not start; it returns to the queue and, "
+            "message failed: its objects could not be recorded; it returns to the queue and, "
             "after the receive limit, to the DLQ",
             extra={"message_id": message_id, "permanent": False},
         )

@@ -1,4 +1,4 @@
-"""Configuration of the trigger function, read once from the environment."""
+"""Configuration of the functions (trigger, run ended, sweep), read once from the environment."""
 
 from __future__ import annotations
 
@@ -27,10 +27,17 @@ class TriggerSettings(BaseModel):
     # notification (or a replayed message) from starting runs on unrelated objects.
     data_prefix: str = Field(default="", alias="DATA_PREFIX")
     data_suffix: str = Field(default="", alias="DATA_SUFFIX")
-    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
-    # 0: no cap. Otherwise new runs wait while this many executions of the pipeline are running.
-    max_concurrent_executions: int = Field(default=0, alias="MAX_CONCURRENT_EXECUTIONS", ge=0)
-    wait_seconds: int = Field(default=300, alias="WAIT_SECONDS", ge=0, le=900)
+    # The run scheduler's table (keys pk, sk): pending objects, slots and runs.
+    scheduler_table_name: str = Field(alias="SCHEDULER_TABLE_NAME", min_length=1)
+    # Where a message that can never succeed goes at its first failure, with the reason attached.
+    # Empty: such a message fails and reaches the queue's DLQ through the redrive policy.
+    dead_letter_queue_url: str = Field(default="", alias="DEAD_LETTER_QUEUE_URL")
+    # The run policy (template parameters of the same names).
+    max_concurrent_executions: int = Field(default=1, alias="MAX_CONCURRENT_EXECUTIONS", ge=0)  # 0: no cap
+    max_objects_per_run: int = Field(default=1000, alias="MAX_OBJECTS_PER_RUN", ge=1, le=1000)
+    quiet_seconds: int = Field(default=0, alias="QUIET_SECONDS", ge=0)
+    max_wait_seconds: int = Field(default=900, alias="MAX_WAIT_SECONDS", ge=0)
+    min_seconds_between_runs: int = Field(default=0, alias="MIN_SECONDS_BETWEEN_RUNS", ge=0)
     manifest_prefix: str = Field(default="pipeline-artifacts/manifests/", alias="MANIFEST_PREFIX", min_length=1)
     # NewObjects: a run trains on the uploads that started it. AllObjects: on everything under DATA_PREFIX.
     training_data: Literal["NewObjects", "AllObjects"] = Field(default="NewObjects", alias="TRAINING_DATA")

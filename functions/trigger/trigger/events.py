@@ -7,8 +7,9 @@ form-URL-encoded (``my+file.csv``, ``%2F``); they are decoded here, once, and no
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json, field_validator, model_validator
@@ -84,3 +85,37 @@ class TriggerQueueRecord(SqsRecordModel):
         if isinstance(data, dict) and isinstance(data.get("body"), str):
             return {**data, "raw_body": data["body"]}
         return data
+
+
+def notification_body(records: list[dict[str, Any]]) -> str:
+    """An S3 event notification for these objects (``bucket``, ``key`` decoded, ``event_name`` and
+    the optional ``size``, ``e_tag``, ``version_id``, ``sequencer``), as S3 would send it: the key
+    form-URL-encoded. What the function puts in the dead-letter queue, so a redrive replays it."""
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "eventName": record["event_name"],
+                    "s3": {
+                        "bucket": {"name": record["bucket"]},
+                        "object": {
+                            "key": quote_plus(record["key"], safe="/"),
+                            **{
+                                alias: record[name]
+                                for name, alias in (
+                                    ("size", "size"),
+                                    ("e_tag", "eTag"),
+                                    ("version_id", "versionId"),
+                                    ("sequencer", "sequencer"),
+                                )
+                                if record.get(name) is not None
+                            },
+                        },
+                    },
+                }
+                for record in records
+            ]
+        }
+    )

@@ -52,15 +52,22 @@ def run_started(run: PipelineRun, execution_arn: str) -> Notification:
     return Notification(_subject(f"Retraining started: {_what(run)}"), body)
 
 
-def run_not_started(run: PipelineRun, error: Exception, receive_count: int) -> Notification:
+def run_not_started(run: PipelineRun, reason: str, *, permanent: bool) -> Notification:
+    """Sent once per run, however many times its start is tried."""
     objects = _listing(run)
-    body = (
-        f"Pipeline {run.pipeline_name} could not be started for:\n{objects}\n\n"
-        f"Reason: {error}\n\n"
-        f"This was delivery attempt {receive_count} of the upload's message. It returns to the "
-        "trigger queue and is retried; once the queue's receive limit is reached it moves to the "
-        "dead-letter queue, from where it can be redriven. Nothing has been dropped.\n"
-    )
+    if permanent:
+        what_next = (
+            "SageMaker refused this run for good, so it will not be tried again. Its uploads were "
+            "moved to the trigger's dead-letter queue with this reason. Fix the cause, then run "
+            "`retrain-trigger redrive`: they are recorded again and start a run. Nothing has been dropped.\n"
+        )
+    else:
+        what_next = (
+            "The uploads are recorded and stay in this run. It is tried again with the same "
+            "ClientRequestToken by the next dispatch: the next upload, the next run end, or the "
+            "sweep every few minutes. No other run starts before it. Nothing has been dropped.\n"
+        )
+    body = f"Pipeline {run.pipeline_name} could not be started for:\n{objects}\n\nReason: {reason}\n\n{what_next}"
     return Notification(_subject(f"Retraining NOT started: {_what(run)}"), body)
 
 

@@ -16,18 +16,10 @@ class PipelineExecutions:
     def __init__(self, client: SageMakerClient | None = None) -> None:
         self._client = client or boto3.client("sagemaker", config=RETRYING_CLIENT_CONFIG)
 
-    def running(self, pipeline_name: str, enough: int) -> int:
-        """How many executions of the pipeline are Executing (counting stops at ``enough``)."""
-        count = 0
-        paginator = self._client.get_paginator("list_pipeline_executions")
-        pages = paginator.paginate(PipelineName=pipeline_name, SortBy="CreationTime", SortOrder="Descending")
-        for page in pages:
-            for summary in page.get("PipelineExecutionSummaries", []):
-                if summary.get("PipelineExecutionStatus") in ("Executing", "Stopping"):
-                    count += 1
-                    if count >= enough:
-                        return count
-        return count
+    def status(self, execution_arn: str) -> str:
+        """Executing, Stopping, Stopped, Failed or Succeeded."""
+        described = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        return str(described["PipelineExecutionStatus"])
 
     def start_record(self, run: dict[str, Any]) -> str:
         """Start the run a remembered run record describes (see PipelineRun.as_record)."""

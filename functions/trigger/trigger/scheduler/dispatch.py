@@ -33,6 +33,9 @@ from trigger.scheduler.table import SchedulerTable
 
 # SageMaker's answers that no retry will change: the run is abandoned and its objects dead-lettered.
 PERMANENT_START_ERRORS = frozenset({"ValidationException", "ResourceNotFound", "AccessDeniedException"})
+# A run's item holds its objects and must stay under DynamoDB's 400 KB item limit: a run takes
+# pending objects only up to this many bytes of keys (at 1 KB per key, the S3 maximum, about 250).
+MAX_RUN_KEY_BYTES = 250_000
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,12 @@ class DispatchOutcome:
 
 
 class StartFailed(RuntimeError):
-    """SageMaker did not start a run this time; it stays dispatching and is retried."""
+    """SageMaker did not start a run this time; it stays dispatching and is retried with its token."""
+
+    def __init__(self, run: PipelineRun, reason: str) -> None:
+        super().__init__(f"SageMaker did not start run {run.client_request_token}: {reason}")
+        self.run = run
+        self.reason = reason
 
 
 class Dispatcher:
@@ -72,14 +80,18 @@ class Dispatcher:
         write_manifest: Callable[[PipelineRun], None],
         start: Callable[[dict[str, Any]], str],
         policy: RunPolicy,
+        abandon: Callable[[PipelineRun, str], None] = lambda run, reason: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``abandon`` takes care of the objects of a run SageMaker refused for good (it puts them in
+        the dead-letter queue); it runs before the run is marked failed, so a crash repeats it."""
         self._table = table
         self._pending = pending
         self._slots = slots
         self._plan = plan
         self._write_manifest = write_manifest
         self._start = start
+        self._abandon = abandon
         self.policy = policy
         self._clock = clock
 
@@ -107,6 +119,7 @@ class Dispatcher:
                 return outcome
 
     def _start_new(self, entries: list[PendingEntry], now: float, outcome: DispatchOutcome) -> bool:
+        entries = one_run_of(entries)
         run = self._plan([entry.object for entry in entries])
         self._write_manifest(run)
         record = {**run.as_record(), "objects": [object_as_item(obj) for obj in run.objects]}
@@ -135,9 +148,26 @@ class Dispatcher:
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in PERMANENT_START_ERRORS:
+                self._abandon(run, str(error))
                 if self._slots.abandon(token, str(error), self._clock()):
                     outcome.abandoned.append((run, str(error)))
                 return
-            raise StartFailed(f"SageMaker did not start run {token}: {error}") from error
+            raise StartFailed(run, str(error)) from error
         if self._slots.mark_started(token, execution_arn, self._clock()):
             outcome.started.append((run, execution_arn))
+
+
+def one_run_of(entries: list[PendingEntry]) -> list[PendingEntry]:
+    """The oldest entries that fit one run: all from the bucket of the oldest (a run reads one
+    bucket), and no more key bytes than the run's item can hold."""
+    bucket = entries[0].object.bucket
+    taken: list[PendingEntry] = []
+    size = 0
+    for entry in entries:
+        if entry.object.bucket != bucket:
+            continue
+        size += len(entry.object.key.encode("utf-8")) + len(entry.sk)
+        if taken and size > MAX_RUN_KEY_BYTES:
+            break
+        taken.append(entry)
+    return taken

@@ -97,9 +97,30 @@ class PendingObjects:
         """The pending entries in arrival order, at most ``limit``."""
         return [_entry(item) for item in self._table.query(pending_pk(self._pipeline), limit=limit)]
 
+    def count(self) -> int:
+        """How many objects are pending (a counting query: one call per MB of entries)."""
+        arguments: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pending_pk(self._pipeline)}},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self._table.client.query(**arguments)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def newest_arrival(self) -> float | None:
         items = list(self._table.query(pending_pk(self._pipeline), limit=1, ScanIndexForward=False))
         return float(items[0]["arrived_at"]) if items else None
+
+    def forget(self, objects: list[UploadedObject]) -> int:
+        """Forget that these versions were seen (their run was refused for good): once redriven
+        from the dead-letter queue, they are recorded again. Returns the calls."""
+        return self._table.delete_all([key(object_pk(obj), "object") for obj in objects])
 
     def remove(self, sks: list[str]) -> int:
         """Take these entries out of the set (idempotent: a deleted one stays deleted); returns the calls."""

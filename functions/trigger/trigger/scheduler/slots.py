@@ -89,7 +89,11 @@ class Slots:
                         "Put": {
                             "TableName": self._table.name,
                             "Item": {name: to_value(value) for name, value in item.items()},
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            # A run SageMaker refused for good may be tried again once its
+                            # objects are redriven from the dead-letter queue.
+                            "ConditionExpression": "attribute_not_exists(pk) OR #state = :failed",
+                            "ExpressionAttributeNames": {"#state": "state"},
+                            "ExpressionAttributeValues": {":failed": to_value(FAILED)},
                         }
                     },
                 ]

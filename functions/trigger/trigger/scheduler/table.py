@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems
 MAX_BATCH_WRITE_ITEMS = 25  # BatchWriteItem
 KEEP_SECONDS = 30 * 24 * 3600  # object and run records: replays within 30 days start nothing new
+KEY_SCHEMA = [("pk", "HASH"), ("sk", "RANGE")]  # the template's SchedulerTable declares the same
+TTL_ATTRIBUTE = "expires_at"  # DynamoDB deletes an item some time after this epoch second
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

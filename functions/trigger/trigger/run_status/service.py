@@ -6,20 +6,17 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger
-from botocore.config import Config
 
-from run_status.events import PipelineExecutionStatusChange
-from run_status.messages import run_ended
-from run_status.run_reports import RunReportReader
+from trigger.adapters import RETRYING_CLIENT_CONFIG
+from trigger.observability import logger
+from trigger.run_status.events import PipelineExecutionStatusChange
+from trigger.run_status.messages import run_ended
+from trigger.run_status.run_reports import RunReportReader
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
-
-logger = Logger()
-RETRYING = Config(retries={"mode": "standard", "total_max_attempts": 10})
 
 
 class RunStatusNotifier:
@@ -34,9 +31,9 @@ class RunStatusNotifier:
         s3: S3Client | None = None,
     ) -> None:
         self._topic_arn = topic_arn
-        self._sagemaker = sagemaker or boto3.client("sagemaker", config=RETRYING)
-        self._sns = sns or boto3.client("sns", config=RETRYING)
-        self._reports = RunReportReader(s3 or boto3.client("s3", config=RETRYING), bucket, runs_prefix)
+        self._sagemaker = sagemaker or boto3.client("sagemaker", config=RETRYING_CLIENT_CONFIG)
+        self._sns = sns or boto3.client("sns", config=RETRYING_CLIENT_CONFIG)
+        self._reports = RunReportReader(s3 or boto3.client("s3", config=RETRYING_CLIENT_CONFIG), bucket, runs_prefix)
 
     def notify(self, change: PipelineExecutionStatusChange) -> dict[str, Any]:
         reports = self._reports.read(change.execution_arn)
@@ -62,5 +59,5 @@ def required_environment(name: str) -> str:
     """A variable the function cannot work without; a missing one fails at start, named."""
     value = os.environ.get(name, "")
     if not value:
-        raise RuntimeError(f"environment variable {name} is not set: the run status function needs it")
+        raise RuntimeError(f"environment variable {name} is not set: the function needs it")
     return value

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from run_status.events import PipelineExecutionStatusChange
-from run_status.run_reports import RunReports
+from trigger.run_status.events import PipelineExecutionStatusChange
+from trigger.run_status.run_reports import RunReports
 
 MAX_SUBJECT_LENGTH = 99
 
