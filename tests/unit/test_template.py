@@ -222,7 +222,7 @@ def test_each_function_can_be_built_from_the_template_alone(template, function):
     code = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
     assert f"def {handler}(" in code
     declared = properties["Environment"]["Variables"]
-    tables = {
+    referenced = {
         value["Ref"]
         for value in declared.values()
         if isinstance(value, dict) and value.get("Ref") in template["Resources"]
