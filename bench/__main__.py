@@ -20,6 +20,8 @@ MODULES = (
     "package_size",
     "preprocess_scale",
     "scheduler_calls",
+    "trickle",
+    "large_batch",
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -11,19 +11,14 @@ import time
 from pathlib import Path
 
 from bench.figures import Figure
+from bench.lambda_setup import FUNCTION_ENVIRONMENT
 
 FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "trigger"
 RUNS = 7
-ENVIRONMENT = {
-    "PIPELINE_NAME": "retrain-pipeline",
-    "IDEMPOTENCY_TABLE_NAME": "retrain-idempotency",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
 
 
 def median_seconds(code: str) -> float:
-    environment = {**os.environ, **ENVIRONMENT}
+    environment = {**os.environ, **FUNCTION_ENVIRONMENT}
     times = []
     for _ in range(RUNS):
         started = time.perf_counter()

@@ -1,6 +1,6 @@
-"""P7: AWS calls per object for a 1,000-object batch: the run scheduler's recording and dispatch,
-against today's trigger function handling the same batch (its run ledger), both on moto in this
-process. Every botocore API call is counted."""
+"""P7: AWS calls per object for a 1,000-object batch through the trigger function (recording and
+dispatch), against the unbatched way to deduplicate (one conditional PutItem per object, then one
+start), both on moto in this process. Every botocore API call is counted."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from moto import mock_aws
 
 from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
+from emulator import moto_fixes
 
 OBJECTS = 1_000
-SCHEDULER_TABLE = "retrain-scheduler"
 
 
 @contextmanager
@@ -41,15 +41,24 @@ def counted_calls() -> Iterator[list[str]]:
 def create_resources() -> None:
     import boto3
 
-    from tests.aws import create_idempotency_table, create_placeholder_pipeline, create_scheduler_table
+    from tests.aws import create_placeholder_pipeline, create_scheduler_table
 
-    create_idempotency_table()
-    create_scheduler_table(SCHEDULER_TABLE)
+    create_scheduler_table()
     create_placeholder_pipeline(os.environ["PIPELINE_NAME"])
     boto3.client("s3").create_bucket(Bucket=BUCKET)
 
 
-def todays_handler(records: list[dict[str, Any]]) -> int:
+@contextmanager
+def function_on_moto() -> Iterator[None]:
+    """moto in this process, with what the trigger function needs (configured as in the tests)."""
+    configure_environment()
+    moto_fixes.apply()
+    with mock_aws():
+        create_resources()
+        yield
+
+
+def handler_calls(records: list[dict[str, Any]]) -> int:
     import app
     from emulator.lambda_context import LocalLambdaContext
 
@@ -60,53 +69,38 @@ def todays_handler(records: list[dict[str, Any]]) -> int:
     return len(calls)
 
 
-def scheduler(records: list[dict[str, Any]]) -> int:
+def unbatched_calls(records: list[dict[str, Any]]) -> int:
+    """One conditional put per object (a duplicate fails its condition), then one start."""
     import boto3
 
-    from trigger.adapters.manifests import ManifestStore
-    from trigger.adapters.pipeline_executions import PipelineExecutions
     from trigger.events import TriggerQueueRecord
-    from trigger.planner import UploadedObject, run_for
-    from trigger.scheduler.dispatch import Dispatcher, RunPolicy
-    from trigger.scheduler.pending import PendingObjects
-    from trigger.scheduler.slots import Slots
-    from trigger.scheduler.table import SchedulerTable
 
-    pipeline = os.environ["PIPELINE_NAME"]
-    objects = [
-        UploadedObject.from_record(s3_record)
-        for record in records
-        for s3_record in TriggerQueueRecord.model_validate(record).body.records  # type: ignore[union-attr]
-    ]
-    # other versions of the same keys: new objects for the scheduler, whatever today's handler recorded
-    objects = [obj.__class__(**{**obj.__dict__, "version_id": f"s-{uuid.uuid4()}"}) for obj in objects]
+    dynamodb = boto3.client("dynamodb")
+    sagemaker = boto3.client("sagemaker")
     with counted_calls() as calls:
-        table = SchedulerTable(SCHEDULER_TABLE, boto3.client("dynamodb"))
-        pending = PendingObjects(table, pipeline)
-        pending.record(objects, 1_800_000_000.0)
-        Dispatcher(
-            table=table,
-            pending=pending,
-            slots=Slots(table, pipeline, cap=1),
-            plan=lambda batch: run_for(batch, pipeline_name=pipeline, manifest_prefix="pipeline-artifacts/manifests/"),
-            write_manifest=ManifestStore(boto3.client("s3")).write,
-            start=PipelineExecutions(boto3.client("sagemaker")).start_record,
-            policy=RunPolicy(max_objects_per_run=OBJECTS),
-            clock=lambda: 1_800_000_100.0,
-        ).dispatch()
+        for record in records:
+            for s3_record in TriggerQueueRecord.model_validate(record).body.records:  # type: ignore[union-attr]
+                dynamodb.put_item(
+                    TableName=os.environ["SCHEDULER_TABLE_NAME"],
+                    Item={"pk": {"S": f"unbatched#{s3_record.s3.object.key}"}, "sk": {"S": str(uuid.uuid4())}},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        sagemaker.start_pipeline_execution(
+            PipelineName=os.environ["PIPELINE_NAME"],
+            PipelineParameters=[{"Name": "InputBucket", "Value": BUCKET}, {"Name": "InputKey", "Value": "all"}],
+            ClientRequestToken=str(uuid.uuid4()),
+        )
     return len(calls)
 
 
 def measure() -> Figure:
-    configure_environment()
-    with mock_aws():
-        create_resources()
+    with function_on_moto():
         records = upload_records(OBJECTS)
-        baseline = todays_handler(records)
-        ours = scheduler(records)
+        baseline = unbatched_calls(records)
+        ours = handler_calls(records)
     return Figure(
         name="P7",
-        what=f"AWS calls per object, {OBJECTS:,}-object batch: run scheduler (value) vs today's run ledger (baseline)",
+        what=f"AWS calls per object, {OBJECTS:,}-object batch: trigger function (value) vs one put per object",
         value=ours / OBJECTS,
         baseline=baseline / OBJECTS,
         unit="",

@@ -69,7 +69,8 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
     sqs = boto3.client("sqs", region_name=REGION)
     sns = boto3.client("sns", region_name=REGION)
 
-    dlq_url = sqs.create_queue(QueueName=f"retrain-trigger-{LOCAL_STAGE}-dlq")["QueueUrl"]
+    names = _Names(template, {**parameters, "AWS::AccountId": LOCAL_ACCOUNT, "AWS::Region": REGION})
+    dlq_url = sqs.create_queue(QueueName=names.of("TriggerDeadLetterQueue", "QueueName"))["QueueUrl"]
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_properties = template["Resources"]["TriggerQueue"]["Properties"]
     queue_url = sqs.create_queue(
@@ -83,7 +84,7 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
     )["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
 
-    bucket = f"retrain-trigger-{LOCAL_STAGE}-data-{LOCAL_ACCOUNT}-{REGION}"
+    bucket = names.of("DataBucket", "BucketName")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     rules: list[FilterRuleTypeDef] = []
@@ -99,7 +100,7 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [queue_configuration]}
     )
 
-    topic_arn = sns.create_topic(Name=f"retrain-trigger-{LOCAL_STAGE}-notifications")["TopicArn"]
+    topic_arn = sns.create_topic(Name=names.of("NotificationTopic", "TopicName"))["TopicArn"]
     inbox_url = sqs.create_queue(QueueName=f"retrain-trigger-{LOCAL_STAGE}-inbox")["QueueUrl"]
     sns.subscribe(
         TopicArn=topic_arn,
@@ -107,8 +108,8 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         Endpoint=_queue_arn(sqs, inbox_url),
         Attributes={"RawMessageDelivery": "false"},
     )
-    idempotency_table = _create_table(template, "IdempotencyTable", f"retrain-trigger-{LOCAL_STAGE}-idempotency")
-    scheduler_table = _create_table(template, "SchedulerTable", f"retrain-trigger-{LOCAL_STAGE}-scheduler")
+    idempotency_table = _create_table(template, "IdempotencyTable", names.of("IdempotencyTable", "TableName"))
+    scheduler_table = _create_table(template, "SchedulerTable", names.of("SchedulerTable", "TableName"))
     return LocalDeployment(
         parameters=parameters,
         bucket=bucket,
@@ -147,6 +148,20 @@ def function_environment(deployment: LocalDeployment, function: str = "TriggerFu
             value = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda match: resolved[match.group(1)], declared["Fn::Sub"])
         environment[name] = str(value)
     return environment
+
+
+class _Names:
+    """The name a resource's property gives it (a literal or an Fn::Sub over parameters)."""
+
+    def __init__(self, template: dict[str, Any], values: dict[str, str]) -> None:
+        self._template = template
+        self._values = values
+
+    def of(self, resource: str, prop: str) -> str:
+        declared = self._template["Resources"][resource]["Properties"][prop]
+        if isinstance(declared, dict):
+            declared = re.sub(r"\$\{([^}]+)\}", lambda match: self._values[match.group(1)], declared["Fn::Sub"])
+        return str(declared)
 
 
 def _create_table(template: dict[str, Any], resource: str, name: str) -> str:

@@ -12,15 +12,14 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from pipeline.config import runs_prefix
+from trigger.events import notification_body as notification_of
 from trigger.run_status.messages import describe_metrics
 from trigger.run_status.run_reports import RunReportReader, RunReports
 
@@ -76,18 +75,19 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
 
 def notification_body(bucket: str, version: dict[str, Any]) -> str:
     """The S3 event notification S3 itself would have sent for this object version."""
-    s3_object: dict[str, Any] = {"key": quote_plus(version["Key"], safe="/"), "size": version["Size"]}
-    s3_object["eTag"] = version["ETag"].strip('"')
-    if version.get("VersionId") and version["VersionId"] != "null":
-        s3_object["versionId"] = version["VersionId"]
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "eventName": "ObjectCreated:Backfill",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": s3_object},
-    }
-    return json.dumps({"Records": [record]})
+    version_id = version.get("VersionId")
+    return notification_of(
+        [
+            {
+                "bucket": bucket,
+                "key": version["Key"],
+                "event_name": "ObjectCreated:Backfill",
+                "size": version["Size"],
+                "e_tag": version["ETag"].strip('"'),
+                "version_id": version_id if version_id and version_id != "null" else None,
+            }
+        ]
+    )
 
 
 def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:

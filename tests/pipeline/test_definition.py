@@ -213,10 +213,10 @@ def test_the_cli_prints_the_definition(definition):
 
 def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_bucket, lambda_context):
     import app
-    from tests.aws import create_idempotency_table
+    from tests.aws import create_scheduler_table
     from tests.events import load_event
 
-    create_idempotency_table()
+    create_scheduler_table()
     arn = upsert(CONFIG, definition)
     assert upsert(CONFIG, definition) == arn  # the second time it updates
 

@@ -124,3 +124,21 @@ def test_percent_encoding_without_plus_also_decodes(key):
     parsed = TriggerQueueRecord.model_validate(sqs_record_with(notification_with_key(quote(key, safe=""))))
     assert isinstance(parsed.body, S3EventNotification)
     assert parsed.body.records[0].s3.object.key == key
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    key=keys,
+    version=st.none() | st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._", min_size=1, max_size=40),
+    size=st.none() | st.integers(min_value=0, max_value=5 * 1024**4),
+)
+def test_a_dead_lettered_object_replays_as_the_same_object_version(key, version, size):
+    """What the function puts in the DLQ for a refused run parses back, after a redrive, to the same
+    object version: same key (encoded as S3 encodes it), version and size."""
+    from trigger.events import notification_body
+    from trigger.planner import UploadedObject
+
+    original = {"bucket": "b", "key": key, "event_name": "ObjectCreated:Put", "size": size, "version_id": version}
+    [record] = TriggerQueueRecord.model_validate(sqs_record_with(notification_body([original]))).body.records  # type: ignore[union-attr]
+    replayed = UploadedObject.from_record(record)
+    assert (replayed.bucket, replayed.key, replayed.version_id, replayed.size) == ("b", key, version, size)

@@ -319,3 +319,77 @@ def test_run_status_reads_reports_where_the_pipeline_writes_them(template, pipel
     values = parameter_values(template, PipelineName=pipeline_name)
     environment = template["Resources"]["RunStatusFunction"]["Properties"]["Environment"]["Variables"]
     assert resolve(environment["RUNS_PREFIX"], values) == runs_prefix(pipeline_name)
+
+
+@pytest.mark.parametrize("pipeline_name", ["retrain-pipeline", "churn"])
+def test_lifecycle_rules_expire_run_folders_and_manifests_but_never_registered_models(template, pipeline_name):
+    from pipeline.config import PipelineConfig, runs_prefix
+    from tests.template_values import parameter_values, resolve
+
+    values = parameter_values(template, PipelineName=pipeline_name)
+    bucket = template["Resources"]["DataBucket"]
+    rules = {r["Id"]: resolve(r, values, template) for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    environment = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert rules["run-artifacts"]["Prefix"] == runs_prefix(pipeline_name)
+    assert rules["manifests"]["Prefix"] == environment["MANIFEST_PREFIX"]
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())  # by default
+    assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == "365"
+    config = PipelineConfig(role_arn="r", default_bucket="b", region="us-east-1", pipeline_name=pipeline_name)
+    models = f"{config.artifacts_uri}/models/".removeprefix("s3://b/")
+    assert not any(models.startswith(rule.get("Prefix", "\0")) for rule in rules.values() if "ExpirationInDays" in rule)
+    # 0 turns a rule off
+    off = parameter_values(template, PipelineName=pipeline_name, RunArtifactDays="0")
+    [run_rule] = [r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"] if r["Id"] == "run-artifacts"]
+    assert resolve(run_rule, off, template)["Status"] == "Disabled"
+
+
+def test_the_data_bucket_outlives_the_stack(template):
+    bucket = template["Resources"]["DataBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_sample_account(template):
+    """`sam local invoke --env-vars events/env.json` gets what the template gives each function
+    (Stage dev, account 123456789012, us-east-1: the account and bucket of the events/ samples)."""
+    from tests.aws import SAMPLE_BUCKET
+    from tests.template_values import ACCOUNT, REGION, parameter_values, resolve
+
+    values = parameter_values(template)
+    resources = template["Resources"]
+
+    def name(resource: str, key: str) -> str:
+        return str(resolve(resources[resource]["Properties"][key], values))
+
+    physical = {
+        "SchedulerTable": name("SchedulerTable", "TableName"),
+        "IdempotencyTable": name("IdempotencyTable", "TableName"),
+        "TriggerDeadLetterQueue": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/"
+        + name("TriggerDeadLetterQueue", "QueueName"),
+        "NotificationTopic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name('NotificationTopic', 'TopicName')}",
+        "DataBucket": name("DataBucket", "BucketName"),
+    }
+    assert physical["DataBucket"] == SAMPLE_BUCKET
+    env = json.loads((ROOT / "events" / "env.json").read_text(encoding="utf-8"))
+    assert set(env) == set(SCHEDULER_FUNCTIONS)
+    for function in SCHEDULER_FUNCTIONS:
+        declared = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env[function] == {k: str(resolve(v, {**values, **physical}, template)) for k, v in declared.items()}
+
+
+def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):
+    import shlex
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+
+    def overrides(environment: str) -> dict[str, str]:
+        text = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+        given = dict(item.split("=", 1) for item in shlex.split(text))
+        assert set(given) <= set(template["Parameters"]), environment
+        return {
+            name: given.get(name, str(template["Parameters"][name].get("Default"))) for name in template["Parameters"]
+        }
+
+    dev, prod = overrides("default"), overrides("prod")
+    for name in ("Stage", "PipelineName", "ModelPackageGroupName"):
+        assert dev[name] != prod[name], name

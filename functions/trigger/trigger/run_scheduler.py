@@ -76,7 +76,7 @@ class RunScheduler:
         )
 
     @classmethod
-    def from_settings(cls, settings: TriggerSettings) -> RunScheduler:
+    def from_settings(cls, settings: TriggerSettings, clock: Callable[[], float] = time.time) -> RunScheduler:
         return cls(
             settings,
             table=SchedulerTable(
@@ -86,6 +86,7 @@ class RunScheduler:
             manifests=ManifestStore(),
             notifier=Notifier(settings.notification_topic_arn),
             dead_letters=DeadLetters(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
+            clock=clock,
         )
 
     @property
