@@ -1,4 +1,4 @@
-"""retrain-trigger backfill | redrive | status
+"""retrain-trigger backfill | dlq | redrive | status
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -15,16 +15,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-from tqdm import tqdm
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 
 from pipeline.config import runs_prefix
+from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import notification_body as notification_of
 from trigger.run_status.messages import describe_metrics
 from trigger.run_status.run_reports import RunReportReader, RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
 MAX_PACKAGES_SHOWN = 100  # status looks up the registrations of runs among the group's latest packages
+# What an endpoint without SQS's message-move task (moto, older emulators) answers StartMessageMoveTask with.
+MOVE_TASK_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented", "500"}
 
 
 @dataclass(frozen=True)
@@ -43,17 +52,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queue-url", help="the trigger queue (default: the stack's TriggerQueueUrl)")
     parser.add_argument("--dlq-url", help="its dead-letter queue (default: the stack's TriggerDeadLetterQueueUrl)")
     parser.add_argument("--pipeline-name")
+    # Accepted before or after the command: a value given after it wins.
+    parser.add_argument("--bucket", help="the data bucket (default: the stack's DataBucketName)")
+    parser.add_argument("--model-package-group", help="default: the stack's ModelPackageGroupName")
     commands = parser.add_subparsers(dest="command", required=True)
     backfill = commands.add_parser("backfill", help="start runs for objects already in the bucket")
-    backfill.add_argument("--bucket", help="default: the stack's data bucket")
+    backfill.add_argument("--bucket", default=argparse.SUPPRESS, help="default: the stack's data bucket")
     backfill.add_argument("--prefix", default="", help="only objects under this prefix")
-    commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
+    commands.add_parser("dlq", help="list the dead-letter queue's messages: objects and why each is there")
+    redrive = commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
+    redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = commands.add_parser(
         "status", help="recent runs: objects trained on, metrics, champion comparison, model package, failure"
     )
     status.add_argument("--limit", type=int, default=10, help="how many of the latest runs (default 10)")
-    status.add_argument("--bucket", help="where runs write their reports (default: the stack's data bucket)")
-    status.add_argument("--model-package-group", help="default: the stack's ModelPackageGroupName")
+    status.add_argument("--bucket", default=argparse.SUPPRESS, help="where runs write their reports")
+    status.add_argument("--model-package-group", default=argparse.SUPPRESS, help="default: the stack's")
     return parser.parse_args(argv)
 
 
@@ -68,8 +82,8 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
         queue_url=args.queue_url or stack.get("TriggerQueueUrl"),
         dead_letter_queue_url=args.dlq_url or stack.get("TriggerDeadLetterQueueUrl"),
         pipeline_name=args.pipeline_name or stack.get("PipelineName"),
-        bucket=getattr(args, "bucket", None) or stack.get("DataBucketName"),
-        model_package_group=getattr(args, "model_package_group", None) or stack.get("ModelPackageGroupName"),
+        bucket=args.bucket or stack.get("DataBucketName"),
+        model_package_group=args.model_package_group or stack.get("ModelPackageGroupName"),
     )
 
 
@@ -103,22 +117,69 @@ def backfill(targets: Targets, bucket: str, prefix: str) -> int:
     sqs = boto3.client("sqs")
     objects = list(latest_versions(bucket, prefix))
     sent = 0
-    with tqdm(total=len(objects), desc="backfill", unit="object") as progress:
-        for start in range(0, len(objects), BATCH):
-            chunk = objects[start : start + BATCH]
-            entries = [{"Id": str(n), "MessageBody": notification_body(bucket, v)} for n, v in enumerate(chunk)]
-            response = sqs.send_message_batch(QueueUrl=_need(targets.queue_url, "queue"), Entries=entries)  # type: ignore[arg-type]
-            if response.get("Failed"):
-                raise SystemExit(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
-            sent += len(chunk)
-            progress.update(len(chunk))
+    for start in range(0, len(objects), BATCH):
+        chunk = objects[start : start + BATCH]
+        entries = [{"Id": str(n), "MessageBody": notification_body(bucket, v)} for n, v in enumerate(chunk)]
+        response = sqs.send_message_batch(QueueUrl=_need(targets.queue_url, "queue"), Entries=entries)  # type: ignore[arg-type]
+        if response.get("Failed"):
+            raise SystemExit(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
+        sent += len(chunk)
+        _progress("backfill", sent, len(objects))
     print(f"backfill: {sent} object(s) under s3://{bucket}/{prefix} sent to the trigger queue")
     print("objects already trained on (same version) start nothing new; the others start runs in bursts")
     return 0
 
 
-def redrive(targets: Targets) -> int:
-    """Move every message of the DLQ back to the trigger queue (sent first, then deleted)."""
+def dead_letters(targets: Targets) -> list[dict[str, Any]]:
+    """The DLQ's messages, looked at and left in place (each becomes visible again at once)."""
+    sqs = boto3.client("sqs")
+    source = _need(targets.dead_letter_queue_url, "dead-letter queue")
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(100):  # receives return a sample; a few rounds see every message of a small queue
+        messages = sqs.receive_message(
+            QueueUrl=source,
+            MaxNumberOfMessages=BATCH,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        ).get("Messages", [])
+        if not messages or all(m["MessageId"] in found for m in messages):
+            break
+        found.update({m["MessageId"]: dict(m) for m in messages})
+    return list(found.values())
+
+
+def describe_dead_letter(message: dict[str, Any]) -> list[str]:
+    attributes: dict[str, Any] = message.get("MessageAttributes") or {}
+    reason = (attributes.get(REASON_ATTRIBUTE) or {}).get("StringValue") or (
+        "no reason attached: moved by the queue's redrive policy after MaxReceiveCount failed deliveries; "
+        "see the function's logs for this message id"
+    )
+    try:
+        records = json.loads(message["Body"]).get("Records") or []
+        objects = [f"s3://{r['s3']['bucket']['name']}/{r['s3']['object']['key']}" for r in records]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        objects = []
+    lines = [f"- {message['MessageId']}"]
+    lines += [f"    object   {uri}" for uri in objects] or [f"    body     {message['Body'][:200]!r}"]
+    lines.append(f"    reason   {reason}")
+    return lines
+
+
+def show_dead_letters(targets: Targets) -> int:
+    messages = dead_letters(targets)
+    print(f"{len(messages)} message(s) in the dead-letter queue")
+    for message in messages:
+        for line in describe_dead_letter(message):
+            print(line)
+    if messages:
+        print("fix the cause, then `retrain-trigger redrive` (see what it would move with --dry-run)")
+    return 0
+
+
+def redrive(targets: Targets, dry_run: bool = False) -> int:
+    """Move every message of the DLQ back to the trigger queue: with SQS's own message-move task
+    where the endpoint has it, else message by message (sent first, then deleted)."""
     sqs = boto3.client("sqs")
     source, destination = _need(targets.dead_letter_queue_url, "dead-letter queue"), _need(targets.queue_url, "queue")
     waiting = int(
@@ -126,16 +187,37 @@ def redrive(targets: Targets) -> int:
             "ApproximateNumberOfMessages"
         ]
     )
+    if dry_run:
+        print(f"redrive --dry-run: {waiting} message(s) would move from {source} to {destination}; nothing moved")
+        return show_dead_letters(targets) if waiting else 0
+    arns = [
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in (source, destination)
+    ]
+    try:
+        # One attempt: an endpoint without the task (moto) answers 500, which retries would only repeat.
+        once = boto3.client("sqs", config=Config(retries={"total_max_attempts": 1}))
+        task = once.start_message_move_task(SourceArn=arns[0], DestinationArn=arns[1])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in MOVE_TASK_UNSUPPORTED:
+            raise
+    except NotImplementedError:  # moto in this process
+        pass
+    else:
+        print(
+            f"redrive: SQS is moving {waiting} message(s) back to the trigger queue (task {task['TaskHandle'][:40]}...)"
+        )
+        return 0
     moved = 0
-    with tqdm(total=waiting, desc="redrive", unit="message") as progress:
-        while messages := sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=BATCH, WaitTimeSeconds=1).get(
-            "Messages", []
-        ):
-            for message in messages:
-                sqs.send_message(QueueUrl=destination, MessageBody=message["Body"])
-                sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
-                progress.update(1)
+    while messages := sqs.receive_message(
+        QueueUrl=source, MaxNumberOfMessages=BATCH, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+    ).get("Messages", []):
+        for message in messages:
+            # The reason stays behind: a message that fails again gets a new one.
+            sqs.send_message(QueueUrl=destination, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+            _progress("redrive", moved, waiting)
     print(f"redrive: {moved} message(s) moved from the dead-letter queue back to the trigger queue")
     return 0
 
@@ -236,13 +318,46 @@ def _need(value: str | None, what: str) -> str:
     return value
 
 
+def _progress(what: str, done: int, total: int) -> None:
+    if sys.stderr.isatty() or done == total or done % 1000 == 0:
+        print(f"\r{what}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return _run(args)
     except (ClientError, BotoCoreError) as error:  # a wrong stack, name, region or endpoint: one line
-        print(f"retrain-trigger {args.command}: error: {error}", file=sys.stderr)
+        print(f"retrain-trigger {args.command}: error: {explain(error, args)}", file=sys.stderr)
         return 1
+
+
+def explain(error: Exception, args: argparse.Namespace) -> str:
+    """The error in one line, with what to do about it."""
+    text = str(error)
+    fixes: list[tuple[bool, str]] = [
+        (isinstance(error, NoCredentialsError), "no AWS credentials: set AWS_PROFILE or run `aws configure`"),
+        (isinstance(error, NoRegionError), "no AWS region: pass --region or set AWS_REGION"),
+        (isinstance(error, EndpointConnectionError), f"{text}: check AWS_ENDPOINT_URL and --region"),
+    ]
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        region = args.region or "this region"
+        fixes += [
+            (
+                bool(args.stack_name) and "Stack" in text and "does not exist" in text,
+                f"stack {args.stack_name} does not exist in {region}: check --stack-name and --region",
+            ),
+            (
+                code in {"ResourceNotFound", "ValidationException"} and "pipeline" in text.lower(),
+                f"{text}: create it with `python -m pipeline upsert --stack-name <stack>`, or check --pipeline-name",
+            ),
+            (
+                code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"},
+                f"{text}: check --queue-url and --dlq-url, or use --stack-name",
+            ),
+        ]
+    return next((fix for applies, fix in fixes if applies), text)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -255,7 +370,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "backfill":
         return backfill(targets, _need(targets.bucket, "bucket"), args.prefix)
     if args.command == "redrive":
-        return redrive(targets)
+        return redrive(targets, dry_run=args.dry_run)
+    if args.command == "dlq":
+        return show_dead_letters(targets)
     return status(targets, args.limit)
 
 

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -89,6 +90,11 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     bucket = args.bucket or from_stack.get("DataBucketName") or (EXAMPLE_BUCKET if example else None)
     if not role_arn:
         raise SystemExit("no execution role: pass --role-arn or --stack-name")
+    if not ROLE_ARN.fullmatch(role_arn):
+        raise SystemExit(
+            f"--role-arn {role_arn} is not a role ARN: pass arn:aws:iam::<account>:role/<name>, or --stack-name "
+            "to use the stack's PipelineExecutionRoleArn"
+        )
     if not bucket:
         raise SystemExit("no bucket: pass --bucket, set DATA_BUCKET or pass --stack-name")
     defaults = PipelineConfig(region=region, role_arn=role_arn, default_bucket=bucket)
@@ -148,6 +154,9 @@ def upsert(config: PipelineConfig, definition: str) -> str:
 
 def _token(definition: str) -> str:
     return hashlib.sha256(definition.encode()).hexdigest()
+
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 def main(argv: list[str] | None = None) -> int:

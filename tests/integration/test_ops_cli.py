@@ -114,3 +114,27 @@ def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_
     decision = (second.evaluation or {})["decision"]["summary"]
     assert f"decision     {decision}" in second_block
     assert "metrics      MSE " in second_block
+
+
+def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothing(local_run, capsys):
+    sqs = boto3.client("sqs", region_name=REGION)
+    local_run.event_source.drain()  # the bucket's test event
+    sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")
+    local_run.event_source.drain()  # the function puts it in the DLQ, with the reason
+    capsys.readouterr()
+
+    assert cli(local_run, "dlq") == 0
+    listed = capsys.readouterr().out
+    assert "1 message(s) in the dead-letter queue" in listed
+    assert "body     'not a notification'" in listed
+    assert "reason   not an S3 event notification: body: Invalid JSON" in listed
+
+    assert cli(local_run, "redrive", "--dry-run") == 0
+    assert "1 message(s) would move" in capsys.readouterr().out
+    assert cli(local_run, "dlq") == 0
+    assert "1 message(s) in the dead-letter queue" in capsys.readouterr().out  # still there
+
+    assert cli(local_run, "redrive") == 0
+    assert "1 message(s) moved" in capsys.readouterr().out
+    [moved] = sqs.receive_message(QueueUrl=local_run.deployment.queue_url)["Messages"]
+    assert moved["Body"] == "not a notification"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
 from ops.cli import main as retrain_trigger
@@ -11,7 +12,7 @@ from pipeline.cli import main as pipeline_cli
 @pytest.mark.parametrize(
     ("tool", "arguments", "prefix"),
     [
-        (retrain_trigger, ["--stack-name", "nope", "status"], "retrain-trigger status: error: "),
+        (retrain_trigger, ["--stack-name", "nope", "status"], "retrain-trigger status: error: stack nope does not"),
         (retrain_trigger, ["--pipeline-name", "nope", "status"], "retrain-trigger status: error: "),
         (pipeline_cli, ["upsert", "--stack-name", "nope"], "python -m pipeline upsert: error: "),
     ],
@@ -28,3 +29,54 @@ def test_a_stack_or_pipeline_that_does_not_exist_is_one_line(  # noqa: PLR0917
     assert err.startswith(prefix)
     assert "nope" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_pipeline_not_yet_created_says_how_to_create_it(aws, capsys):
+    assert retrain_trigger(["--region", "us-east-1", "--pipeline-name", "nope", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "python -m pipeline upsert --stack-name" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def nothing_configured(monkeypatch, tmp_path):
+    """A machine where AWS was never set up: no credentials, no region, no config files."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never AWS, even if signing went through
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # an earlier command's session knew a region
+
+
+def test_missing_credentials_are_one_line_with_the_fix(nothing_configured, capsys):
+    assert retrain_trigger(["--region", "us-east-1", "--pipeline-name", "p", "status"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "retrain-trigger status: error: no AWS credentials: set AWS_PROFILE or run `aws configure`"
+
+
+def test_a_missing_region_is_one_line_with_the_fix(nothing_configured, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # without a region no endpoint can be built: nothing is sent
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert retrain_trigger(["--pipeline-name", "p", "status"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "retrain-trigger status: error: no AWS region: pass --region or set AWS_REGION"
+
+
+def test_a_role_name_where_an_arn_is_needed_is_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with pytest.raises(SystemExit, match=r"^--role-arn my-role is not a role ARN: pass arn:aws:iam::"):
+        pipeline_cli(["definition", "--role-arn", "my-role", "--bucket", "b"])
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_bucket_and_model_group_work_before_or_after_the_command(order):
+    from ops.cli import parse_args
+
+    options = ["--bucket", "b", "--model-package-group", "g"]
+    args = parse_args([*options, "status"] if order == "before" else ["status", *options])
+    assert (args.bucket, args.model_package_group) == ("b", "g")
