@@ -148,10 +148,10 @@ def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(targets, 
     lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v1")]}, lambda_context)
     lambda_handler({"Records": [message("pipeline-dataset/b.csv", "v1")]}, lambda_context)
     first = latest_execution(targets)
-    assert sweep.lambda_handler({}, lambda_context)["released"] == []  # still executing: kept
+    assert sweep.lambda_handler(load_event("sweep.json"), lambda_context)["released"] == []  # still executing
 
     set_status(targets, first, "Succeeded")  # it ended, but its event never arrived
-    result = sweep.lambda_handler({}, lambda_context)
+    result = sweep.lambda_handler(load_event("sweep.json"), lambda_context)
 
     assert result["released"] == [first]
     assert targets.trained_keys() == [["pipeline-dataset/a.csv"], ["pipeline-dataset/b.csv"]]

@@ -393,3 +393,18 @@ def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):
     dev, prod = overrides("default"), overrides("prod")
     for name in ("Stage", "PipelineName", "ModelPackageGroupName"):
         assert dev[name] != prod[name], name
+
+
+def test_the_dashboard_shows_metrics_the_functions_emit(template):
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    body = json.loads(template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    code = "\n".join(path.read_text(encoding="utf-8") for path in FUNCTION_DIR.rglob("*.py"))
+    ours = [m for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] != "AWS/SQS"]
+    assert {m[1] for m in ours} >= {"RunStarted", "ObjectsInRun", "DuplicateSuppressed", "PendingObjects"}
+    for namespace, name, dimension, value, *_ in ours:
+        assert (namespace, dimension, value) == (
+            environment["POWERTOOLS_METRICS_NAMESPACE"],
+            "service",
+            environment["POWERTOOLS_SERVICE_NAME"],
+        )
+        assert f'name="{name}"' in code, name
