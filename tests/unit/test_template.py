@@ -408,3 +408,13 @@ def test_the_dashboard_shows_metrics_the_functions_emit(template):
             environment["POWERTOOLS_SERVICE_NAME"],
         )
         assert f'name="{name}"' in code, name
+
+
+def test_one_python_for_the_project_what_make_runs_and_the_lambda_runtime(template):
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    version = (ROOT / ".python-version").read_text(encoding="utf-8").strip()
+    assert project["project"]["requires-python"] == f">={version},<3.{int(version.split('.')[1]) + 1}"
+    assert template["Globals"]["Function"]["Runtime"] == f"python{version}"
+    assert project["tool"]["mypy"]["python_version"] == version
