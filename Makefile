@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: demo test lint format typecheck template-check security unit pytest bench install step-envs clean
+.PHONY: demo local local-down test lint format typecheck template-check security unit pytest bench install step-envs clean
 
 # `make demo DATA=my.csv TARGET=price`: the same run on your own file (DATA may list several files).
 DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
@@ -19,6 +19,14 @@ DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
 	$(RUN) python -m emulator.demo $(DEMO_ARGS)
+
+# A local stack that stays up (moto, the functions, the pipeline runner) for `aws --endpoint-url` and
+# `retrain-trigger`; `make local-down` stops it.
+local: install step-envs
+	$(RUN) retrain-trigger local up $(if $(TARGET),--target "$(TARGET)")
+
+local-down: install
+	$(RUN) retrain-trigger local down
 
 test: install step-envs lint typecheck template-check security pytest ## Everything CI runs
 

@@ -1,4 +1,4 @@
-"""retrain-trigger backfill | dlq | redrive | status
+"""retrain-trigger backfill | dlq | redrive | status | local up|down
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     backfill.add_argument("--bucket", default=argparse.SUPPRESS, help="default: the stack's data bucket")
     backfill.add_argument("--prefix", default="", help="only objects under this prefix")
     commands.add_parser("dlq", help="list the dead-letter queue's messages: objects and why each is there")
+    local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
+    local.add_argument("action", choices=["up", "down"])
+    local.add_argument("--target", default="target", help="the target column of the CSVs you upload (local up)")
     redrive = commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = commands.add_parser(
@@ -361,6 +364,10 @@ def explain(error: Exception, args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "local":
+        from emulator import local_stack
+
+        return local_stack.main([args.action, "--target", args.target])
     # AWS_REGION as the AWS CLI and newer SDKs read it (boto3 reads AWS_DEFAULT_REGION only).
     region = args.region or os.environ.get("AWS_REGION")
     if region:

@@ -138,3 +138,37 @@ def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothin
     assert "1 message(s) moved" in capsys.readouterr().out
     [moved] = sqs.receive_message(QueueUrl=local_run.deployment.queue_url)["Messages"]
     assert moved["Body"] == "not a notification"
+
+
+def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_nothing(
+    tmp_path, monkeypatch, capsys, image_environments
+):
+    import os
+    import time
+
+    from emulator import local_stack
+    from emulator.sample_data import friedman_csv
+
+    stack = local_stack.up(tmp_path)
+    try:
+        assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
+        monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=stack.bucket, Key=f"{stack.data_prefix}my data.csv", Body=friedman_csv(rows=300)
+        )
+        command = ["--pipeline-name", stack.pipeline_name, "--bucket", stack.bucket, "status"]
+        deadline = time.monotonic() + 240
+        out = ""
+        while "Succeeded" not in out and time.monotonic() < deadline:
+            time.sleep(2)
+            capsys.readouterr()
+            assert main(command) == 0
+            out = capsys.readouterr().out
+        assert f"s3://{stack.bucket}/{stack.data_prefix}my data.csv" in out
+        assert "Succeeded" in out
+    finally:
+        said = local_stack.down(tmp_path)
+    assert said == f"local stack stopped (pid {stack.pid}); nothing is left running"
+    with pytest.raises(ProcessLookupError):
+        os.kill(stack.pid, 0)
+    assert local_stack.read_state(tmp_path) is None

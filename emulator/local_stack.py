@@ -1,0 +1,216 @@
+"""A local stack that stays up: `retrain-trigger local up` / `local down` (also `make local`).
+
+`up` starts, in the background, moto's server with the template's resources, the pipeline, the
+event source in front of the trigger function, the pipeline runner and the run-ended and sweep
+functions, then prints the endpoint and the names to use with `aws --endpoint-url` and
+`retrain-trigger`. `down` stops it and checks that nothing is left running. What the stack is
+(pid, endpoint, names) is kept in `.local-stack/state.json`; its log in `.local-stack/log`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from emulator.moto_server import LOCAL_ENVIRONMENT, REGION
+
+STATE_DIR = Path(__file__).resolve().parent.parent / ".local-stack"
+START_SECONDS = 180
+SWEEP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    pid: int
+    endpoint: str
+    bucket: str
+    data_prefix: str
+    queue_url: str
+    dead_letter_queue_url: str
+    pipeline_name: str
+    model_package_group: str
+    topic_arn: str
+
+    def instructions(self) -> list[str]:
+        exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
+        cli = (
+            f"retrain-trigger --queue-url {self.queue_url} --dlq-url {self.dead_letter_queue_url} "
+            f"--pipeline-name {self.pipeline_name} --bucket {self.bucket} "
+            f"--model-package-group {self.model_package_group}"
+        )
+        return [
+            f"local stack up (pid {self.pid}) at {self.endpoint}",
+            f"  bucket          {self.bucket} (upload under {self.data_prefix}, a CSV with a 'target' column)",
+            f"  trigger queue   {self.queue_url}",
+            f"  dead letters    {self.dead_letter_queue_url}",
+            f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
+            "",
+            "in another shell:",
+            f"  export {exports}",
+            f"  aws s3 cp my.csv s3://{self.bucket}/{self.data_prefix}my.csv",
+            f"  {cli} status",
+            f"  {cli} dlq",
+            "  retrain-trigger local down",
+        ]
+
+
+def state_file(state_dir: Path) -> Path:
+    return state_dir / "state.json"
+
+
+def read_state(state_dir: Path = STATE_DIR) -> LocalStack | None:
+    path = state_file(state_dir)
+    return LocalStack(**json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
+
+def _alive(pid: int) -> bool:
+    try:  # our own child that ended is reaped here (else it would linger as a zombie)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def up(state_dir: Path = STATE_DIR, target: str = "target") -> LocalStack:
+    """Start the stack in the background (or find the one running) and wait until it serves."""
+    running = read_state(state_dir)
+    if running and _alive(running.pid):
+        return running
+    state_dir.mkdir(exist_ok=True)
+    state_file(state_dir).unlink(missing_ok=True)
+    with (state_dir / "log").open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+            [sys.executable, "-m", "emulator.local_stack", "serve", "--state-dir", str(state_dir), "--target", target],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        )
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        stack = read_state(state_dir)
+        if stack:
+            return stack
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack stopped while starting; see {state_dir / 'log'}")
+        time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError(f"the local stack did not start within {START_SECONDS} s; see {state_dir / 'log'}")
+
+
+def down(state_dir: Path = STATE_DIR) -> str:
+    stack = read_state(state_dir)
+    if stack is None:
+        return "no local stack is running"
+    if _alive(stack.pid):
+        os.killpg(stack.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _alive(stack.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(stack.pid):
+            os.killpg(stack.pid, signal.SIGKILL)
+    state_file(state_dir).unlink(missing_ok=True)
+    try:
+        urllib.request.urlopen(f"{stack.endpoint}/moto-api/", timeout=2)  # noqa: S310 - our own loopback endpoint
+    except OSError:
+        return f"local stack stopped (pid {stack.pid}); nothing is left running"
+    raise RuntimeError(f"{stack.endpoint} still answers after the stack stopped")
+
+
+def serve(state_dir: Path, target: str) -> None:
+    """The stack itself: runs until SIGTERM."""
+    from emulator.demo import Demo, _fresh_import, local_pipeline_config
+    from emulator.deployment import deploy_locally, function_environment
+    from emulator.lambda_context import LocalLambdaContext
+    from emulator.moto_server import running_moto_server
+    from emulator.pipeline_runner import LocalPipelineRunner
+    from emulator.status_events import status_change_event
+    from pipeline.cli import upsert
+    from pipeline.definition import definition_json
+
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    with running_moto_server(serial=True) as endpoint:
+        deployment = deploy_locally()
+        config = local_pipeline_config(deployment, target_column=target)
+        upsert(config, definition_json(config))
+        demo = Demo(say=lambda line: print(line, flush=True))
+        event_source = demo.start_function(deployment)
+        os.environ.update(function_environment(deployment, "SweepFunction"))
+        sweep = _fresh_import("sweep")
+        os.environ.update(function_environment(deployment, "RunStatusFunction"))
+        run_ended = _fresh_import("run_ended")
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        stack = LocalStack(
+            pid=os.getpid(),
+            endpoint=endpoint,
+            bucket=deployment.bucket,
+            data_prefix=deployment.parameters["DataPrefix"],
+            queue_url=deployment.queue_url,
+            dead_letter_queue_url=deployment.dead_letter_queue_url,
+            pipeline_name=deployment.pipeline_name,
+            model_package_group=deployment.parameters["ModelPackageGroupName"],
+            topic_arn=deployment.topic_arn,
+        )
+        temporary = state_file(state_dir).with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
+        temporary.replace(state_file(state_dir))
+        print("\n".join(stack.instructions()), flush=True)
+        seen: set[str] = set()
+        last_sweep = time.monotonic()
+        while not stopping:
+            event_source.poll_once()
+            for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
+                seen.add(arn)
+                print(f"running {arn}", flush=True)
+                result = LocalPipelineRunner().run(arn)
+                print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
+                run_ended.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
+            if time.monotonic() - last_sweep > SWEEP_SECONDS:
+                sweep.lambda_handler({}, LocalLambdaContext(function_name="sweep"))
+                last_sweep = time.monotonic()
+            time.sleep(0.5)
+    print("stopped", flush=True)
+
+
+def _executions(sagemaker: Any, pipeline_name: str) -> set[str]:
+    pages = sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName=pipeline_name)
+    return {s["PipelineExecutionArn"] for page in pages for s in page["PipelineExecutionSummaries"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="retrain-trigger local")
+    parser.add_argument("action", choices=["up", "down", "serve"])
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    parser.add_argument("--target", default="target", help="the target column of the CSVs you upload")
+    args = parser.parse_args(argv)
+    if args.action == "serve":
+        serve(args.state_dir, args.target)
+    elif args.action == "up":
+        print("\n".join(up(args.state_dir, args.target).instructions()))
+    else:
+        print(down(args.state_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
