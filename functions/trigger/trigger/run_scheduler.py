@@ -24,7 +24,7 @@ from trigger.events import notification_body
 from trigger.messages import run_not_started, run_started
 from trigger.observability import logger, metrics
 from trigger.planner import PipelineRun, UploadedObject, run_for
-from trigger.scheduler.dispatch import Dispatcher, DispatchOutcome, RunPolicy, StartFailed
+from trigger.scheduler.dispatch import Dispatcher, DispatchOutcome, RunPolicy
 from trigger.scheduler.pending import PendingObjects, Recorded, object_as_item
 from trigger.scheduler.slots import Slots
 from trigger.scheduler.sweep import Sweeper, SweepOutcome
@@ -108,11 +108,7 @@ class RunScheduler:
     def dispatch(self) -> DispatchOutcome:
         """Start what the run policy allows now. A start SageMaker did not take stays with its run
         and is retried by the next dispatch: it is reported (once per run), not raised."""
-        try:
-            outcome = self.dispatcher.dispatch()
-        except StartFailed as failed:
-            self._not_started(failed.run, failed.reason, permanent=False)
-            return DispatchOutcome(waiting=str(failed))
+        outcome = self.dispatcher.dispatch()
         self._report(outcome)
         return outcome
 
@@ -125,11 +121,7 @@ class RunScheduler:
         return self.dispatch()
 
     def sweep(self) -> SweepOutcome:
-        try:
-            outcome = self.sweeper.sweep()
-        except StartFailed as failed:
-            self._not_started(failed.run, failed.reason, permanent=False)
-            return SweepOutcome()
+        outcome = self.sweeper.sweep()
         for execution_arn in outcome.released:
             metrics.add_metric(name="SlotReleasedBySweep", unit=MetricUnit.Count, value=1)
             logger.warning(
@@ -154,6 +146,8 @@ class RunScheduler:
                 },
             )
             self.notifier.publish(run_started(run, execution_arn))
+        if outcome.not_started is not None:
+            self._not_started(*outcome.not_started, permanent=False)
         if outcome.waiting:
             logger.info("pending objects wait", extra={"reason": outcome.waiting})
 

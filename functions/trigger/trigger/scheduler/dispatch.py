@@ -58,15 +58,9 @@ class DispatchOutcome:
     started: list[tuple[PipelineRun, str]] = field(default_factory=list)
     waiting: str | None = None  # why pending objects were left pending
     abandoned: list[tuple[PipelineRun, str]] = field(default_factory=list)
-
-
-class StartFailed(RuntimeError):
-    """SageMaker did not start a run this time; it stays dispatching and is retried with its token."""
-
-    def __init__(self, run: PipelineRun, reason: str) -> None:
-        super().__init__(f"SageMaker did not start run {run.client_request_token}: {reason}")
-        self.run = run
-        self.reason = reason
+    # SageMaker did not start this run this time: it stays `starting`, and the next dispatch
+    # tries it again with its token before anything else.
+    not_started: tuple[PipelineRun, str] | None = None
 
 
 class Dispatcher:
@@ -99,8 +93,8 @@ class Dispatcher:
         """Complete a run left dispatching, then start runs while slots are free and objects pend."""
         outcome = DispatchOutcome()
         state = self._slots.state()
-        if state.dispatching:
-            self._resume(state.dispatching, outcome)
+        if state.dispatching and not self._resume(state.dispatching, outcome):
+            return outcome
         while True:
             if not self._slots.free():
                 outcome.waiting = "every slot is taken (MaxConcurrentExecutions)"
@@ -127,34 +121,37 @@ class Dispatcher:
         if not self._slots.acquire(record, sks, now):
             outcome.waiting = "every slot is taken (MaxConcurrentExecutions) or another run is being started"
             return False
-        self._complete(run, sks, outcome)
-        return True
+        return self._complete(run, sks, outcome)
 
-    def _resume(self, token: str, outcome: DispatchOutcome) -> None:
+    def _resume(self, token: str, outcome: DispatchOutcome) -> bool:
         stored = self._slots.run(token)
         if stored is None or stored.get("state") != STARTING:
-            return
+            return True
         run = self._plan([object_from_item(item) for item in stored["record"]["objects"]])
         if run.client_request_token != token:
             raise RuntimeError(f"run {token} re-planned as {run.client_request_token}: the planner changed")
         self._write_manifest(run)
-        self._complete(run, list(stored["sks"]), outcome)
+        return self._complete(run, list(stored["sks"]), outcome)
 
-    def _complete(self, run: PipelineRun, sks: list[str], outcome: DispatchOutcome) -> None:
+    def _complete(self, run: PipelineRun, sks: list[str], outcome: DispatchOutcome) -> bool:
+        """Steps 4 to 6; False when SageMaker did not start the run this time (dispatch stops there)."""
         token = run.client_request_token
         self._pending.remove(sks)
         try:
             execution_arn = self._start(run.as_record())
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code in PERMANENT_START_ERRORS:
-                self._abandon(run, str(error))
-                if self._slots.abandon(token, str(error), self._clock()):
-                    outcome.abandoned.append((run, str(error)))
-                return
-            raise StartFailed(run, str(error)) from error
+            if code not in PERMANENT_START_ERRORS:
+                outcome.not_started = (run, str(error))
+                outcome.waiting = f"SageMaker did not start run {token}; it is tried again first"
+                return False
+            self._abandon(run, str(error))
+            if self._slots.abandon(token, str(error), self._clock()):
+                outcome.abandoned.append((run, str(error)))
+            return True
         if self._slots.mark_started(token, execution_arn, self._clock()):
             outcome.started.append((run, execution_arn))
+        return True
 
 
 def one_run_of(entries: list[PendingEntry]) -> list[PendingEntry]:
