@@ -35,13 +35,43 @@ def stub(client: Any) -> None:
 
 
 def bare_loop(records: list[dict[str, Any]], dynamodb: Any) -> None:
-    """What the batch needs, written by hand: parse, decode, record each object once, look for work."""
+    """What the batch needs, written by hand: parse, decode, record each object once (the same items,
+    attribute for attribute, 50 objects per transaction), look for work."""
     items = []
+    now = time.time()
     for record in records:
         for s3_record in json.loads(record["body"])["Records"]:
-            key = unquote_plus(s3_record["s3"]["object"]["key"])
-            items.append({"Put": {"TableName": "t", "Item": {"pk": {"S": key}}, "ConditionExpression": "c"}})
-            items.append({"Put": {"TableName": "t", "Item": {"pk": {"S": "pending"}, "sk": {"S": key}}}})
+            s3_object = s3_record["s3"]["object"]
+            key = unquote_plus(s3_object["key"])
+            bucket = s3_record["s3"]["bucket"]["name"]
+            identity = f"object#{bucket}\n{key}\n{s3_object.get('versionId', '')}"
+            items.append(
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {
+                            "pk": {"S": identity},
+                            "sk": {"S": "object"},
+                            "recorded_at": {"N": str(now)},
+                            "pipeline": {"S": "retrain-pipeline"},
+                            "expires_at": {"N": str(int(now) + 86400)},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            entry = {
+                "pk": {"S": "pending#retrain-pipeline"},
+                "sk": {"S": f"{now:017.6f}#{hash(identity):x}"},
+                "arrived_at": {"N": str(now)},
+                "bucket": {"S": bucket},
+                "key": {"S": key},
+                "event_name": {"S": s3_record["eventName"]},
+                "size": {"N": str(s3_object["size"])},
+                "e_tag": {"S": s3_object["eTag"]},
+                "version_id": {"S": s3_object["versionId"]},
+            }
+            items.append({"Put": {"TableName": "t", "Item": entry}})
     for start in range(0, len(items), 100):
         dynamodb.transact_write_items(TransactItems=items[start : start + 100])
     dynamodb.get_item(TableName="t", Key={"pk": {"S": "slots"}})
