@@ -80,7 +80,7 @@ class TriggerTargets:
 
 
 def create_idempotency_table() -> None:
-    """The table the functions remember objects, runs and notifications in (Powertools' layout)."""
+    """The table in which the run-ended function remembers the run ends it notified (Powertools' layout)."""
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName=os.environ["IDEMPOTENCY_TABLE_NAME"],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

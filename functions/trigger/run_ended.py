@@ -22,7 +22,7 @@ from trigger.run_status.service import RunStatusNotifier, required_environment
 settings = load_settings()
 scheduler = RunScheduler.from_settings(settings)
 notifier = RunStatusNotifier(
-    required_environment("NOTIFICATION_TOPIC_ARN"),
+    settings.notification_topic_arn,  # empty: the end of a run is logged, not published
     bucket=required_environment("DATA_BUCKET"),
     runs_prefix=required_environment("RUNS_PREFIX"),
 )

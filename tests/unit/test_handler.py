@@ -115,9 +115,10 @@ def test_malformed_messages_go_to_the_dlq_at_once_with_their_reason(targets, lam
     assert failed_ids(response) == []
     dead = targets.dead_letters()
     assert [letter["body"] for letter in dead] == [event["Records"][0]["body"], event["Records"][2]["body"]]
-    assert all(letter["reason"].startswith("not an S3 event notification: ") for letter in dead)
+    assert all(letter["reason"].startswith("cannot be read as an S3 event notification: ") for letter in dead)
     assert "Invalid JSON" in dead[0]["reason"]
-    assert "object" in dead[1]["reason"]
+    assert "object: Field required" in dead[1]["reason"]
+    assert "S3TestEvent" not in dead[1]["reason"]  # the test-event reading of the body is left out
     assert targets.started_keys() == ["pipeline-dataset/after-the-bad-one.csv"]
     logged = [record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"]
     assert logged == [not_json, no_object]

@@ -211,3 +211,20 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
         "Data:      5 object(s) from s3://data/pipeline-dataset/: pipeline-dataset/day0.csv, "
         "pipeline-dataset/day1.csv, pipeline-dataset/day2.csv and 2 more\n"
     ) in notification["message"]
+
+
+def test_without_a_topic_the_end_of_a_run_is_only_logged(targets, lambda_context, monkeypatch):
+    import importlib
+
+    import run_ended
+
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", "")
+    try:
+        importlib.reload(run_ended)
+        event = event_for_new_execution(targets, "pipeline-status-succeeded.json")
+        told = run_ended.lambda_handler(event, lambda_context)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(run_ended)
+    assert told["message_id"] is None
+    assert targets.notifications() == []

@@ -62,8 +62,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
     try:
         return TriggerSettings.model_validate(known)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
-        raise ConfigurationError(f"invalid trigger configuration: {problems}") from None
+        problems = "; ".join(
+            ": ".join(
+                filter(None, (".".join(str(part) for part in item["loc"]), item["msg"].removeprefix("Value error, ")))
+            )
+            for item in error.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
 
 
 _VARIABLES = tuple(field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None)

@@ -60,9 +60,7 @@ class TriggerService:
         try:
             message = TriggerQueueRecord.model_validate(record)
         except ValidationError as invalid:
-            reason = "not an S3 event notification: " + "; ".join(
-                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in invalid.errors()[:5]
-            )
+            reason = "cannot be read as an S3 event notification: " + _problems(invalid)
             self._dead_letter(message_id, str(record.get("body", "")), reason)
             return ParsedMessage(message_id)
         body = message.body
@@ -104,19 +102,32 @@ class TriggerService:
         return outcome
 
     def _dead_letter(self, message_id: str, body: str, reason: str) -> None:
+        dead_letters = self._scheduler.dead_letters
+        if dead_letters is None:  # no queue configured: fail it, and the queue's redrive takes it there
+            raise PermanentMessageError(reason)
+        dead_letters.put(body, reason)  # if this raises, the message fails and is redelivered
         logger.error(
             "message can never succeed: moved to the dead-letter queue with its reason",
             extra={"message_id": message_id, "reason": reason, "permanent": True},
         )
         metrics.add_metric(name="MessageDeadLettered", unit=MetricUnit.Count, value=1)
-        dead_letters = self._scheduler.dead_letters
-        if dead_letters is None:  # no queue configured: fail it, and the queue's redrive takes it there
-            raise PermanentMessageError(reason)
-        dead_letters.put(body, reason)
 
 
 class PermanentMessageError(RuntimeError):
     """A message that can never succeed, with no dead-letter queue to put it in directly."""
+
+
+def _problems(invalid: ValidationError) -> str:
+    """What is wrong with a body, in a line: the S3-notification reading of it (the test-event
+    alternative is left out unless the body claims to be one), without pydantic's type names."""
+    errors = invalid.errors()
+    notification = [e for e in errors if "S3TestEvent" not in [str(part) for part in e["loc"]]]
+    shown = notification or errors
+    return "; ".join(
+        ".".join(str(part) for part in error["loc"] if part not in ("S3EventNotification", "S3TestEvent"))
+        + f": {error['msg']}"
+        for error in shown[:3]
+    )
 
 
 def _refusal(obj: UploadedObject, pipeline_name: str) -> str | None:

@@ -45,6 +45,9 @@ class RunStatusNotifier:
                 described = self._sagemaker.describe_pipeline_execution(PipelineExecutionArn=change.execution_arn)
                 failure_reason = described.get("FailureReason")
         notification = run_ended(change, failure_reason, reports)
+        if not self._topic_arn:
+            logger.info("no notification topic configured", extra={"subject": notification.subject})
+            return {"execution_arn": change.execution_arn, "status": change.status, "message_id": None}
         # Errors propagate: EventBridge retries the invocation, and the idempotency record of a
         # failed attempt is removed, so the retry publishes.
         response = self._sns.publish(TopicArn=self._topic_arn, Subject=notification.subject, Message=notification.body)

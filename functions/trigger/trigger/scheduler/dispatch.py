@@ -96,11 +96,11 @@ class Dispatcher:
         if state.dispatching and not self._resume(state.dispatching, outcome):
             return outcome
         while True:
-            if not self._slots.free():
-                outcome.waiting = "every slot is taken (MaxConcurrentExecutions)"
-                return outcome
             entries = self._pending.oldest(self.policy.max_objects_per_run)
             if not entries:
+                return outcome
+            if not self._slots.free():
+                outcome.waiting = "every slot is taken (MaxConcurrentExecutions)"
                 return outcome
             now = self._clock()
             last_started = self._slots.state().last_started_at
