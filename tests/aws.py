@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from emulator.cloudformation import load_template
 from emulator.demo import read_notifications
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 
@@ -79,28 +80,25 @@ class TriggerTargets:
         ]
 
 
-def create_idempotency_table() -> None:
-    """The table in which the run-ended function remembers the run ends it notified (Powertools' layout)."""
+def create_table(resource: str, name: str) -> None:
+    """A DynamoDB table with the keys the template declares for ``resource``."""
+    properties = load_template()["Resources"][resource]["Properties"]
     boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=os.environ["IDEMPOTENCY_TABLE_NAME"],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        BillingMode=properties["BillingMode"],
     )
+
+
+def create_idempotency_table() -> None:
+    """The table in which the run-ended function remembers the run ends it notified."""
+    create_table("IdempotencyTable", os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 
 def create_scheduler_table(name: str | None = None) -> None:
-    """The run scheduler's table (keys pk, sk), as the template's SchedulerTable declares it."""
-    name = name or os.environ["SCHEDULER_TABLE_NAME"]
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The run scheduler's table, as the template's SchedulerTable declares it."""
+    create_table("SchedulerTable", name or os.environ["SCHEDULER_TABLE_NAME"])
 
 
 def create_placeholder_pipeline(name: str) -> None:

@@ -418,3 +418,11 @@ def test_one_python_for_the_project_what_make_runs_and_the_lambda_runtime(templa
     assert project["project"]["requires-python"] == f">={version},<3.{int(version.split('.')[1]) + 1}"
     assert template["Globals"]["Function"]["Runtime"] == f"python{version}"
     assert project["tool"]["mypy"]["python_version"] == version
+
+
+def test_every_gap_of_the_local_stack_is_in_the_readme_with_its_reason():
+    from emulator.cloudformation import GAPS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for what, how in GAPS.items():
+        assert f"| {what} | {how} |" in readme, what

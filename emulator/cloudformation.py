@@ -1,0 +1,304 @@
+"""The local stack, created by moto's CloudFormation from the SAM-translated template.yaml.
+
+`create_stack` translates the template as `sam deploy` would (the functions' code is uploaded to a
+local code bucket and referenced by its s3:// URI), creates the stack on moto, then applies,
+through the service APIs and from the same translated template, what moto's CloudFormation skips
+or drops (each listed in `GAPS`, with the reason). Names, ARNs, environments and outputs are read
+back from the stack: nothing here restates what the template says.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import warnings
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from emulator.moto_server import REGION
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+ACCOUNT = "123456789012"  # moto's account
+CODE_BUCKET = "retrain-trigger-local-code"  # where `sam package` would put the functions' code
+# Not used locally (moto runs no layer), but the default resolves an SSM parameter moto lacks.
+LOCAL_LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:powertools-local:1"
+
+# moto says, for each resource type it skips, that it skips it: GAPS below says it once, with the reason.
+warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto's CloudFormation")
+logging.getLogger("moto").addFilter(lambda record: "No Moto CloudFormation support" not in record.getMessage())
+
+# What moto's CloudFormation (5.2.5) skips or drops, and what this module does about each.
+GAPS = {
+    "bucket versioning and notification configuration": "dropped by moto: applied with the S3 API",
+    "DynamoDB time to live": "dropped by moto: applied with the DynamoDB API",
+    "IAM inline policies": "stored by moto as Python objects: put again with the IAM API",
+    "Lambda event source mapping": "created, then disabled: without Docker moto cannot run the function; "
+    "emulator/event_source.py plays the mapping",
+    "bucket policy (TLS only)": "skipped by moto; not applied: moto would deny every request, since no "
+    "request it receives carries aws:SecureTransport",
+    "queue and topic policies": "skipped by moto; not applied: moto does not check resource policies "
+    "on delivery (the unit tests check their statements)",
+    "EventBridge Scheduler schedules": "skipped by moto: the local stack calls the sweep itself",
+    "CloudWatch alarms": "skipped by moto: nothing evaluates them locally",
+    "e-mail subscription": "skipped by moto: the local stack subscribes a queue to read notifications",
+    "template Rules": "ignored by moto: the functions refuse the same configuration at start",
+    "function layers, architectures, tracing, logging config": "dropped by moto: the functions run "
+    "in this process with the project's Powertools",
+}
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+    physical: dict[str, str]  # logical id -> physical id
+    translated: dict[str, Any]
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """The function's environment as the stack created it."""
+        configuration = boto3.client("lambda", region_name=REGION).get_function_configuration(
+            FunctionName=self.physical[logical_id]
+        )
+        variables = (configuration.get("Environment") or {}).get("Variables") or {}
+        return {name: str(value) for name, value in variables.items()}
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    return dict(yaml_parse(path.read_text(encoding="utf-8")))
+
+
+def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """What `sam deploy` sends to CloudFormation, with the code at CODE_BUCKET."""
+    template = json.loads(json.dumps(template))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            code_dir = resource["Properties"]["CodeUri"].rstrip("/")
+            resource["Properties"]["CodeUri"] = f"s3://{CODE_BUCKET}/{code_dir.replace('/', '-')}.zip"
+    translated: dict[str, Any] = transform(template, parameters, _NoManagedPolicies())
+    return translated
+
+
+def upload_code(template: dict[str, Any]) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        code_dir = resource["Properties"]["CodeUri"].rstrip("/")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as package:
+            for path in sorted((ROOT / code_dir).rglob("*.py")):
+                if "__pycache__" not in path.parts:
+                    package.write(path, path.relative_to(ROOT / code_dir))
+        s3.put_object(Bucket=CODE_BUCKET, Key=f"{code_dir.replace('/', '-')}.zip", Body=archive.getvalue())
+
+
+def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
+    template = load_template()
+    parameters = {**parameter_defaults(template), "PowertoolsLayerArn": LOCAL_LAYER, **(overrides or {})}
+    translated = translate(template, parameters)
+    upload_code(template)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps({key: value for key, value in translated.items() if key != "Rules"}),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    if described["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {name}: {described['StackStatus']} {described.get('StackStatusReason', '')}")
+    physical = {
+        summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+        for summary in page["StackResourceSummaries"]
+    }
+    stack = Stack(
+        name=name,
+        parameters=parameters,
+        outputs={output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])},
+        physical=physical,
+        translated=translated,
+    )
+    _apply_what_moto_skips(stack)
+    return stack
+
+
+class _Resolver:
+    """Evaluates the intrinsic functions of the translated template against the created stack."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._values = {
+            **stack.parameters,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack.name,
+        }
+        self._arns: dict[str, str] = {}
+
+    def __call__(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in (self(entry) for entry in node) if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            [(function, argument)] = node.items()
+            handlers: dict[str, Callable[[Any], Any]] = {
+                "Ref": self._ref,
+                "Fn::GetAtt": lambda arg: self._attribute(*(arg.split(".", 1) if isinstance(arg, str) else arg)),
+                "Fn::Sub": self._sub,
+                "Fn::If": self._if,
+                "Fn::Join": lambda arg: arg[0].join(str(self(part)) for part in arg[1]),
+            }
+            if function in handlers:
+                return handlers[function](argument)
+        resolved = {key: self(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate(self._stack.translated["Conditions"][name]))
+
+    def _evaluate(self, node: Any) -> Any:
+        if not (isinstance(node, dict) and len(node) == 1):
+            return node
+        [(function, argument)] = node.items()
+        operators: dict[str, Callable[[], Any]] = {
+            "Fn::Equals": lambda: str(self._evaluate(self(argument[0]))) == str(self._evaluate(self(argument[1]))),
+            "Fn::Not": lambda: not self._evaluate(argument[0]),
+            "Fn::Or": lambda: any(self._evaluate(item) for item in argument),
+            "Fn::And": lambda: all(self._evaluate(item) for item in argument),
+            "Condition": lambda: self.condition(argument),
+        }
+        return operators[function]() if function in operators else self(node)
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self._values:
+            return self._values[name]
+        return self._stack.physical[name]
+
+    def _if(self, argument: list[Any]) -> Any:
+        name, when_true, when_false = argument
+        return self(when_true if self.condition(name) else when_false)
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+
+        def value(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token in variables:
+                return str(self(variables[token]))
+            if "." in token:
+                return str(self._attribute(*token.split(".", 1)))
+            return str(self._ref(token))
+
+        return re.sub(r"\$\{([^}!]+)\}", value, text)
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        resource_type = self._stack.translated["Resources"][logical_id]["Type"]
+        physical = self._stack.physical[logical_id]
+        if attribute == "QueueName":
+            return physical.rsplit("/", 1)[-1]
+        if attribute != "Arn":
+            raise ValueError(f"{logical_id}.{attribute} is not resolved locally")
+        arns = {
+            "AWS::SQS::Queue": lambda: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[-1]}",
+            "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{physical}",
+            "AWS::DynamoDB::Table": lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}",
+            "AWS::IAM::Role": lambda: boto3.client("iam", region_name=REGION).get_role(RoleName=physical)["Role"][
+                "Arn"
+            ],
+            "AWS::KMS::Key": lambda: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{physical}",
+            "AWS::Logs::LogGroup": lambda: f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}:*",
+            "AWS::Lambda::Function": lambda: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}",
+            "AWS::Events::Rule": lambda: f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{physical}",
+        }
+        return arns[resource_type]()
+
+
+class _NoValue:
+    pass
+
+
+_NO_VALUE = _NoValue()
+
+
+def resolver(stack: Stack) -> _Resolver:
+    return _Resolver(stack)
+
+
+def _apply_what_moto_skips(stack: Stack) -> None:
+    resolve = _Resolver(stack)
+    resources = stack.translated["Resources"]
+    exists = {
+        name
+        for name, resource in resources.items()
+        if "Condition" not in resource or resolve.condition(resource["Condition"])
+    }
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    for name in exists:
+        if resources[name]["Type"] == "AWS::Lambda::EventSourceMapping":
+            lambda_client.update_event_source_mapping(UUID=stack.physical[name], Enabled=False)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    iam = boto3.client("iam", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in sorted(exists):
+        resource = resources[name]
+        properties = resolve(resource.get("Properties", {}))
+        if resource["Type"] == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in properties:
+            dynamodb.update_time_to_live(
+                TableName=stack.physical[name], TimeToLiveSpecification=properties["TimeToLiveSpecification"]
+            )
+        elif resource["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                # SAM writes some of its generated policies without a Version, which IAM reads as
+                # 2008-10-17 and moto's PutRolePolicy refuses; the statements are the same.
+                document = {"Version": "2012-10-17", **policy["PolicyDocument"]}
+                iam.put_role_policy(
+                    RoleName=stack.physical[name], PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document)
+                )
+        elif resource["Type"] == "AWS::S3::Bucket":
+            bucket = stack.physical[name]
+            if "VersioningConfiguration" in properties:
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"])
+            notification = properties.get("NotificationConfiguration") or {}
+            queues = [
+                {
+                    "QueueArn": queue["Queue"],
+                    "Events": [queue["Event"]],
+                    **(
+                        {"Filter": {"Key": {"FilterRules": queue["Filter"]["S3Key"]["Rules"]}}}
+                        if queue.get("Filter")
+                        else {}
+                    ),
+                }
+                for queue in notification.get("QueueConfigurations", [])
+            ]
+            configuration: dict[str, Any] = {"QueueConfigurations": queues} if queues else {}
+            if notification.get("EventBridgeConfiguration"):
+                configuration["EventBridgeConfiguration"] = {}
+            if configuration:
+                s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)  # type: ignore[arg-type]
