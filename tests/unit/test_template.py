@@ -426,3 +426,11 @@ def test_every_gap_of_the_local_stack_is_in_the_readme_with_its_reason():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for what, how in GAPS.items():
         assert f"| {what} | {how} |" in readme, what
+
+
+def test_what_moto_does_not_evaluate_in_iam_is_in_the_readme():
+    from emulator.identities import EVALUATION_GAPS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for what, how in EVALUATION_GAPS.items():
+        assert f"| {what} | {how} |" in readme, what
