@@ -9,14 +9,17 @@ policies are adjusted for exactly those, and nothing else.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import boto3
+from moto.core.authorization import enable_iam_authentication
 
 from emulator.moto_server import REGION
 
@@ -88,3 +91,33 @@ def signing_as(credentials: dict[str, str]) -> Iterator[None]:
             else:
                 os.environ[name] = value
         boto3.setup_default_session()
+
+
+@contextmanager
+def functions_as_their_roles(stack: Any, without: tuple[str, str] | None = None) -> Iterator[dict[str, ModuleType]]:
+    """Every function of the stack imported with its environment, its clients signing as its role;
+    everything else in this process signs as an administrator; moto's IAM enforcement on.
+
+    ``without`` = (function, statement Sid) leaves that statement out of the function's role.
+    Yields the functions' handler modules by module name (`app`, `run_ended`, `sweep`).
+    """
+    resources = stack.translated["Resources"]
+    administrator = create_identity("harness", {"all": ADMINISTRATOR})
+    prepared = []
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        properties = resource["Properties"]
+        policies = role_policies(stack.physical[properties["Role"]["Fn::GetAtt"][0]])
+        if without and without[0] == name:
+            for document in policies.values():
+                document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != without[1]]
+        module = properties["Handler"].split(".", 1)[0]
+        prepared.append((module, create_identity(f"{name}-as-its-role", policies), stack.function_environment(name)))
+    with enable_iam_authentication(), signing_as(administrator):
+        modules = {}
+        for module, identity, environment in prepared:
+            os.environ.update(environment)
+            with signing_as(identity):
+                modules[module] = importlib.reload(importlib.import_module(module))
+        yield modules

@@ -15,7 +15,7 @@ from emulator.demo import read_notifications
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 
 REGION = "us-east-1"
-SAMPLE_BUCKET = "retrain-trigger-dev-data-123456789012-us-east-1"  # the bucket of the events/ samples
+SAMPLE_BUCKET = os.environ["DATA_BUCKET"]  # the bucket of the events/ samples (see conftest)
 
 
 @dataclass(frozen=True)

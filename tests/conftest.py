@@ -3,26 +3,21 @@ moto's server on 127.0.0.1 for end-to-end tests. The fake credentials below neve
 
 from __future__ import annotations
 
+import json
 import os
-
-from pipeline.config import runs_prefix
+from pathlib import Path
 
 # Set before anything creates a boto3 client or imports the function (it reads its settings once).
+# The functions' environment is the one of the `dev` stack of the sample account, as `sam local
+# invoke --env-vars` gets it: events/env.json, which a test keeps equal to what the template sets
+# (RunStatusFunction's holds the other functions' variables too).
 os.environ.update(
+    json.loads((Path(__file__).resolve().parents[1] / "events" / "env.json").read_text())["RunStatusFunction"],
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
-    PIPELINE_NAME="retrain-pipeline",
-    NOTIFICATION_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:retrain-notifications",
-    DATA_PREFIX="pipeline-dataset/",
-    DATA_SUFFIX=".csv",
-    IDEMPOTENCY_TABLE_NAME="retrain-idempotency",
-    SCHEDULER_TABLE_NAME="retrain-scheduler",
-    DEAD_LETTER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/retrain-trigger-dlq",
-    DATA_BUCKET="retrain-trigger-dev-data-123456789012-us-east-1",
-    RUNS_PREFIX=runs_prefix("retrain-pipeline"),
     POWERTOOLS_SERVICE_NAME="retrain-trigger",
     POWERTOOLS_METRICS_NAMESPACE="RetrainTrigger",
     POWERTOOLS_TRACE_DISABLED="true",

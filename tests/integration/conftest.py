@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from emulator.deployment import LocalDeployment, deploy_locally, function_environment
+from emulator.deployment import LocalDeployment, deploy_locally
 from emulator.event_source import QueueEventSource
+from emulator.identities import functions_as_their_roles
 from emulator.moto_server import running_moto_server
 
 
@@ -38,35 +39,28 @@ class LocalRun:
 
 @pytest.fixture
 def local_run(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
-    """moto's server, the template's resources in it, and the real function behind a local event source.
+    """moto's server, the stack created from the template, and the real functions behind a local
+    event source, with moto's IAM enforcement on: each function signs as an identity holding
+    exactly its role's policies, and the test itself as an administrator.
 
-    The function module is re-imported with the template's environment (its clients then talk to
+    The function modules are re-imported with the stack's environments (their clients then talk to
     the server) and re-imported again afterwards with the tests' environment.
     """
-    import app
-    import sweep
-
     overrides: dict[str, str] = getattr(request, "param", {})
     saved = dict(os.environ)
-    with running_moto_server():
-        deployment = deploy_locally(overrides)
-        os.environ.update(function_environment(deployment))
-        importlib.reload(app)
-        os.environ.update(function_environment(deployment, "SweepFunction"))
-        importlib.reload(sweep)
-        try:
-            event_source = QueueEventSource(
-                deployment.queue_url,
-                deployment.queue_arn,
-                app.lambda_handler,
-                batch_size=deployment.batch_size,
-            )
-            yield LocalRun(deployment, event_source, app, sweep)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    importlib.reload(app)
-    importlib.reload(sweep)
-
-
-Factory = Callable[..., Any]
+    try:
+        with running_moto_server():
+            deployment = deploy_locally(overrides)
+            with functions_as_their_roles(deployment.stack) as modules:
+                event_source = QueueEventSource(
+                    deployment.queue_url,
+                    deployment.queue_arn,
+                    modules["app"].lambda_handler,
+                    batch_size=deployment.batch_size,
+                )
+                yield LocalRun(deployment, event_source, modules["app"], modules["sweep"])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        for name in ("app", "run_ended", "sweep"):
+            importlib.reload(importlib.import_module(name))

@@ -13,24 +13,16 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core.authorization import enable_iam_authentication
 
-from emulator.deployment import LocalDeployment, deploy_locally, function_environment
+from emulator.deployment import LocalDeployment, deploy_locally
 from emulator.event_source import QueueEventSource
-from emulator.identities import ADMINISTRATOR, create_identity, role_policies, signing_as
+from emulator.identities import functions_as_their_roles
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
 from tests.aws import TriggerTargets, create_placeholder_pipeline
 from tests.events import load_event
 
 pytestmark = pytest.mark.end_to_end
-
-# handler module -> (function, its role), as template.yaml declares them
-FUNCTIONS = {
-    "app": ("TriggerFunction", "TriggerFunctionRole"),
-    "run_ended": ("RunStatusFunction", "RunStatusFunctionRole"),
-    "sweep": ("SweepFunction", "SweepFunctionRole"),
-}
 
 
 @dataclass
@@ -59,21 +51,8 @@ def enforced_stack(without: tuple[str, str] | None = None) -> Iterator[EnforcedS
         with running_moto_server():
             deployment = deploy_locally()
             create_placeholder_pipeline(deployment.pipeline_name)
-            administrator = create_identity("harness", {"all": ADMINISTRATOR})
-            identities, environments = {}, {}
-            for module, (function, role) in FUNCTIONS.items():
-                policies = role_policies(deployment.stack.physical[role])
-                if without and without[0] == function:
-                    for document in policies.values():
-                        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != without[1]]
-                identities[module] = create_identity(f"{function}-as-its-role", policies)
-                environments[module] = function_environment(deployment, function)
-            with enable_iam_authentication(), signing_as(administrator):
-                handlers = {}
-                for module in FUNCTIONS:
-                    os.environ.update(environments[module])
-                    with signing_as(identities[module]):
-                        handlers[module] = importlib.reload(importlib.import_module(module)).lambda_handler
+            with functions_as_their_roles(deployment.stack, without) as modules:
+                handlers = {name: module.lambda_handler for name, module in modules.items()}
                 event_source = QueueEventSource(
                     deployment.queue_url, deployment.queue_arn, handlers["app"], batch_size=deployment.batch_size
                 )
@@ -81,8 +60,8 @@ def enforced_stack(without: tuple[str, str] | None = None) -> Iterator[EnforcedS
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        for module in FUNCTIONS:
-            importlib.reload(importlib.import_module(module))
+        for name in ("app", "run_ended", "sweep"):
+            importlib.reload(importlib.import_module(name))
 
 
 def test_each_function_does_its_whole_job_with_only_its_roles_permissions():

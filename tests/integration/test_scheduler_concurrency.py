@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ INVOCATIONS = 8
 
 
 def plan(objects: list[UploadedObject]) -> PipelineRun:
-    return run_for(objects, pipeline_name=PIPELINE, manifest_prefix="pipeline-artifacts/manifests/")
+    return run_for(objects, pipeline_name=PIPELINE, manifest_prefix=os.environ["MANIFEST_PREFIX"])
 
 
 @pytest.mark.parametrize("cap", [1, 2])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -64,7 +65,7 @@ def test_every_record_of_every_message_in_a_batch_is_in_the_one_run_the_batch_st
     [execution] = targets.executions()
     manifest_key = execution["Parameters"]["InputKey"]
     assert execution["Parameters"]["InputDataType"] == "ManifestFile"
-    assert manifest_key.startswith("pipeline-artifacts/manifests/")
+    assert manifest_key.startswith(os.environ["MANIFEST_PREFIX"])
     manifest = (
         boto3.client("s3", region_name="us-east-1")
         .get_object(Bucket=execution["Parameters"]["InputBucket"], Key=manifest_key)["Body"]

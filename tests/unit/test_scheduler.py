@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -73,7 +74,7 @@ class Scheduler:
 
     @staticmethod
     def plan(objects: list[UploadedObject]) -> PipelineRun:
-        return run_for(objects, pipeline_name=PIPELINE, manifest_prefix="pipeline-artifacts/manifests/")
+        return run_for(objects, pipeline_name=PIPELINE, manifest_prefix=os.environ["MANIFEST_PREFIX"])
 
     def start(self, record: dict[str, Any]) -> str:
         if self.fail_start:
