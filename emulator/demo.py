@@ -47,7 +47,8 @@ from pipeline.definition import definition_json
 from trigger.run_status.messages import describe_metrics
 
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
-DEMO_KEY = "pipeline-dataset/2026 11/diabetes data+v1.csv"
+# Under the stack's DataPrefix: a folder with a space, a name with a space and a plus.
+DEMO_NAME = "2026 11/diabetes data+v1.csv"
 LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/retrain-trigger-local-pipeline-us-east-1"
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
 
@@ -225,7 +226,8 @@ class Demo:
             pipeline_arn = upsert(config, definition_json(config))
             self.show_deployment(deployment, endpoint, pipeline_arn, config)
             event_source = self.start_function(deployment)
-            for number, upload in enumerate(uploads or [Upload(DEMO_KEY, diabetes_csv())], start=1):
+            demo_upload = Upload(deployment.parameters["DataPrefix"] + DEMO_NAME, diabetes_csv())
+            for number, upload in enumerate(uploads or [demo_upload], start=1):
                 try:
                     outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
                 except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
