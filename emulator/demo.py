@@ -39,7 +39,7 @@ from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult, UnsupportedStep
 from emulator.sample_data import diabetes_csv
-from emulator.status_events import status_change_event
+from emulator.status_events import record_in_moto, status_change_event
 from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
@@ -268,6 +268,7 @@ class Demo:
         self.show_notifications(deployment, "4.")
         self.say("5. the execution's steps, run locally from the definition SageMaker holds:")
         result = LocalPipelineRunner(on_step=self.progress).run(execution_arn)
+        record_in_moto(result)
         run = DemoRun(upload.key, execution_arn, result, upload_to_end_seconds=time.monotonic() - uploaded_at)
         told = self.tell_run_status(deployment, result)
         if len(told) != 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,14 +42,12 @@ class LocalStack:
     pipeline_name: str
     model_package_group: str
     topic_arn: str
+    stack_name: str
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
-        cli = (
-            f"retrain-trigger --queue-url {self.queue_url} --dlq-url {self.dead_letter_queue_url} "
-            f"--pipeline-name {self.pipeline_name} --bucket {self.bucket} "
-            f"--model-package-group {self.model_package_group}"
-        )
+        cli = shutil.which("retrain-trigger") or str(Path(sys.executable).parent / "retrain-trigger")
+        aws = "aws" if shutil.which("aws") else "uvx --from awscli aws"
         return [
             f"local stack up (pid {self.pid}) at {self.endpoint}",
             f"  bucket          {self.bucket} (upload under {self.data_prefix}, a CSV with a 'target' column)",
@@ -58,10 +57,10 @@ class LocalStack:
             "",
             "in another shell:",
             f"  export {exports}",
-            f"  aws s3 cp my.csv s3://{self.bucket}/{self.data_prefix}my.csv",
-            f"  {cli} status",
-            f"  {cli} dlq",
-            "  retrain-trigger local down",
+            f"  {aws} s3 cp my.csv s3://{self.bucket}/{self.data_prefix}my.csv",
+            f"  {cli} --stack-name {self.stack_name} status",
+            f"  {cli} --stack-name {self.stack_name} dlq",
+            f"  {cli} local down",
         ]
 
 
@@ -143,7 +142,7 @@ def serve(state_dir: Path, target: str) -> None:
     from emulator.lambda_context import LocalLambdaContext
     from emulator.moto_server import running_moto_server
     from emulator.pipeline_runner import LocalPipelineRunner
-    from emulator.status_events import status_change_event
+    from emulator.status_events import record_in_moto, status_change_event
     from pipeline.cli import upsert
     from pipeline.definition import definition_json
 
@@ -170,6 +169,7 @@ def serve(state_dir: Path, target: str) -> None:
             pipeline_name=deployment.pipeline_name,
             model_package_group=deployment.parameters["ModelPackageGroupName"],
             topic_arn=deployment.topic_arn,
+            stack_name=deployment.stack.name,
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
@@ -183,6 +183,7 @@ def serve(state_dir: Path, target: str) -> None:
                 seen.add(arn)
                 print(f"running {arn}", flush=True)
                 result = LocalPipelineRunner().run(arn)
+                record_in_moto(result)
                 print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
                 run_ended.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
             if time.monotonic() - last_sweep > SWEEP_SECONDS:

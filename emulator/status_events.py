@@ -41,3 +41,15 @@ def status_change_event(result: RunResult) -> dict[str, Any]:
             "executionEndTime": ended.isoformat().replace("+00:00", "Z"),
         },
     }
+
+
+def record_in_moto(result: RunResult) -> None:
+    """Give the execution the status and failure reason the local run ended with, as SageMaker
+    would report them. moto marks every execution Succeeded at once and has no API to change it:
+    this sets them in its backend (the server runs in this process)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    account, pipeline = result.execution_arn.split(":")[4], result.execution_arn.split("/")[1]
+    execution = sagemaker_backends[account][REGION].pipelines[pipeline].pipeline_executions[result.execution_arn]
+    execution.pipeline_execution_status = result.status
+    execution.pipeline_execution_failure_reason = result.failure_reason or None  # type: ignore[assignment]

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -45,32 +46,44 @@ class Targets:
     model_package_group: str | None = None
 
 
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """Where the resources are: accepted before or after the command (a value after it wins)."""
+    parser.add_argument("--stack-name", default=default, help="read queue, DLQ, bucket and pipeline from this stack")
+    parser.add_argument("--region", default=default)
+    parser.add_argument("--queue-url", default=default, help="the trigger queue (default: the stack's)")
+    parser.add_argument("--dlq-url", default=default, help="its dead-letter queue (default: the stack's)")
+    parser.add_argument("--pipeline-name", default=default)
+    parser.add_argument("--bucket", default=default, help="the data bucket (default: the stack's DataBucketName)")
+    parser.add_argument("--model-package-group", default=default, help="default: the stack's ModelPackageGroupName")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 or more")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="retrain-trigger", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack-name", help="read queue, DLQ, bucket and pipeline from this stack")
-    parser.add_argument("--region")
-    parser.add_argument("--queue-url", help="the trigger queue (default: the stack's TriggerQueueUrl)")
-    parser.add_argument("--dlq-url", help="its dead-letter queue (default: the stack's TriggerDeadLetterQueueUrl)")
-    parser.add_argument("--pipeline-name")
-    # Accepted before or after the command: a value given after it wins.
-    parser.add_argument("--bucket", help="the data bucket (default: the stack's DataBucketName)")
-    parser.add_argument("--model-package-group", help="default: the stack's ModelPackageGroupName")
+    _common_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
-    backfill = commands.add_parser("backfill", help="start runs for objects already in the bucket")
-    backfill.add_argument("--bucket", default=argparse.SUPPRESS, help="default: the stack's data bucket")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        _common_options(sub, argparse.SUPPRESS)
+        return sub
+
+    backfill = command("backfill", "start runs for objects already in the bucket")
     backfill.add_argument("--prefix", default="", help="only objects under this prefix")
-    commands.add_parser("dlq", help="list the dead-letter queue's messages: objects and why each is there")
+    command("dlq", "list the dead-letter queue's messages: objects and why each is there")
     local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
     local.add_argument("action", choices=["up", "down"])
     local.add_argument("--target", default="target", help="the target column of the CSVs you upload (local up)")
-    redrive = commands.add_parser("redrive", help="move the DLQ's messages back to the trigger queue")
+    redrive = command("redrive", "move the DLQ's messages back to the trigger queue")
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
-    status = commands.add_parser(
-        "status", help="recent runs: objects trained on, metrics, champion comparison, model package, failure"
-    )
-    status.add_argument("--limit", type=int, default=10, help="how many of the latest runs (default 10)")
-    status.add_argument("--bucket", default=argparse.SUPPRESS, help="where runs write their reports")
-    status.add_argument("--model-package-group", default=argparse.SUPPRESS, help="default: the stack's")
+    status = command("status", "recent runs: objects trained on, metrics, champion comparison, model package, failure")
+    status.add_argument("--limit", type=_positive, default=10, help="how many of the latest runs (default 10)")
     return parser.parse_args(argv)
 
 
@@ -233,6 +246,10 @@ def status(targets: Targets, limit: int) -> int:
     summaries = sagemaker.list_pipeline_executions(
         PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
     )["PipelineExecutionSummaries"]
+    # Sorted and trimmed here too: an endpoint may ignore SortOrder and MaxResults (moto does).
+    summaries = sorted(summaries, key=lambda s: s.get("StartTime") or datetime.min.replace(tzinfo=UTC), reverse=True)[
+        :limit
+    ]
     packages = _packages_by_execution(sagemaker, targets.model_package_group)
     print(f"{len(summaries)} most recent execution(s) of {pipeline}")
     for summary in summaries:

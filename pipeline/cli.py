@@ -179,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(json.loads(definition), indent=2, sort_keys=True))
         return 0
     arn = upsert(config, definition)
-    print(f"pipeline {config.pipeline_name} is up to date: {arn}")
+    print(f"pipeline {config.pipeline_name} now holds this definition (created or updated): {arn}")
     print(f"step scripts under {config.artifacts_uri}/code/, models registered in {config.model_package_group_name}")
     return 0
 

@@ -156,7 +156,7 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
         boto3.client("s3", region_name=REGION).put_object(
             Bucket=stack.bucket, Key=f"{stack.data_prefix}my data.csv", Body=friedman_csv(rows=300)
         )
-        command = ["--pipeline-name", stack.pipeline_name, "--bucket", stack.bucket, "status"]
+        command = ["--stack-name", stack.stack_name, "status"]  # as `local up` says
         deadline = time.monotonic() + 240
         out = ""
         while "Succeeded" not in out and time.monotonic() < deadline:

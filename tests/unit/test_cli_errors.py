@@ -73,10 +73,35 @@ def test_a_role_name_where_an_arn_is_needed_is_one_line_not_a_traceback(monkeypa
         pipeline_cli(["definition", "--role-arn", "my-role", "--bucket", "b"])
 
 
+@pytest.mark.parametrize("command", ["status", "dlq", "redrive", "backfill"])
 @pytest.mark.parametrize("order", ["before", "after"])
-def test_bucket_and_model_group_work_before_or_after_the_command(order):
+def test_where_options_work_before_or_after_the_command(order, command):
     from ops.cli import parse_args
 
-    options = ["--bucket", "b", "--model-package-group", "g"]
-    args = parse_args([*options, "status"] if order == "before" else ["status", *options])
-    assert (args.bucket, args.model_package_group) == ("b", "g")
+    options = ["--pipeline-name", "p", "--dlq-url", "d", "--queue-url", "q", "--bucket", "b", "--stack-name", "s"]
+    args = parse_args([*options, command] if order == "before" else [command, *options])
+    assert (args.pipeline_name, args.dlq_url, args.queue_url, args.bucket, args.stack_name) == ("p", "d", "q", "b", "s")
+
+
+def test_status_shows_the_latest_runs_first_and_no_more_than_the_limit(aws, capsys):
+    from tests.aws import create_placeholder_pipeline
+
+    create_placeholder_pipeline("p")
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="bucket-of-runs")
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    arns = [
+        sagemaker.start_pipeline_execution(
+            PipelineName="p",
+            PipelineParameters=[
+                {"Name": "InputBucket", "Value": "bucket-of-runs"},
+                {"Name": "InputKey", "Value": f"k{n}.csv"},
+            ],
+            ClientRequestToken=f"token-{n:032d}",
+        )["PipelineExecutionArn"]
+        for n in range(3)
+    ]
+    assert retrain_trigger(["--region", "us-east-1", "--pipeline-name", "p", "status", "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 most recent execution(s) of p" in out
+    assert arns[-1] in out
+    assert arns[0] not in out

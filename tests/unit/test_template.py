@@ -372,7 +372,10 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     env = json.loads((ROOT / "events" / "env.json").read_text(encoding="utf-8"))
     assert set(env) == set(SCHEDULER_FUNCTIONS)
     for function in SCHEDULER_FUNCTIONS:
-        declared = resources[function]["Properties"]["Environment"]["Variables"]
+        declared = {
+            **template["Globals"]["Function"]["Environment"]["Variables"],
+            **resources[function]["Properties"]["Environment"]["Variables"],
+        }
         assert env[function] == {k: str(resolve(v, {**values, **physical}, template)) for k, v in declared.items()}
 
 
