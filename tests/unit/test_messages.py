@@ -18,7 +18,13 @@ def test_console_link_points_at_the_pipeline_in_its_region():
     )
 
 
-@given(key=st.text(min_size=1, max_size=1024))
+# Any key a run accepts: up to 1,024 characters, each part short enough to be a file name.
+accepted_keys = (
+    st.lists(st.text(max_size=60), min_size=1, max_size=17).map("/".join).filter(lambda key: 0 < len(key) <= 1024)
+)
+
+
+@given(key=accepted_keys)
 def test_subjects_are_what_sns_accepts_for_any_key(key):
     run = run_for_object(replace(UPLOAD, key=key), pipeline_name="p")
     notifications = (

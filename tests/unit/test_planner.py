@@ -126,3 +126,11 @@ def test_new_objects_train_on_what_started_the_run():
     assert "TrainingData" not in single.parameters  # the pipeline's default: NewObjects
     assert single.training_data == several.training_data == "NewObjects"
     assert several.parameters["InputDataType"] == "ManifestFile"
+
+
+def test_a_key_part_longer_than_a_file_name_can_be_is_refused_before_any_run():
+    fine = replace(UPLOAD, key="pipeline-dataset/" + "é" * 125 + ".csv")  # a 254-byte name
+    too_long = replace(UPLOAD, key="pipeline-dataset/" + "é" * 126 + ".csv")  # 256 bytes
+    assert run_for_object(fine, pipeline_name="p").parameters["InputKey"] == fine.key
+    with pytest.raises(InvalidRunRequest, match="file names are at most 255 bytes"):
+        run_for_object(too_long, pipeline_name="p")

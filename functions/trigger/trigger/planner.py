@@ -15,6 +15,7 @@ from trigger.events import S3EventRecord
 MAX_PARAMETER_VALUE_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 82
 MAX_DESCRIPTION_LENGTH = 3072
+MAX_FILE_NAME_BYTES = 255  # the jobs copy each object to a file under its key: Linux's limit per name
 
 INPUT_BUCKET_PARAMETER = "InputBucket"
 INPUT_KEY_PARAMETER = "InputKey"
@@ -268,6 +269,12 @@ def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
                 f"pipeline parameter {name} would be {len(value)} characters long; SageMaker "
                 f"accepts at most {MAX_PARAMETER_VALUE_LENGTH} ({obj.uri[:120]}...)"
             )
+    longest = max(obj.key.split("/"), key=lambda part: len(part.encode("utf-8")))
+    if len(longest.encode("utf-8")) > MAX_FILE_NAME_BYTES:
+        raise InvalidRunRequest(
+            f"a part of the key is {len(longest.encode('utf-8'))} bytes long; the job copies the object to a "
+            f"file, and file names are at most {MAX_FILE_NAME_BYTES} bytes ({obj.uri[:120]}...)"
+        )
     token = client_request_token(obj)
     version = _version_label(obj)
     return PipelineRun(
