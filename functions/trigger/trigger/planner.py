@@ -261,20 +261,29 @@ def manifest_documents(run: PipelineRun) -> dict[str, str]:
     return {"input.manifest": json.dumps(input_manifest), "objects.json": json.dumps(listing, indent=1)}
 
 
-def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
-    parameters = {INPUT_BUCKET_PARAMETER: obj.bucket, INPUT_KEY_PARAMETER: obj.key}
-    for name, value in parameters.items():
+def refusal_of(obj: UploadedObject) -> str | None:
+    """Why no run can take this object (a value over SageMaker's limits, a key part longer than a
+    file name), or None."""
+    for name, value in ((INPUT_BUCKET_PARAMETER, obj.bucket), (INPUT_KEY_PARAMETER, obj.key)):
         if len(value) > MAX_PARAMETER_VALUE_LENGTH:
-            raise InvalidRunRequest(
+            return (
                 f"pipeline parameter {name} would be {len(value)} characters long; SageMaker "
                 f"accepts at most {MAX_PARAMETER_VALUE_LENGTH} ({obj.uri[:120]}...)"
             )
-    longest = max(obj.key.split("/"), key=lambda part: len(part.encode("utf-8")))
-    if len(longest.encode("utf-8")) > MAX_FILE_NAME_BYTES:
-        raise InvalidRunRequest(
-            f"a part of the key is {len(longest.encode('utf-8'))} bytes long; the job copies the object to a "
+    longest = max(len(part.encode("utf-8")) for part in obj.key.split("/"))
+    if longest > MAX_FILE_NAME_BYTES:
+        return (
+            f"a part of the key is {longest} bytes long; the job copies the object to a "
             f"file, and file names are at most {MAX_FILE_NAME_BYTES} bytes ({obj.uri[:120]}...)"
         )
+    return None
+
+
+def run_for_object(obj: UploadedObject, *, pipeline_name: str) -> PipelineRun:
+    refusal = refusal_of(obj)
+    if refusal is not None:
+        raise InvalidRunRequest(refusal)
+    parameters = {INPUT_BUCKET_PARAMETER: obj.bucket, INPUT_KEY_PARAMETER: obj.key}
     token = client_request_token(obj)
     version = _version_label(obj)
     return PipelineRun(

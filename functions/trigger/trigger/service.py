@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from trigger.config import TriggerSettings
 from trigger.events import S3TestEvent, TriggerQueueRecord
 from trigger.observability import logger, metrics
-from trigger.planner import InvalidRunRequest, ObjectFilter, UploadedObject, run_for_object
+from trigger.planner import ObjectFilter, UploadedObject, refusal_of
 from trigger.run_scheduler import RunScheduler
 from trigger.scheduler.dispatch import DispatchOutcome
 
@@ -76,7 +76,7 @@ class TriggerService:
                 logger.info("skipped object", extra={"object": obj.uri, "event": obj.event_name, "reason": skip})
                 metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
                 continue
-            refusal = _refusal(obj, self._settings.pipeline_name)
+            refusal = refusal_of(obj)
             if refusal is not None:
                 self._dead_letter(message_id, message.raw_body, f"{obj.uri[:300]}: {refusal}")
                 return ParsedMessage(message_id)
@@ -128,12 +128,3 @@ def _problems(invalid: ValidationError) -> str:
         + f": {error['msg']}"
         for error in shown[:3]
     )
-
-
-def _refusal(obj: UploadedObject, pipeline_name: str) -> str | None:
-    """Why SageMaker would refuse a run for this object (a key over its parameter limits), or None."""
-    try:
-        run_for_object(obj, pipeline_name=pipeline_name)
-    except InvalidRunRequest as invalid:
-        return str(invalid)
-    return None

@@ -1,4 +1,4 @@
-"""The only modules of the function that talk to AWS."""
+"""Adapters to the AWS services the functions call (the scheduler's table is in scheduler/table.py)."""
 
 from botocore.config import Config
 
