@@ -7,7 +7,7 @@ import json
 import uuid
 
 from bench.figures import Figure
-from bench.lambda_setup import BUCKET, configure_environment, upload_records
+from bench.lambda_setup import BUCKET, PIPELINE_NAME, configure_environment, upload_records
 
 BURST = 1000
 BATCH_SIZE = 1000  # the template's default BatchSize
@@ -26,14 +26,14 @@ def executions_for(one_run_per_upload: bool) -> int:
 
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
         create_scheduler_table()
-        create_placeholder_pipeline("retrain-pipeline")
+        create_placeholder_pipeline(PIPELINE_NAME)
         sagemaker = boto3.client("sagemaker", region_name="us-east-1")
         records = upload_records(BURST)
         if one_run_per_upload:
             for record in records:
                 for s3_record in TriggerQueueRecord.model_validate(record).body.records:  # type: ignore[union-attr]
                     sagemaker.start_pipeline_execution(
-                        PipelineName="retrain-pipeline",
+                        PipelineName=PIPELINE_NAME,
                         PipelineParameters=[
                             {"Name": "InputBucket", "Value": s3_record.s3.bucket.name},
                             {"Name": "InputKey", "Value": s3_record.s3.object.key},
@@ -44,7 +44,7 @@ def executions_for(one_run_per_upload: bool) -> int:
             for start in range(0, BURST, BATCH_SIZE):
                 app.lambda_handler({"Records": records[start : start + BATCH_SIZE]}, LocalLambdaContext())
         count = 0
-        for page in sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName="retrain-pipeline"):
+        for page in sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName=PIPELINE_NAME):
             count += len(page["PipelineExecutionSummaries"])
         return count
 

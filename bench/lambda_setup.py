@@ -5,26 +5,27 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+# The functions' environment in the dev stack, as the template gives it (events/env.json, which a test
+# keeps equal to the template), without the topic and the DLQ, which the benchmarks do not create.
 FUNCTION_ENVIRONMENT = {
+    **json.loads((Path(__file__).resolve().parents[1] / "events" / "env.json").read_text())["RunStatusFunction"],
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
-    "PIPELINE_NAME": "retrain-pipeline",
-    "SCHEDULER_TABLE_NAME": "retrain-scheduler",
-    "DATA_PREFIX": "pipeline-dataset/",
-    "DATA_SUFFIX": ".csv",
     "NOTIFICATION_TOPIC_ARN": "",
-    "POWERTOOLS_SERVICE_NAME": "retrain-trigger",
-    "POWERTOOLS_METRICS_NAMESPACE": "RetrainTrigger",
+    "DEAD_LETTER_QUEUE_URL": "",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-BUCKET = "retrain-trigger-bench-data"
+BUCKET = FUNCTION_ENVIRONMENT["DATA_BUCKET"]
+PIPELINE_NAME = FUNCTION_ENVIRONMENT["PIPELINE_NAME"]
+DATA_PREFIX = FUNCTION_ENVIRONMENT["DATA_PREFIX"]
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:retrain-trigger-bench-queue"
 
 
@@ -47,7 +48,7 @@ def upload_records(count: int) -> list[dict[str, Any]]:
                         "s3": {
                             "bucket": {"name": BUCKET},
                             "object": {
-                                "key": quote_plus(f"pipeline-dataset/burst/{n:05d} part.csv", safe="/"),
+                                "key": quote_plus(f"{DATA_PREFIX}burst/{n:05d} part.csv", safe="/"),
                                 "size": 1024,
                                 "eTag": f"{n:032x}",
                                 "versionId": f"v{n}",

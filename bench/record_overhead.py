@@ -13,12 +13,13 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
 from bench.figures import Figure
-from bench.lambda_setup import configure_environment, upload_records
+from bench.lambda_setup import PIPELINE_NAME, configure_environment, upload_records
+from trigger.scheduler.table import KEY_SCHEMA, TTL_ATTRIBUTE
 
 RECORDS = 10_000
 ANSWERS: dict[str, bytes] = {
     "StartPipelineExecution": json.dumps(
-        {"PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline/execution/x"}
+        {"PipelineExecutionArn": f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{PIPELINE_NAME}/execution/x"}
     ).encode(),
     "GetItem": b"{}",
     "Query": b'{"Items": [], "Count": 0}',
@@ -37,6 +38,7 @@ def stub(client: Any) -> None:
 def bare_loop(records: list[dict[str, Any]], dynamodb: Any) -> None:
     """What the batch needs, written by hand: parse, decode, record each object once (the same items,
     attribute for attribute, 50 objects per transaction), look for work."""
+    (partition, _), (sort, _) = KEY_SCHEMA  # the template's SchedulerTable declares the same (a test checks)
     items = []
     now = time.time()
     for record in records:
@@ -50,19 +52,19 @@ def bare_loop(records: list[dict[str, Any]], dynamodb: Any) -> None:
                     "Put": {
                         "TableName": "t",
                         "Item": {
-                            "pk": {"S": identity},
-                            "sk": {"S": "object"},
+                            partition: {"S": identity},
+                            sort: {"S": "object"},
                             "recorded_at": {"N": str(now)},
-                            "pipeline": {"S": "retrain-pipeline"},
-                            "expires_at": {"N": str(int(now) + 86400)},
+                            "pipeline": {"S": PIPELINE_NAME},
+                            TTL_ATTRIBUTE: {"N": str(int(now) + 86400)},
                         },
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ConditionExpression": f"attribute_not_exists({partition})",
                     }
                 }
             )
             entry = {
-                "pk": {"S": "pending#retrain-pipeline"},
-                "sk": {"S": f"{now:017.6f}#{hash(identity):x}"},
+                partition: {"S": f"pending#{PIPELINE_NAME}"},
+                sort: {"S": f"{now:017.6f}#{hash(identity):x}"},
                 "arrived_at": {"N": str(now)},
                 "bucket": {"S": bucket},
                 "key": {"S": key},
@@ -74,8 +76,10 @@ def bare_loop(records: list[dict[str, Any]], dynamodb: Any) -> None:
             items.append({"Put": {"TableName": "t", "Item": entry}})
     for start in range(0, len(items), 100):
         dynamodb.transact_write_items(TransactItems=items[start : start + 100])
-    dynamodb.get_item(TableName="t", Key={"pk": {"S": "slots"}})
-    dynamodb.query(TableName="t", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "p"}})
+    dynamodb.get_item(TableName="t", Key={partition: {"S": "slots"}})
+    dynamodb.query(
+        TableName="t", KeyConditionExpression=f"{partition} = :pk", ExpressionAttributeValues={":pk": {"S": "p"}}
+    )
 
 
 def measure() -> Figure:

@@ -26,7 +26,6 @@ from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
 from emulator import moto_fixes
 from emulator.lambda_context import LocalLambdaContext
-from pipeline.config import runs_prefix
 
 UPLOAD_EVERY = 30
 UPLOADS = 3600 // UPLOAD_EVERY
@@ -167,9 +166,6 @@ def status_event(execution_arn: str) -> dict[str, Any]:
 
 def measure() -> list[Figure]:
     configure_environment()
-    os.environ.update(
-        IDEMPOTENCY_TABLE_NAME="retrain-idempotency", DATA_BUCKET=BUCKET, RUNS_PREFIX=runs_prefix("retrain-pipeline")
-    )
     moto_fixes.apply()
     runs, latencies = simulate()
     ideal_runs, ideal_latencies = ideal([float(n * UPLOAD_EVERY) for n in range(UPLOADS)])

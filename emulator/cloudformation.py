@@ -24,6 +24,7 @@ import boto3
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,13 +66,21 @@ class Stack:
     physical: dict[str, str]  # logical id -> physical id
     translated: dict[str, Any]
 
+    functions: dict[str, dict[str, Any]]  # logical id -> the function's configuration, as Lambda returns it
+
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """The function's environment as the stack created it."""
-        configuration = boto3.client("lambda", region_name=REGION).get_function_configuration(
-            FunctionName=self.physical[logical_id]
-        )
-        variables = (configuration.get("Environment") or {}).get("Variables") or {}
+        variables = (self.functions[logical_id].get("Environment") or {}).get("Variables") or {}
         return {name: str(value) for name, value in variables.items()}
+
+    def lambda_context(self, logical_id: str) -> LocalLambdaContext:
+        """A context as Lambda would give the function: its name, timeout and memory from the stack."""
+        configuration = self.functions[logical_id]
+        return LocalLambdaContext(
+            function_name=configuration["FunctionName"],
+            timeout_seconds=configuration["Timeout"],
+            memory_limit_in_mb=configuration["MemorySize"],
+        )
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -119,6 +128,7 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     translated = translate(template, parameters)
     upload_code(template)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
+    lambda_client = boto3.client("lambda", region_name=REGION)
     cloudformation.create_stack(
         StackName=name,
         TemplateBody=json.dumps({key: value for key, value in translated.items() if key != "Rules"}),
@@ -139,6 +149,11 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
         outputs={output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])},
         physical=physical,
         translated=translated,
+        functions={
+            logical_id: dict(lambda_client.get_function_configuration(FunctionName=physical[logical_id]))
+            for logical_id, resource in translated["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function" and logical_id in physical
+        },
     )
     _apply_what_moto_skips(stack)
     return stack

@@ -35,7 +35,6 @@ import boto3
 
 from emulator.deployment import LocalDeployment, deploy_locally, function_environment, load_template, parameter_defaults
 from emulator.event_source import QueueEventSource
-from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult, UnsupportedStep
 from emulator.sample_data import diabetes_csv
@@ -49,7 +48,6 @@ from trigger.run_status.messages import describe_metrics
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 # Under the stack's DataPrefix: a folder with a space, a name with a space and a plus.
 DEMO_NAME = "2026 11/diabetes data+v1.csv"
-LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/retrain-trigger-local-pipeline-us-east-1"
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
 
 
@@ -74,7 +72,7 @@ def local_pipeline_config(deployment: LocalDeployment, **defaults: Any) -> Pipel
     """The pipeline as `upsert` would configure it for this stack; ``defaults`` set parameter defaults."""
     return PipelineConfig(
         region=REGION,
-        role_arn=LOCAL_ROLE_ARN,
+        role_arn=deployment.stack.outputs["PipelineExecutionRoleArn"],
         default_bucket=deployment.bucket,
         pipeline_name=deployment.pipeline_name,
         model_package_group_name=deployment.parameters["ModelPackageGroupName"],
@@ -284,7 +282,11 @@ class Demo:
             os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
         app = _fresh_import("app")
         event_source = QueueEventSource(
-            deployment.queue_url, deployment.queue_arn, app.lambda_handler, batch_size=deployment.batch_size
+            deployment.queue_url,
+            deployment.queue_arn,
+            app.lambda_handler,
+            batch_size=deployment.batch_size,
+            context=deployment.stack.lambda_context("TriggerFunction"),
         )
         # S3 sent a test event when the notification was configured; the function acknowledges it.
         event_source.drain(idle_seconds=0.2)
@@ -294,7 +296,7 @@ class Demo:
         """What SageMaker's status event makes the run status function send, as a person reads it."""
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
         run_ended = _fresh_import("run_ended")
-        run_ended.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
+        run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
         return self.show_notifications(deployment, "6.")
 
     def show_deployment(

@@ -41,12 +41,14 @@ class QueueEventSource:
         *,
         batch_size: int = 10,
         redeliver_failures_at_once: bool = True,
+        context: LocalLambdaContext | None = None,
     ) -> None:
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._handler = handler
         self._batch_size = batch_size
+        self._context = context or LocalLambdaContext()
         # The real mapping waits for the visibility timeout before a failed message comes back;
         # locally there is no point in waiting 18 minutes.
         self._redeliver_at_once = redeliver_failures_at_once
@@ -71,7 +73,7 @@ class QueueEventSource:
             return report
         event = {"Records": [self._lambda_record(message) for message in messages]}
         try:
-            result = self._handler(event, LocalLambdaContext()) or {}
+            result = self._handler(event, self._context.fresh()) or {}
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:  # noqa: BLE001 - as Lambda does: a failed or dead invocation returns the batch

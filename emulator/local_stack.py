@@ -139,7 +139,6 @@ def serve(state_dir: Path, target: str) -> None:
     """The stack itself: runs until SIGTERM."""
     from emulator.demo import Demo, _fresh_import, local_pipeline_config
     from emulator.deployment import deploy_locally, function_environment
-    from emulator.lambda_context import LocalLambdaContext
     from emulator.moto_server import running_moto_server
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, status_change_event
@@ -185,9 +184,11 @@ def serve(state_dir: Path, target: str) -> None:
                 result = LocalPipelineRunner().run(arn)
                 record_in_moto(result)
                 print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
-                run_ended.lambda_handler(status_change_event(result), LocalLambdaContext(function_name="run-status"))
+                run_ended.lambda_handler(
+                    status_change_event(result), deployment.stack.lambda_context("RunStatusFunction")
+                )
             if time.monotonic() - last_sweep > SWEEP_SECONDS:
-                sweep.lambda_handler({}, LocalLambdaContext(function_name="sweep"))
+                sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
                 last_sweep = time.monotonic()
             time.sleep(0.5)
     print("stopped", flush=True)

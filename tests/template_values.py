@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from emulator.cloudformation import load_template
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -15,6 +17,14 @@ def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, st
     values.update(overrides)
     values.update({"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"})
     return values
+
+
+TEMPLATE = load_template()
+DATA_PREFIX = str(TEMPLATE["Parameters"]["DataPrefix"]["Default"])  # where the uploads that start runs land
+# where the trigger writes the manifest of a run over several uploads
+MANIFEST_PREFIX = str(
+    TEMPLATE["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]["MANIFEST_PREFIX"]
+)
 
 
 def condition(template: dict[str, Any], name: str, values: dict[str, str]) -> bool:

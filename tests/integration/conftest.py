@@ -25,12 +25,10 @@ class LocalRun:
         """Deliver what is queued, then sweep, until nothing is pending or being started: moto's
         executions end the moment they start, and the sweep frees their slots as their status
         events would."""
-        from emulator.lambda_context import LocalLambdaContext
-
         sweeps = []
         for _ in range(rounds):
             self.event_source.drain()
-            swept = self.sweep.lambda_handler({}, LocalLambdaContext(function_name="sweep"))
+            swept = self.sweep.lambda_handler({}, self.deployment.stack.lambda_context("SweepFunction"))
             sweeps.append(swept)
             if not (swept["released"] or swept["started"] or swept["pending"] or swept["starting"]):
                 return sweeps
@@ -57,6 +55,7 @@ def local_run(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
                     deployment.queue_arn,
                     modules["app"].lambda_handler,
                     batch_size=deployment.batch_size,
+                    context=deployment.stack.lambda_context("TriggerFunction"),
                 )
                 yield LocalRun(deployment, event_source, modules["app"], modules["sweep"])
     finally:

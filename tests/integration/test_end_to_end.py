@@ -16,6 +16,7 @@ from emulator.moto_server import REGION
 from tests.aws import TriggerTargets, create_placeholder_pipeline
 from tests.faults import inject_faults, json_error
 from tests.integration.conftest import LocalRun
+from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +38,14 @@ def queue_depth(queue_url: str) -> int:
 
 
 ACCEPTED = [
-    "pipeline-dataset/plain.csv",
-    "pipeline-dataset/my file.csv",
-    "pipeline-dataset/my+file.csv",
-    "pipeline-dataset/données/été 2026/résultats_日本.csv",
-    "pipeline-dataset/region=eu/year=2026/part 0001.csv",
-    "pipeline-dataset/100% done.csv",
+    f"{DATA_PREFIX}plain.csv",
+    f"{DATA_PREFIX}my file.csv",
+    f"{DATA_PREFIX}my+file.csv",
+    f"{DATA_PREFIX}données/été 2026/résultats_日本.csv",
+    f"{DATA_PREFIX}region=eu/year=2026/part 0001.csv",
+    f"{DATA_PREFIX}100% done.csv",
 ]
-IGNORED = ["other/plain.csv", "pipeline-dataset/notes.txt"]
+IGNORED = ["other/plain.csv", f"{DATA_PREFIX}notes.txt"]
 
 
 def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
@@ -74,12 +75,12 @@ def test_a_poison_message_reaches_the_dlq_on_its_first_delivery_and_nothing_else
     sqs = boto3.client("sqs", region_name=REGION)
     s3 = boto3.client("s3", region_name=REGION)
     sqs.send_message(QueueUrl=local_run.deployment.queue_url, MessageBody="not a notification")
-    s3.put_object(Bucket=local_run.deployment.bucket, Key="pipeline-dataset/good.csv", Body=b"x\n1\n")
+    s3.put_object(Bucket=local_run.deployment.bucket, Key=f"{DATA_PREFIX}good.csv", Body=b"x\n1\n")
 
     report = local_run.event_source.drain()
 
     targets = targets_of(local_run)
-    assert targets.trained_keys() == [["pipeline-dataset/good.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}good.csv"]]
     # not retried MaxReceiveCount times: the function put it in the DLQ at once, with the reason
     assert report.reported_failures == 0
     [dead] = targets.dead_letters()
@@ -91,7 +92,7 @@ def test_a_poison_message_reaches_the_dlq_on_its_first_delivery_and_nothing_else
 def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
     create_placeholder_pipeline(local_run.deployment.pipeline_name)
     s3 = boto3.client("s3", region_name=REGION)
-    keys = [f"pipeline-dataset/burst/{n:03d}.csv" for n in range(20)]
+    keys = [f"{DATA_PREFIX}burst/{n:03d}.csv" for n in range(20)]
     for key in keys:
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x\n1\n")
 
@@ -136,8 +137,8 @@ def run_demo(*arguments: str) -> subprocess.CompletedProcess[str]:
 def test_make_demo_goes_from_upload_to_a_registered_model():
     result = run_demo()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "InputKey        pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
-    assert "notification    Retraining started: pipeline-dataset/2026 11/diabetes data+v1.csv" in result.stdout
+    assert f"InputKey        {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
+    assert f"notification    Retraining started: {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
     assert "status           Succeeded" in result.stdout
     assert "model-package/retrain-models/1 (Approved)" in result.stdout  # the demo plays the reviewer
     assert "   | Decision:  RMSE " in result.stdout  # in the run-status notification
@@ -175,7 +176,7 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     }
     assert contract <= set(registered)
     assert contract <= set(refused)
-    assert registered["upload"] == "pipeline-dataset/cancer.csv"
+    assert registered["upload"] == f"{DATA_PREFIX}cancer.csv"
     assert (registered["status"], registered["problem_type"]) == ("Succeeded", "binary")
     assert registered["model_package_arn"].endswith(":model-package/retrain-models/1")
     assert registered["metrics"]["auc"] > registered["baseline_metrics"]["auc"] == 0.5
@@ -238,4 +239,4 @@ def test_with_all_objects_each_run_trains_on_every_upload_so_far(tmp_path):
     runs = json.loads(out.read_text())
     uploads = [run["upload"] for run in runs]
     assert [sorted(run["trained_objects"]) for run in runs] == [sorted(uploads[: n + 1]) for n in range(3)]
-    assert runs[2]["data_report"]["lineage"]["input"].endswith("/pipeline-dataset/")
+    assert runs[2]["data_report"]["lineage"]["input"].endswith(f"/{DATA_PREFIX}")

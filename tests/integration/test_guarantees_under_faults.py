@@ -14,6 +14,7 @@ from emulator.moto_server import REGION
 from tests.aws import create_placeholder_pipeline
 from tests.faults import inject_faults, json_error, query_error
 from tests.integration.conftest import LocalRun
+from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 UPLOADS = 1000
@@ -90,7 +91,7 @@ def keys_in_dlq(run: LocalRun) -> list[str]:
 def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
     create_placeholder_pipeline(local_run.deployment.pipeline_name)
     s3 = boto3.client("s3", region_name=REGION)
-    keys = [f"pipeline-dataset/load/{n:04d} part.csv" for n in range(UPLOADS)]
+    keys = [f"{DATA_PREFIX}load/{n:04d} part.csv" for n in range(UPLOADS)]
     for key in keys:
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
 

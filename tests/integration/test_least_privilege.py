@@ -17,10 +17,10 @@ import pytest
 from emulator.deployment import LocalDeployment, deploy_locally
 from emulator.event_source import QueueEventSource
 from emulator.identities import functions_as_their_roles
-from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION, running_moto_server
 from tests.aws import TriggerTargets, create_placeholder_pipeline
 from tests.events import load_event
+from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 
@@ -40,7 +40,7 @@ class EnforcedStack:
         event = load_event("pipeline-status-succeeded.json")
         event["detail"]["pipelineExecutionArn"] = execution_arn
         event["resources"][1] = execution_arn
-        self.handlers["run_ended"](event, LocalLambdaContext(function_name="run-status"))
+        self.handlers["run_ended"](event, self.deployment.stack.lambda_context("RunStatusFunction"))
 
 
 @contextmanager
@@ -54,7 +54,11 @@ def enforced_stack(without: tuple[str, str] | None = None) -> Iterator[EnforcedS
             with functions_as_their_roles(deployment.stack, without) as modules:
                 handlers = {name: module.lambda_handler for name, module in modules.items()}
                 event_source = QueueEventSource(
-                    deployment.queue_url, deployment.queue_arn, handlers["app"], batch_size=deployment.batch_size
+                    deployment.queue_url,
+                    deployment.queue_arn,
+                    handlers["app"],
+                    batch_size=deployment.batch_size,
+                    context=deployment.stack.lambda_context("TriggerFunction"),
                 )
                 yield EnforcedStack(deployment, handlers, event_source)
     finally:
@@ -68,21 +72,21 @@ def test_each_function_does_its_whole_job_with_only_its_roles_permissions():
     with enforced_stack() as stack:
         s3 = boto3.client("s3", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
-        for key in ("pipeline-dataset/a b.csv", "pipeline-dataset/c.csv"):
+        for key in (f"{DATA_PREFIX}a b.csv", f"{DATA_PREFIX}c.csv"):
             s3.put_object(Bucket=stack.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
         first = stack.event_source.drain()  # records both, starts one run, writes its manifest
         [run] = stack.targets.executions()
         stack.end_run(run["PipelineExecutionArn"])  # frees the slot, reads the run's reports, notifies
-        s3.put_object(Bucket=stack.deployment.bucket, Key="pipeline-dataset/d.csv", Body=b"x,target\n1,2\n")
+        s3.put_object(Bucket=stack.deployment.bucket, Key=f"{DATA_PREFIX}d.csv", Body=b"x,target\n1,2\n")
         sqs.send_message(QueueUrl=stack.deployment.queue_url, MessageBody="not a notification")
         second = stack.event_source.drain()  # a plain run; the bad message to the DLQ
-        swept = stack.handlers["sweep"]({}, LocalLambdaContext(function_name="sweep"))
+        swept = stack.handlers["sweep"]({}, stack.deployment.stack.lambda_context("SweepFunction"))
 
         assert first.invocation_errors == second.invocation_errors == []
         assert first.reported_failures == second.reported_failures == 0
         assert stack.targets.trained_keys() == [
-            ["pipeline-dataset/a b.csv", "pipeline-dataset/c.csv"],
-            ["pipeline-dataset/d.csv"],
+            [f"{DATA_PREFIX}a b.csv", f"{DATA_PREFIX}c.csv"],
+            [f"{DATA_PREFIX}d.csv"],
         ]
         assert len(swept["released"]) == 1  # moto's executions end at once; the sweep freed the second
         [dead] = stack.targets.dead_letters()
@@ -95,12 +99,12 @@ def test_each_function_does_its_whole_job_with_only_its_roles_permissions():
 def test_a_statement_taken_out_of_the_role_is_refused():
     with enforced_stack(without=("TriggerFunction", "StartThePipeline")) as stack:
         boto3.client("s3", region_name=REGION).put_object(
-            Bucket=stack.deployment.bucket, Key="pipeline-dataset/a.csv", Body=b"x,target\n1,2\n"
+            Bucket=stack.deployment.bucket, Key=f"{DATA_PREFIX}a.csv", Body=b"x,target\n1,2\n"
         )
         stack.event_source.drain()
 
         assert stack.targets.executions() == []
         [told] = stack.targets.notifications()
-        assert told["subject"] == "Retraining NOT started: pipeline-dataset/a.csv"
+        assert told["subject"] == f"Retraining NOT started: {DATA_PREFIX}a.csv"
         assert "AccessDenied" in told["message"]
         assert "not authorized to perform: sagemaker:StartPipelineExecution" in told["message"]

@@ -10,6 +10,7 @@ import pytest
 from emulator.moto_server import REGION
 from ops.cli import main
 from tests.aws import create_placeholder_pipeline
+from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 
@@ -35,14 +36,14 @@ def test_backfill_trains_on_existing_objects_once_and_status_lists_them(local_ru
     bucket = local_run.deployment.bucket
     # objects that were there before the trigger was: no notification carries them
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-    keys = [f"pipeline-dataset/history/{n} old.csv" for n in range(12)]
+    keys = [f"{DATA_PREFIX}history/{n} old.csv" for n in range(12)]
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x,target\n1,2\n")
     local_run.event_source.drain()
 
-    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", "pipeline-dataset/history/") == 0
+    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", f"{DATA_PREFIX}history/") == 0
     local_run.event_source.drain()
-    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", "pipeline-dataset/history/") == 0
+    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", f"{DATA_PREFIX}history/") == 0
     local_run.event_source.drain()  # the second backfill starts nothing new
     assert cli(local_run, "status") == 0
 
@@ -93,7 +94,7 @@ def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_
     results = []
     for name, body in (("day1.csv", friedman_csv(rows=600)), ("day2.csv", friedman_csv(rows=300, seed=1))):
         before = executions()
-        s3.put_object(Bucket=deployment.bucket, Key=f"pipeline-dataset/{name}", Body=body)
+        s3.put_object(Bucket=deployment.bucket, Key=f"{DATA_PREFIX}{name}", Body=body)
         local_run.settle()  # the previous run's slot is freed, as its status event would
         [started] = executions() - before
         results.append(LocalPipelineRunner().run(started))
@@ -107,7 +108,7 @@ def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_
     first_block, second_block = (blocks[run.execution_arn.rsplit("/", 1)[-1]] for run in results)
     assert "trained on   1 object(s), TrainingData=AllObjects" in first_block
     assert "trained on   2 object(s), TrainingData=AllObjects" in second_block
-    assert f"s3://{deployment.bucket}/pipeline-dataset/day1.csv" in second_block
+    assert f"s3://{deployment.bucket}/{DATA_PREFIX}day1.csv" in second_block
     assert "champion     none: no Approved model in the group" in first_block
     assert f"({first.model_package_arn})" in second_block  # the champion it was compared with
     assert f"model        {first.model_package_arn} (Approved)" in first_block

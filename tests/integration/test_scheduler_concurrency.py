@@ -13,6 +13,7 @@ import pytest
 
 from emulator.moto_server import REGION, running_moto_server
 from tests.aws import create_placeholder_pipeline, create_scheduler_table
+from tests.template_values import DATA_PREFIX
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.planner import PipelineRun, UploadedObject, run_for
 from trigger.scheduler.dispatch import Dispatcher, RunPolicy
@@ -56,7 +57,7 @@ def test_concurrent_invocations_never_take_more_slots_than_there_are(cap):
                 start=executions.start_record,
                 policy=RunPolicy(),
             )
-            batch = [replace(upload, key=f"pipeline-dataset/{n}-{m}.csv") for m in range(5)]
+            batch = [replace(upload, key=f"{DATA_PREFIX}{n}-{m}.csv") for m in range(5)]
             pending.record(batch, time.time())
             outcome = dispatcher.dispatch()
             with lock:
@@ -75,4 +76,4 @@ def test_concurrent_invocations_never_take_more_slots_than_there_are(cap):
     assert running == len(started) <= cap
     assert most_running["value"] <= cap
     keys = [obj.key for run, _ in started for obj in run.objects] + [entry.object.key for entry in left]
-    assert sorted(keys) == sorted(f"pipeline-dataset/{n}-{m}.csv" for n in range(INVOCATIONS) for m in range(5))
+    assert sorted(keys) == sorted(f"{DATA_PREFIX}{n}-{m}.csv" for n in range(INVOCATIONS) for m in range(5))

@@ -12,8 +12,9 @@ from typing import Any
 import boto3
 
 from pipeline.cli import upsert
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, runs_prefix
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
+from tests.template_values import DATA_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE_PARAMETERS = ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold")
@@ -161,10 +162,13 @@ def test_each_step_names_the_image_whose_python_and_libraries_are_declared(defin
 
 
 def test_runs_write_to_their_own_folder_outside_the_data_prefix(definition):
-    outputs = json.dumps(steps_by_name(json.loads(definition))["Preprocess"]["Arguments"]["ProcessingOutputConfig"])
-    assert '"Get": "Execution.PipelineExecutionId"' in outputs
-    assert "s3://retrain-data/pipeline-artifacts/" in outputs
-    assert "pipeline-dataset/" not in outputs
+    config = steps_by_name(json.loads(definition))["Preprocess"]["Arguments"]["ProcessingOutputConfig"]
+    for output in config["Outputs"]:
+        parent, folder, execution, *_ = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+        # where the template's lifecycle rule and RunStatusFunction look for a run's folder
+        assert f"{parent}/{folder}/" == f"s3://{BUCKET}/{runs_prefix(CONFIG.pipeline_name)}"
+        assert execution == {"Get": "Execution.PipelineExecutionId"}
+    assert DATA_PREFIX not in json.dumps(config)
 
 
 def test_building_makes_no_network_call_and_needs_no_credentials():
@@ -213,7 +217,7 @@ def test_the_cli_prints_the_definition(definition):
 
 def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_bucket, lambda_context):
     import app
-    from tests.aws import create_scheduler_table
+    from tests.aws import SAMPLE_BUCKET, create_scheduler_table
     from tests.events import load_event
 
     create_scheduler_table()
@@ -239,8 +243,8 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
         PipelineExecutionArn=execution["PipelineExecutionArn"]
     )
     assert {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]} == {
-        "InputBucket": "retrain-trigger-dev-data-123456789012-us-east-1",
-        "InputKey": "pipeline-dataset/abalone.csv",
+        "InputBucket": SAMPLE_BUCKET,
+        "InputKey": f"{DATA_PREFIX}abalone.csv",
     }
 
 

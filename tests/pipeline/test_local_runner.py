@@ -17,8 +17,9 @@ from emulator.pipeline_runner import LocalPipelineRunner, StepResult, Unsupporte
 from emulator.sample_data import diabetes_csv, friedman_csv
 from pipeline.cli import upsert
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
+from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 
-DATA_KEY = "pipeline-dataset/small diabetes.csv"
+DATA_KEY = f"{DATA_PREFIX}small diabetes.csv"
 
 
 def start(definition: str, body: bytes, **parameters: str) -> str:
@@ -208,7 +209,7 @@ def test_a_step_type_it_does_not_know_is_refused_clearly(served_bucket):
 
 
 def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, served_bucket, image_environments):
-    from trigger.planner import ObjectFilter, UploadedObject, manifest_documents, plan_runs
+    from trigger.planner import UploadedObject, manifest_documents, run_for
 
     s3 = boto3.client("s3", region_name=REGION)
     rows = diabetes_csv(rows=150).decode().splitlines()
@@ -216,10 +217,10 @@ def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition
     parts = [body[:50], body[50:100], body[100:]]
     objects = []
     for n, part in enumerate(parts):
-        key = f"pipeline-dataset/burst/part {n}.csv"
+        key = f"{DATA_PREFIX}burst/part {n}.csv"
         s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join([header, *part]).encode())
         objects.append(UploadedObject(bucket=BUCKET, key=key, event_name="ObjectCreated:Put", version_id=f"v{n}"))
-    [run] = plan_runs(objects, pipeline_name=CONFIG.pipeline_name, object_filter=ObjectFilter()).runs
+    run = run_for(objects, pipeline_name=CONFIG.pipeline_name, manifest_prefix=MANIFEST_PREFIX)
     folder = run.manifest_key.rsplit("/", 1)[0]  # type: ignore[union-attr]
     for name, document in manifest_documents(run).items():
         s3.put_object(Bucket=BUCKET, Key=f"{folder}/{name}", Body=document.encode())

@@ -12,8 +12,9 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 
 from emulator.deployment import load_template
+from tests.aws import SAMPLE_BUCKET
 from tests.events import load_event
-from tests.template_values import condition, parameter_values, resolve, resources_for
+from tests.template_values import DATA_PREFIX, condition, parameter_values, resolve, resources_for
 
 EVENT = load_event("eventbridge-object-created.json")
 
@@ -64,8 +65,8 @@ def test_the_rule_matches_the_sample_upload(template):
     "event",
     [
         with_key("other-prefix/data.csv"),
-        with_key("pipeline-dataset/data.parquet"),
-        with_key("pipeline-dataset/data.csv.tmp"),
+        with_key(f"{DATA_PREFIX}data.parquet"),
+        with_key(f"{DATA_PREFIX}data.csv.tmp"),
         {**EVENT, "detail-type": "Object Deleted"},
         {**EVENT, "detail": {**EVENT["detail"], "bucket": {"name": "someone-elses-bucket"}}},
     ],
@@ -77,7 +78,7 @@ def test_the_rule_ignores_other_keys_other_events_and_other_buckets(template, ev
 def test_the_rule_follows_the_prefix_and_suffix_parameters(template):
     pattern = rule_pattern(template, DataPrefix="incoming/", DataSuffix=".parquet")
     assert matches(pattern, with_key("incoming/2026/x.parquet"))
-    assert not matches(pattern, with_key("pipeline-dataset/x.csv"))
+    assert not matches(pattern, with_key(f"{DATA_PREFIX}x.csv"))
 
 
 def test_the_target_is_the_pipeline_with_bucket_and_key_resolved_from_the_event(template):
@@ -90,8 +91,8 @@ def test_the_target_is_the_pipeline_with_bucket_and_key_resolved_from_the_event(
     }
     # EventBridge delivers the key as it is: spaces and plus signs need no decoding on this path.
     assert resolved == {
-        "InputBucket": "retrain-trigger-dev-data-123456789012-us-east-1",
-        "InputKey": "pipeline-dataset/2026 11/diabetes data+v1.csv",
+        "InputBucket": SAMPLE_BUCKET,
+        "InputKey": f"{DATA_PREFIX}2026 11/diabetes data+v1.csv",
     }
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventBridgeDeadLetterQueue", "Arn"]}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
@@ -122,7 +123,7 @@ def test_all_objects_with_an_empty_prefix_is_refused_at_deploy(template):
 
 def test_through_moto_s3_sends_the_event_the_rule_matches_with_the_key_unencoded(template):
     # moto never invokes a SageMaker target, so the rule's pattern gets an SQS target here instead.
-    key = "pipeline-dataset/2026 11/my file+v2.csv"
+    key = f"{DATA_PREFIX}2026 11/my file+v2.csv"
     values = parameter_values(template, Stage="dev")
     bucket = resolve(template["Resources"]["DataBucket"]["Properties"]["BucketName"], values)
     with mock_aws():
@@ -139,7 +140,7 @@ def test_through_moto_s3_sends_the_event_the_rule_matches_with_the_key_unencoded
         events.put_targets(Rule="object-created", Targets=[{"Id": "q", "Arn": queue_arn}])
 
         s3.put_object(Bucket=bucket, Key=key, Body=b"x,target\n1,2\n")
-        s3.put_object(Bucket=bucket, Key="pipeline-dataset/notes.txt", Body=b"not training data")
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}notes.txt", Body=b"not training data")
 
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     delivered = [json.loads(message["Body"]) for message in messages]
@@ -157,8 +158,8 @@ def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_paramet
     target = schedule["Target"]
     assert target["Arn"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline"
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
-        {"Name": "InputBucket", "Value": "retrain-trigger-dev-data-123456789012-us-east-1"},
-        {"Name": "InputKey", "Value": "pipeline-dataset/"},
+        {"Name": "InputBucket", "Value": SAMPLE_BUCKET},
+        {"Name": "InputKey", "Value": DATA_PREFIX},
         {"Name": "TrainingData", "Value": "AllObjects"},  # whatever the uploads do
     ]
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]}

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.aws import SAMPLE_BUCKET
 from tests.events import load_event
 from trigger.events import S3EventNotification, S3TestEvent, TriggerQueueRecord
 
@@ -67,7 +68,7 @@ def test_a_key_whose_percent_escapes_are_not_utf8_is_rejected():
 def test_the_s3_test_event_parses_as_such():
     parsed = TriggerQueueRecord.model_validate(load_event("sqs-s3-test-event.json")["Records"][0])
     assert isinstance(parsed.body, S3TestEvent)
-    assert parsed.body.bucket == "retrain-trigger-dev-data-123456789012-us-east-1"
+    assert parsed.body.bucket == SAMPLE_BUCKET
 
 
 json_values = st.recursive(

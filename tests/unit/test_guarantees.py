@@ -17,6 +17,7 @@ from app import lambda_handler
 from tests.aws import SAMPLE_BUCKET, TriggerTargets
 from tests.events import load_event
 from tests.faults import inject_faults, json_error
+from tests.template_values import DATA_PREFIX
 
 UPLOAD = load_event("sqs-upload.json")
 
@@ -69,39 +70,39 @@ def executions_keep_running(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_same_object_delivered_three_ways_is_in_one_run(targets, lambda_context):
-    first = message("pipeline-dataset/a.csv", "v1")
+    first = message(f"{DATA_PREFIX}a.csv", "v1")
     lambda_handler({"Records": [first]}, lambda_context)
     # SQS redelivers the same message (the first invocation crashed before deleting it)
     lambda_handler({"Records": [first]}, lambda_context)
     # S3 sends a duplicate notification: another message, same object version
-    lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}a.csv", "v1")]}, lambda_context)
     # a replay arrives in a batch with a genuinely new object, while a's run is going
     lambda_handler(
-        {"Records": [message("pipeline-dataset/a.csv", "v1"), message("pipeline-dataset/b.csv", "v1")]},
+        {"Records": [message(f"{DATA_PREFIX}a.csv", "v1"), message(f"{DATA_PREFIX}b.csv", "v1")]},
         lambda_context,
     )
-    assert targets.trained_keys() == [["pipeline-dataset/a.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}a.csv"]]
 
     end_run(targets, latest_execution(targets), lambda_context)
 
-    assert targets.trained_keys() == [["pipeline-dataset/a.csv"], ["pipeline-dataset/b.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}a.csv"], [f"{DATA_PREFIX}b.csv"]]
 
 
 def test_a_new_version_of_the_same_key_is_in_the_next_run(targets, lambda_context):
-    lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v1")]}, lambda_context)
-    lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v2")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}a.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}a.csv", "v2")]}, lambda_context)
     end_run(targets, latest_execution(targets), lambda_context)
 
-    assert targets.trained_keys() == [["pipeline-dataset/a.csv"], ["pipeline-dataset/a.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}a.csv"], [f"{DATA_PREFIX}a.csv"]]
     assert len({e["PipelineExecutionArn"] for e in targets.executions()}) == 2
 
 
 def test_a_lone_upload_is_the_plain_run_and_a_burst_while_it_runs_is_exactly_one_next_run(targets, lambda_context):
-    lambda_handler({"Records": [message("pipeline-dataset/alone.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}alone.csv", "v1")]}, lambda_context)
     [alone] = targets.executions()
-    assert alone["Parameters"] == {"InputBucket": SAMPLE_BUCKET, "InputKey": "pipeline-dataset/alone.csv"}
+    assert alone["Parameters"] == {"InputBucket": SAMPLE_BUCKET, "InputKey": f"{DATA_PREFIX}alone.csv"}
     # While it runs, 50 uploads arrive in batches of every size: all acknowledged, none started.
-    burst = [message(f"pipeline-dataset/burst/{n:03d}.csv", "v1") for n in range(50)]
+    burst = [message(f"{DATA_PREFIX}burst/{n:03d}.csv", "v1") for n in range(50)]
     for start, size in ((0, 1), (1, 9), (10, 40)):
         response = lambda_handler({"Records": burst[start : start + size]}, lambda_context)
         assert failed_ids(response) == []
@@ -110,22 +111,22 @@ def test_a_lone_upload_is_the_plain_run_and_a_burst_while_it_runs_is_exactly_one
     end_run(targets, alone["PipelineExecutionArn"], lambda_context)
 
     assert targets.trained_keys() == [
-        ["pipeline-dataset/alone.csv"],
-        [f"pipeline-dataset/burst/{n:03d}.csv" for n in range(50)],
+        [f"{DATA_PREFIX}alone.csv"],
+        [f"{DATA_PREFIX}burst/{n:03d}.csv" for n in range(50)],
     ]
 
 
 def test_a_failed_or_stopped_run_frees_its_slot_too(targets, lambda_context):
-    lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v1")]}, lambda_context)
-    lambda_handler({"Records": [message("pipeline-dataset/b.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}a.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}b.csv", "v1")]}, lambda_context)
     end_run(targets, latest_execution(targets), lambda_context, status="Failed")
-    lambda_handler({"Records": [message("pipeline-dataset/c.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}c.csv", "v1")]}, lambda_context)
     end_run(targets, latest_execution(targets), lambda_context, status="Stopped")
 
     assert targets.trained_keys() == [
-        ["pipeline-dataset/a.csv"],
-        ["pipeline-dataset/b.csv"],
-        ["pipeline-dataset/c.csv"],
+        [f"{DATA_PREFIX}a.csv"],
+        [f"{DATA_PREFIX}b.csv"],
+        [f"{DATA_PREFIX}c.csv"],
     ]
 
 
@@ -134,7 +135,7 @@ def test_the_same_status_event_twice_frees_one_slot(targets, lambda_context, mon
 
     monkeypatch.setattr(run_ended.scheduler.slots, "_cap", 2)
     for key in ("a", "b"):
-        lambda_handler({"Records": [message(f"pipeline-dataset/{key}.csv", "v1")]}, lambda_context)
+        lambda_handler({"Records": [message(f"{DATA_PREFIX}{key}.csv", "v1")]}, lambda_context)
     first = min(targets.executions(), key=lambda e: e["StartTime"])["PipelineExecutionArn"]
     end_run(targets, first, lambda_context)
     end_run(targets, first, lambda_context)  # EventBridge delivers at least once
@@ -145,8 +146,8 @@ def test_the_same_status_event_twice_frees_one_slot(targets, lambda_context, mon
 def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(targets, lambda_context):
     import sweep
 
-    lambda_handler({"Records": [message("pipeline-dataset/a.csv", "v1")]}, lambda_context)
-    lambda_handler({"Records": [message("pipeline-dataset/b.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}a.csv", "v1")]}, lambda_context)
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}b.csv", "v1")]}, lambda_context)
     first = latest_execution(targets)
     assert sweep.lambda_handler(load_event("sweep.json"), lambda_context)["released"] == []  # still executing
 
@@ -154,14 +155,14 @@ def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(targets, 
     result = sweep.lambda_handler(load_event("sweep.json"), lambda_context)
 
     assert result["released"] == [first]
-    assert targets.trained_keys() == [["pipeline-dataset/a.csv"], ["pipeline-dataset/b.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}a.csv"], [f"{DATA_PREFIX}b.csv"]]
     assert result["started"] == [latest_execution(targets)]
 
 
 def test_sagemaker_resource_limit_keeps_the_run_and_the_next_dispatch_starts_it(targets, lambda_context):
     import app
 
-    record = message("pipeline-dataset/limited.csv", "v1")
+    record = message(f"{DATA_PREFIX}limited.csv", "v1")
     client = app.service.scheduler.executions._client
     with inject_faults(client, "StartPipelineExecution", json_error("ResourceLimitExceeded", 400)):
         response = lambda_handler({"Records": [record]}, lambda_context)
@@ -169,7 +170,7 @@ def test_sagemaker_resource_limit_keeps_the_run_and_the_next_dispatch_starts_it(
     assert failed_ids(response) == []  # recorded: nothing waits in SQS
     assert targets.executions() == []
     # the next upload dispatches: the waiting run goes first, with its own token, then the new one
-    lambda_handler({"Records": [message("pipeline-dataset/next.csv", "v1")]}, lambda_context)
-    assert targets.trained_keys() == [["pipeline-dataset/limited.csv"]]
+    lambda_handler({"Records": [message(f"{DATA_PREFIX}next.csv", "v1")]}, lambda_context)
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}limited.csv"]]
     end_run(targets, latest_execution(targets), lambda_context)
-    assert targets.trained_keys() == [["pipeline-dataset/limited.csv"], ["pipeline-dataset/next.csv"]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}limited.csv"], [f"{DATA_PREFIX}next.csv"]]

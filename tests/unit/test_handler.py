@@ -11,8 +11,10 @@ import boto3
 import pytest
 
 from app import lambda_handler
+from tests.aws import SAMPLE_BUCKET
 from tests.events import EVENTS, load_event
 from tests.faults import inject_faults, json_error
+from tests.template_values import DATA_PREFIX
 
 
 def failed_ids(response: dict[str, Any]) -> list[str]:
@@ -48,8 +50,8 @@ def test_one_upload_starts_one_run_with_bucket_and_key(targets, lambda_context):
     assert failed_ids(response) == []
     [execution] = targets.executions()
     assert execution["Parameters"] == {
-        "InputBucket": "retrain-trigger-dev-data-123456789012-us-east-1",
-        "InputKey": "pipeline-dataset/abalone.csv",
+        "InputBucket": SAMPLE_BUCKET,
+        "InputKey": f"{DATA_PREFIX}abalone.csv",
     }
     assert execution["PipelineExecutionDisplayName"].startswith("abalone-csv-")
 
@@ -61,7 +63,7 @@ def test_every_record_of_every_message_in_a_batch_is_in_the_one_run_the_batch_st
     response = lambda_handler(event, lambda_context)
 
     assert failed_ids(response) == []
-    assert targets.trained_keys() == [[f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)]]
+    assert targets.trained_keys() == [[f"{DATA_PREFIX}batch/day-0{day}.csv" for day in range(1, 6)]]
     [execution] = targets.executions()
     manifest_key = execution["Parameters"]["InputKey"]
     assert execution["Parameters"]["InputDataType"] == "ManifestFile"
@@ -72,8 +74,8 @@ def test_every_record_of_every_message_in_a_batch_is_in_the_one_run_the_batch_st
         .read()
     )
     assert json.loads(manifest) == [
-        {"prefix": "s3://retrain-trigger-dev-data-123456789012-us-east-1/"},
-        *[f"pipeline-dataset/batch/day-0{day}.csv" for day in range(1, 6)],
+        {"prefix": f"s3://{SAMPLE_BUCKET}/"},
+        *[f"{DATA_PREFIX}batch/day-0{day}.csv" for day in range(1, 6)],
     ]
 
 
@@ -85,15 +87,15 @@ def test_encoded_keys_reach_the_pipeline_decoded(targets, lambda_context):
     [trained] = targets.trained_keys()
     assert trained == sorted(
         [
-            "pipeline-dataset/my file.csv",
-            "pipeline-dataset/a+b=c&d.csv",
-            "pipeline-dataset/données/été 2026/résultats_日本.csv",
-            "pipeline-dataset/region=eu/year=2026/month=11/part 0001.csv",
+            f"{DATA_PREFIX}my file.csv",
+            f"{DATA_PREFIX}a+b=c&d.csv",
+            f"{DATA_PREFIX}données/été 2026/résultats_日本.csv",
+            f"{DATA_PREFIX}region=eu/year=2026/month=11/part 0001.csv",
         ]
     )
     # and the wire form really was encoded, so the test proves the decoding
     wire = json.loads(event["Records"][0]["body"])["Records"][0]["s3"]["object"]["key"]
-    assert wire == "pipeline-dataset/my+file.csv"
+    assert wire == f"{DATA_PREFIX}my+file.csv"
 
 
 def test_s3_test_event_is_acknowledged_and_starts_nothing(targets, lambda_context):
@@ -120,7 +122,7 @@ def test_malformed_messages_go_to_the_dlq_at_once_with_their_reason(targets, lam
     assert "Invalid JSON" in dead[0]["reason"]
     assert "object: Field required" in dead[1]["reason"]
     assert "S3TestEvent" not in dead[1]["reason"]  # the test-event reading of the body is left out
-    assert targets.started_keys() == ["pipeline-dataset/after-the-bad-one.csv"]
+    assert targets.started_keys() == [f"{DATA_PREFIX}after-the-bad-one.csv"]
     logged = [record.__dict__.get("message_id") for record in caplog.records if record.levelname == "ERROR"]
     assert logged == [not_json, no_object]
 
@@ -143,8 +145,8 @@ def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, l
     outside = []
     for key, name in (
         ("other-prefix/abalone.csv", "ObjectCreated:Put"),
-        ("pipeline-dataset/abalone.parquet", "ObjectCreated:Put"),
-        ("pipeline-dataset/abalone.csv", "ObjectRemoved:Delete"),
+        (f"{DATA_PREFIX}abalone.parquet", "ObjectCreated:Put"),
+        (f"{DATA_PREFIX}abalone.csv", "ObjectRemoved:Delete"),
     ):
         record = json.loads(json.dumps(template))
         record["eventName"] = name
@@ -161,7 +163,7 @@ def test_objects_outside_prefix_or_suffix_and_deletions_start_nothing(targets, l
 def test_a_key_sagemaker_would_reject_goes_to_the_dlq_at_once_with_the_reason(targets, lambda_context, caplog):
     event = load_event("sqs-batch.json")
     too_long = json.loads(event["Records"][1]["body"])
-    too_long["Records"][0]["s3"]["object"]["key"] = "pipeline-dataset/" + "x" * 1100 + ".csv"
+    too_long["Records"][0]["s3"]["object"]["key"] = DATA_PREFIX + "x" * 1100 + ".csv"
     event["Records"][1]["body"] = json.dumps(too_long)
 
     event["Records"] = [event["Records"][1]]
@@ -182,10 +184,8 @@ def test_success_publishes_one_readable_notification(targets, lambda_context):
 
     [execution] = targets.executions()
     [notification] = targets.notifications()
-    assert notification["subject"] == "Retraining started: pipeline-dataset/abalone.csv"
-    assert (
-        "s3://retrain-trigger-dev-data-123456789012-us-east-1/pipeline-dataset/abalone.csv" in (notification["message"])
-    )
+    assert notification["subject"] == f"Retraining started: {DATA_PREFIX}abalone.csv"
+    assert f"s3://{SAMPLE_BUCKET}/{DATA_PREFIX}abalone.csv" in (notification["message"])
     assert execution["PipelineExecutionArn"] in notification["message"]
     assert "console.aws.amazon.com/sagemaker" in notification["message"]
 
@@ -209,7 +209,7 @@ def test_a_run_sagemaker_refuses_for_good_puts_its_uploads_in_the_dlq_and_says_s
     replayed = TriggerQueueRecord.model_validate({**event["Records"][0], "body": dead[0]["body"]})
     assert [r.s3.object.key for r in replayed.body.records] == decoded_keys(event)  # type: ignore[union-attr]
     told = targets.notifications()
-    assert [n["subject"] for n in told] == ["Retraining NOT started: pipeline-dataset/abalone.csv"] * 2
+    assert [n["subject"] for n in told] == [f"Retraining NOT started: {DATA_PREFIX}abalone.csv"] * 2
     assert all("moved to the trigger's dead-letter queue" in n["message"] for n in told)
 
 
@@ -234,13 +234,13 @@ def test_a_throttled_start_is_reported_once_and_started_by_the_next_dispatch(tar
     assert failed_ids(response) == []
     assert targets.executions() == []
     [notification] = targets.notifications()  # once for the run, not per delivery
-    assert notification["subject"] == "Retraining NOT started: pipeline-dataset/abalone.csv"
+    assert notification["subject"] == f"Retraining NOT started: {DATA_PREFIX}abalone.csv"
     assert "ThrottlingException" in notification["message"]
     # once SageMaker takes calls again, the sweep starts that same run
     result = sweep.lambda_handler({}, lambda_context)
     [execution] = targets.executions()
     assert result["started"] == [execution["PipelineExecutionArn"]]
-    assert targets.started_keys() == ["pipeline-dataset/abalone.csv"]
+    assert targets.started_keys() == [f"{DATA_PREFIX}abalone.csv"]
 
 
 @pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])
@@ -254,7 +254,7 @@ def test_a_start_that_is_throttled_or_5xx_a_few_times_succeeds_once(code, status
 
     assert log.injected == 3
     assert failed_ids(response) == []
-    assert targets.started_keys() == ["pipeline-dataset/abalone.csv"]
+    assert targets.started_keys() == [f"{DATA_PREFIX}abalone.csv"]
 
 
 def test_sns_outage_does_not_fail_a_run_that_started(targets, lambda_context):

@@ -9,60 +9,63 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.config import runs_prefix
+from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 from trigger.planner import (
     InvalidRunRequest,
     ObjectFilter,
     UploadedObject,
     client_request_token,
     display_name,
-    plan_runs,
+    run_for,
     run_for_object,
 )
 
 UPLOAD = UploadedObject(
     bucket="data",
-    key="pipeline-dataset/abalone.csv",
+    key=f"{DATA_PREFIX}abalone.csv",
     event_name="ObjectCreated:Put",
     size=10,
     e_tag="etag",
     version_id="v1",
     sequencer="0A1",
 )
-FILTER = ObjectFilter(prefix="pipeline-dataset/", suffix=".csv")
+FILTER = ObjectFilter(prefix=DATA_PREFIX, suffix=".csv")
 DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}$")
 
 
-def test_each_accepted_object_gets_one_run_and_the_others_a_reason():
+def test_only_created_objects_under_the_prefix_with_the_suffix_are_accepted_and_the_others_get_a_reason():
     objects = [
         UPLOAD,
         replace(UPLOAD, key="elsewhere/abalone.csv"),
-        replace(UPLOAD, key="pipeline-dataset/abalone.json"),
+        replace(UPLOAD, key=f"{DATA_PREFIX}abalone.json"),
         replace(UPLOAD, event_name="ObjectRemoved:Delete"),
-        replace(UPLOAD, key="pipeline-dataset/folder.csv/"),
+        replace(UPLOAD, key=f"{DATA_PREFIX}folder.csv/"),
     ]
-    plan = plan_runs(objects, pipeline_name="p", object_filter=FILTER)
-
-    assert [run.objects for run in plan.runs] == [(UPLOAD,)]
-    assert [skipped.reason for skipped in plan.skipped] == [
-        "key is outside the prefix 'pipeline-dataset/'",
+    assert [FILTER.reason_to_skip(obj) for obj in objects] == [
+        None,
+        f"key is outside the prefix '{DATA_PREFIX}'",
         "key does not end with '.csv'",
         "event ObjectRemoved:Delete is not an object creation",
         "key does not end with '.csv'",
     ]
+    assert ObjectFilter(prefix=DATA_PREFIX).reason_to_skip(objects[-1]) == "key is a folder marker"
 
 
 def test_what_runs_write_never_starts_a_run_even_with_an_empty_prefix():
     everything = ObjectFilter(prefix="", suffix=".csv")
-    written = replace(UPLOAD, key="pipeline-artifacts/retrain-pipeline/runs/abc/train/train.csv")
-    assert everything.reason_to_skip(written) == "key is under pipeline-artifacts/, where runs write their outputs"
+    for written in (f"{runs_prefix('retrain-pipeline')}abc/train/train.csv", f"{MANIFEST_PREFIX}abc/input.manifest"):
+        assert everything.reason_to_skip(replace(UPLOAD, key=written)) == (
+            f"key is under {everything.artifacts_prefix}, where runs write their outputs"
+        )
     assert everything.reason_to_skip(UPLOAD) is None
 
 
 def test_a_run_passes_bucket_and_key_as_the_contract_parameters():
     run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
     assert run.pipeline_name == "retrain-pipeline"
-    assert run.parameters == {"InputBucket": "data", "InputKey": "pipeline-dataset/abalone.csv"}
-    assert "s3://data/pipeline-dataset/abalone.csv" in run.description
+    assert run.parameters == {"InputBucket": "data", "InputKey": f"{DATA_PREFIX}abalone.csv"}
+    assert f"s3://data/{DATA_PREFIX}abalone.csv" in run.description
     assert "v1" in run.description
 
 
@@ -70,7 +73,7 @@ def test_the_same_object_version_always_gets_the_same_token_and_a_new_version_a_
     token = client_request_token(UPLOAD)
     assert token == client_request_token(replace(UPLOAD, size=99))  # redelivery, same version
     assert token != client_request_token(replace(UPLOAD, version_id="v2"))
-    assert token != client_request_token(replace(UPLOAD, key="pipeline-dataset/other.csv"))
+    assert token != client_request_token(replace(UPLOAD, key=f"{DATA_PREFIX}other.csv"))
     assert token != client_request_token(replace(UPLOAD, bucket="other"))
     unversioned = replace(UPLOAD, version_id=None)
     assert client_request_token(unversioned) != client_request_token(replace(unversioned, sequencer="0A2"))
@@ -85,9 +88,9 @@ def test_tokens_and_display_names_always_fit_sagemaker(key, version):
 
 
 def test_display_name_keeps_the_file_name_readable():
-    assert display_name("pipeline-dataset/2026/my file (v2).csv", "abcdef0123456789") == "my-file-v2-csv-abcdef01"
-    assert display_name("pipeline-dataset/日本.csv", "abcdef0123456789") == "csv-abcdef01"
-    assert display_name("pipeline-dataset/日本", "abcdef0123456789") == "upload-abcdef01"
+    assert display_name(f"{DATA_PREFIX}2026/my file (v2).csv", "abcdef0123456789") == "my-file-v2-csv-abcdef01"
+    assert display_name(f"{DATA_PREFIX}日本.csv", "abcdef0123456789") == "csv-abcdef01"
+    assert display_name(f"{DATA_PREFIX}日本", "abcdef0123456789") == "upload-abcdef01"
 
 
 def test_a_parameter_value_over_1024_characters_is_refused_before_calling_sagemaker():
@@ -99,20 +102,20 @@ def test_a_parameter_value_over_1024_characters_is_refused_before_calling_sagema
 
 
 def test_with_all_objects_a_burst_starts_one_run_on_everything_under_the_prefix():
-    burst = [replace(UPLOAD, key=f"pipeline-dataset/day{n}.csv", version_id=f"v{n}") for n in range(3)]
+    burst = [replace(UPLOAD, key=f"{DATA_PREFIX}day{n}.csv", version_id=f"v{n}") for n in range(3)]
 
-    [run] = plan_runs(burst, pipeline_name="p", object_filter=FILTER, all_objects_under="pipeline-dataset/").runs
+    run = run_for(burst, pipeline_name="p", manifest_prefix=MANIFEST_PREFIX, all_objects_under=DATA_PREFIX)
 
-    assert run.parameters == {"InputBucket": "data", "InputKey": "pipeline-dataset/", "TrainingData": "AllObjects"}
+    assert run.parameters == {"InputBucket": "data", "InputKey": DATA_PREFIX, "TrainingData": "AllObjects"}
     assert run.manifest_key is None  # SageMaker lists the prefix when the run starts
-    assert run.trains_on == "every object under s3://data/pipeline-dataset/ when it starts (TrainingData=AllObjects)"
-    assert "pipeline-dataset/day0.csv" in run.description
+    assert run.trains_on == f"every object under s3://data/{DATA_PREFIX} when it starts (TrainingData=AllObjects)"
+    assert f"{DATA_PREFIX}day0.csv" in run.description
     assert DISPLAY_NAME.match(run.display_name)
 
 
 def test_with_all_objects_a_redelivered_upload_gets_the_same_run_and_the_next_upload_a_new_one():
     def plan(*objects: UploadedObject) -> str:
-        [run] = plan_runs(objects, pipeline_name="p", object_filter=FILTER, all_objects_under="pipeline-dataset/").runs
+        run = run_for(list(objects), pipeline_name="p", manifest_prefix=MANIFEST_PREFIX, all_objects_under=DATA_PREFIX)
         return run.client_request_token
 
     assert plan(UPLOAD) == plan(UPLOAD) == client_request_token(UPLOAD)
@@ -120,17 +123,17 @@ def test_with_all_objects_a_redelivered_upload_gets_the_same_run_and_the_next_up
 
 
 def test_new_objects_train_on_what_started_the_run():
-    [single] = plan_runs([UPLOAD], pipeline_name="p", object_filter=FILTER).runs
-    burst = [UPLOAD, replace(UPLOAD, key="pipeline-dataset/b.csv")]
-    [several] = plan_runs(burst, pipeline_name="p", object_filter=FILTER).runs
+    single = run_for([UPLOAD], pipeline_name="p", manifest_prefix=MANIFEST_PREFIX)
+    burst = [UPLOAD, replace(UPLOAD, key=f"{DATA_PREFIX}b.csv")]
+    several = run_for(burst, pipeline_name="p", manifest_prefix=MANIFEST_PREFIX)
     assert "TrainingData" not in single.parameters  # the pipeline's default: NewObjects
     assert single.training_data == several.training_data == "NewObjects"
     assert several.parameters["InputDataType"] == "ManifestFile"
 
 
 def test_a_key_part_longer_than_a_file_name_can_be_is_refused_before_any_run():
-    fine = replace(UPLOAD, key="pipeline-dataset/" + "é" * 125 + ".csv")  # a 254-byte name
-    too_long = replace(UPLOAD, key="pipeline-dataset/" + "é" * 126 + ".csv")  # 256 bytes
+    fine = replace(UPLOAD, key=DATA_PREFIX + "é" * 125 + ".csv")  # a 254-byte name
+    too_long = replace(UPLOAD, key=DATA_PREFIX + "é" * 126 + ".csv")  # 256 bytes
     assert run_for_object(fine, pipeline_name="p").parameters["InputKey"] == fine.key
     with pytest.raises(InvalidRunRequest, match="file names are at most 255 bytes"):
         run_for_object(too_long, pipeline_name="p")

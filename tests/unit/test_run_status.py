@@ -11,8 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.aws import TriggerTargets
+from tests.aws import SAMPLE_BUCKET, TriggerTargets
 from tests.events import load_event
+from tests.template_values import DATA_PREFIX
 from trigger.run_status.events import PipelineStatusEvent
 from trigger.run_status.messages import run_ended
 
@@ -41,8 +42,8 @@ def expected_message(status: str, execution_arn: str, reason_line: str = "") -> 
         f"Run diabetes-data-v1-csv-b5f934fe of pipeline retrain-pipeline ended: {status}.\n"
         "\n"
         f"Execution: {execution_arn}\n"
-        "Cause:     Started by the upload of s3://retrain-trigger-dev-data-123456789012-us-east-1/"
-        "pipeline-dataset/2026 11/diabetes data+v1.csv\n"
+        f"Cause:     Started by the upload of s3://{SAMPLE_BUCKET}/"
+        f"{DATA_PREFIX}2026 11/diabetes data+v1.csv\n"
         "Started:   2026-11-22 10:15:31 UTC\n"
         "Ended:     2026-11-22 10:42:02 UTC (took 26 min 31 s)\n"
         f"{reason_line}"
@@ -181,8 +182,8 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
             "accepted": True,
             "problem_type": {"requested": "auto", "chosen": "regression", "rule": "numeric"},
             "lineage": {
-                "input": "s3://data/pipeline-dataset/",
-                "objects": [{"key": f"pipeline-dataset/day{n}.csv"} for n in range(5)],
+                "input": f"s3://data/{DATA_PREFIX}",
+                "objects": [{"key": f"{DATA_PREFIX}day{n}.csv"} for n in range(5)],
             },
         },
     )
@@ -208,8 +209,8 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
         "Gate:      R2 0.4 >= MinR2 0.1\n"
         f"Champion:  RMSE 59.9 ({champion})\n"
         f"Decision:  {summary}\n"
-        "Data:      5 object(s) from s3://data/pipeline-dataset/: pipeline-dataset/day0.csv, "
-        "pipeline-dataset/day1.csv, pipeline-dataset/day2.csv and 2 more\n"
+        f"Data:      5 object(s) from s3://data/{DATA_PREFIX}: {DATA_PREFIX}day0.csv, "
+        f"{DATA_PREFIX}day1.csv, {DATA_PREFIX}day2.csv and 2 more\n"
     ) in notification["message"]
 
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.aws import REGION, create_placeholder_pipeline, create_scheduler_table
+from tests.template_values import DATA_PREFIX
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.planner import PipelineRun, UploadedObject, run_for
 from trigger.scheduler.dispatch import Dispatcher, RunPolicy
@@ -21,11 +22,11 @@ from trigger.scheduler.table import SchedulerTable
 
 PIPELINE = "retrain-pipeline"
 TABLE = "scheduler"
-UPLOAD = UploadedObject(bucket="data", key="pipeline-dataset/a.csv", event_name="ObjectCreated:Put", e_tag="e", size=3)
+UPLOAD = UploadedObject(bucket="data", key=f"{DATA_PREFIX}a.csv", event_name="ObjectCreated:Put", e_tag="e", size=3)
 
 
 def upload(n: int) -> UploadedObject:
-    return replace(UPLOAD, key=f"pipeline-dataset/{n:05d}.csv", e_tag=f"etag{n}")
+    return replace(UPLOAD, key=f"{DATA_PREFIX}{n:05d}.csv", e_tag=f"etag{n}")
 
 
 @dataclass
@@ -106,7 +107,7 @@ def test_a_lone_upload_starts_its_run_at_once_and_a_redelivery_records_nothing(s
     assert duplicate.new == []
     assert duplicate.duplicates == [UPLOAD]
     [(run, arn)] = outcome.started
-    assert run.parameters == {"InputBucket": "data", "InputKey": "pipeline-dataset/a.csv"}
+    assert run.parameters == {"InputBucket": "data", "InputKey": f"{DATA_PREFIX}a.csv"}
     assert arn.startswith("arn:aws:sagemaker:")
     assert scheduler.pending.oldest(10) == []
     assert scheduler.slots.state().running == 1

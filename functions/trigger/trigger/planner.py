@@ -1,12 +1,12 @@
-"""Decide which pipeline runs a message asks for. Pure logic: no AWS here."""
+"""What a pipeline run is: which uploads it may take, its parameters, token and names. Pure logic:
+no AWS here."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from trigger.events import S3EventRecord
@@ -122,59 +122,6 @@ class PipelineRun:
             "object_count": len(self.objects),
             "first_object": self.objects[0].uri,
         }
-
-
-@dataclass(frozen=True)
-class SkippedObject:
-    object: UploadedObject
-    reason: str
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    runs: list[PipelineRun] = field(default_factory=list)
-    skipped: list[SkippedObject] = field(default_factory=list)
-    rejected: list[SkippedObject] = field(default_factory=list)  # accepted, but no valid run exists
-
-
-def plan_runs(
-    objects: Iterable[UploadedObject],
-    *,
-    pipeline_name: str,
-    object_filter: ObjectFilter,
-    manifest_prefix: str = "pipeline-artifacts/manifests/",
-    all_objects_under: str | None = None,
-) -> RunPlan:
-    """One run per bucket for all accepted objects; the others listed with the reason they were skipped.
-
-    A burst delivered in one batch becomes one run. A batch with one object gives exactly the run
-    that object alone would (InputKey = its key); several objects give a run whose InputKey is a
-    manifest listing them all. The same object twice in a batch counts once. With
-    `all_objects_under` (TrainingData=AllObjects) the uploads only start the run: it trains on
-    every object under that prefix (InputKey = the prefix).
-    """
-    plan = RunPlan()
-    accepted: dict[str, dict[tuple[str, str, str], UploadedObject]] = {}
-    for obj in objects:
-        reason = object_filter.reason_to_skip(obj)
-        if reason is None:
-            accepted.setdefault(obj.bucket, {}).setdefault((obj.bucket, obj.key, obj.version_marker), obj)
-        else:
-            plan.skipped.append(SkippedObject(obj, reason))
-    for bucket_objects in accepted.values():
-        group = list(bucket_objects.values())
-        try:
-            plan.runs.append(
-                run_for(
-                    group,
-                    pipeline_name=pipeline_name,
-                    manifest_prefix=manifest_prefix,
-                    all_objects_under=all_objects_under,
-                )
-            )
-        except InvalidRunRequest as invalid:
-            plan.rejected.append(SkippedObject(group[0], str(invalid)))
-    return plan
 
 
 def run_for(
