@@ -12,10 +12,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import warnings
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +22,12 @@ import boto3
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from emulator.intrinsics import Intrinsics, pseudo_parameters
 from emulator.lambda_context import LocalLambdaContext
-from emulator.moto_server import REGION
+from emulator.moto_server import ACCOUNT, REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
-ACCOUNT = "123456789012"  # moto's account
 CODE_BUCKET = "retrain-trigger-local-code"  # where `sam package` would put the functions' code
 # Not used locally (moto runs no layer), but the default resolves an SSM parameter moto lacks.
 LOCAL_LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:powertools-local:1"
@@ -159,114 +157,36 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     return stack
 
 
-class _Resolver:
-    """Evaluates the intrinsic functions of the translated template against the created stack."""
-
-    def __init__(self, stack: Stack) -> None:
-        self._stack = stack
-        self._values = {
-            **stack.parameters,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Region": REGION,
-            "AWS::Partition": "aws",
-            "AWS::StackName": stack.name,
-        }
-        self._arns: dict[str, str] = {}
-
-    def __call__(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [item for item in (self(entry) for entry in node) if item is not _NO_VALUE]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            [(function, argument)] = node.items()
-            handlers: dict[str, Callable[[Any], Any]] = {
-                "Ref": self._ref,
-                "Fn::GetAtt": lambda arg: self._attribute(*(arg.split(".", 1) if isinstance(arg, str) else arg)),
-                "Fn::Sub": self._sub,
-                "Fn::If": self._if,
-                "Fn::Join": lambda arg: arg[0].join(str(self(part)) for part in arg[1]),
-            }
-            if function in handlers:
-                return handlers[function](argument)
-        resolved = {key: self(value) for key, value in node.items()}
-        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
-
-    def condition(self, name: str) -> bool:
-        return bool(self._evaluate(self._stack.translated["Conditions"][name]))
-
-    def _evaluate(self, node: Any) -> Any:
-        if not (isinstance(node, dict) and len(node) == 1):
-            return node
-        [(function, argument)] = node.items()
-        operators: dict[str, Callable[[], Any]] = {
-            "Fn::Equals": lambda: str(self._evaluate(self(argument[0]))) == str(self._evaluate(self(argument[1]))),
-            "Fn::Not": lambda: not self._evaluate(argument[0]),
-            "Fn::Or": lambda: any(self._evaluate(item) for item in argument),
-            "Fn::And": lambda: all(self._evaluate(item) for item in argument),
-            "Condition": lambda: self.condition(argument),
-        }
-        return operators[function]() if function in operators else self(node)
-
-    def _ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in self._values:
-            return self._values[name]
-        return self._stack.physical[name]
-
-    def _if(self, argument: list[Any]) -> Any:
-        name, when_true, when_false = argument
-        return self(when_true if self.condition(name) else when_false)
-
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-
-        def value(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token in variables:
-                return str(self(variables[token]))
-            if "." in token:
-                return str(self._attribute(*token.split(".", 1)))
-            return str(self._ref(token))
-
-        return re.sub(r"\$\{([^}!]+)\}", value, text)
-
-    def _attribute(self, logical_id: str, attribute: str) -> str:
-        resource_type = self._stack.translated["Resources"][logical_id]["Type"]
-        physical = self._stack.physical[logical_id]
-        if attribute == "QueueName":
-            return physical.rsplit("/", 1)[-1]
-        if attribute != "Arn":
-            raise ValueError(f"{logical_id}.{attribute} is not resolved locally")
-        arns = {
-            "AWS::SQS::Queue": lambda: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[-1]}",
-            "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{physical}",
-            "AWS::DynamoDB::Table": lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}",
-            "AWS::IAM::Role": lambda: boto3.client("iam", region_name=REGION).get_role(RoleName=physical)["Role"][
-                "Arn"
-            ],
-            "AWS::KMS::Key": lambda: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{physical}",
-            "AWS::Logs::LogGroup": lambda: f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}:*",
-            "AWS::Lambda::Function": lambda: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}",
-            "AWS::Events::Rule": lambda: f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{physical}",
-        }
-        return arns[resource_type]()
+def intrinsics(stack: Stack) -> Intrinsics:
+    """The evaluator of the translated template's intrinsic functions against the created stack."""
+    values = {**stack.parameters, **pseudo_parameters(stack.name)}
+    return Intrinsics(
+        stack.translated, values, stack.physical, lambda logical_id, name: _attribute(stack, logical_id, name)
+    )
 
 
-class _NoValue:
-    pass
-
-
-_NO_VALUE = _NoValue()
-
-
-def resolver(stack: Stack) -> _Resolver:
-    return _Resolver(stack)
+def _attribute(stack: Stack, logical_id: str, attribute: str) -> str:
+    resource_type = stack.translated["Resources"][logical_id]["Type"]
+    physical = stack.physical[logical_id]
+    if attribute == "QueueName":
+        return physical.rsplit("/", 1)[-1]
+    if attribute != "Arn":
+        raise ValueError(f"{logical_id}.{attribute} is not resolved locally")
+    arns = {
+        "AWS::SQS::Queue": lambda: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[-1]}",
+        "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{physical}",
+        "AWS::DynamoDB::Table": lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}",
+        "AWS::IAM::Role": lambda: boto3.client("iam", region_name=REGION).get_role(RoleName=physical)["Role"]["Arn"],
+        "AWS::KMS::Key": lambda: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{physical}",
+        "AWS::Logs::LogGroup": lambda: f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}:*",
+        "AWS::Lambda::Function": lambda: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}",
+        "AWS::Events::Rule": lambda: f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{physical}",
+    }
+    return arns[resource_type]()
 
 
 def _apply_what_moto_skips(stack: Stack) -> None:
-    resolve = _Resolver(stack)
+    resolve = intrinsics(stack)
     resources = stack.translated["Resources"]
     exists = {
         name

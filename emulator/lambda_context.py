@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 
-from emulator.moto_server import REGION
+from emulator.moto_server import ACCOUNT, REGION
 
 
 @dataclass
@@ -29,7 +29,7 @@ class LocalLambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         elapsed = time.monotonic() - self._started

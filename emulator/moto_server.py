@@ -21,6 +21,7 @@ moto_fixes.apply()
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
 # Credentials moto accepts; they are never sent anywhere but 127.0.0.1.
 LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -1,22 +1,20 @@
-"""Evaluate the parts of template.yaml that CloudFormation evaluates at deploy time, for given parameters."""
+"""template.yaml as CloudFormation would deploy it for given parameter values (emulator/intrinsics.py
+evaluates it), and the values the tests take from it."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
-from emulator.cloudformation import load_template
+from emulator.cloudformation import load_template, parameter_defaults
+from emulator.intrinsics import Intrinsics, pseudo_parameters
+from emulator.moto_server import ACCOUNT, REGION
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
+__all__ = ["ACCOUNT", "DATA_PREFIX", "MANIFEST_PREFIX", "REGION", "TEMPLATE"]
 
 
 def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, str]:
-    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    values.update(overrides)
-    values.update({"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"})
-    return values
+    """The parameters' defaults with these overrides, and the pseudo parameters of the sample account."""
+    return {**parameter_defaults(template), **overrides, **pseudo_parameters()}
 
 
 TEMPLATE = load_template()
@@ -28,43 +26,13 @@ MANIFEST_PREFIX = str(
 
 
 def condition(template: dict[str, Any], name: str, values: dict[str, str]) -> bool:
-    return bool(_evaluate(template["Conditions"][name], template, values))
-
-
-def _evaluate(node: Any, template: dict[str, Any], values: dict[str, str]) -> Any:
-    if not (isinstance(node, dict) and len(node) == 1):
-        return node
-    [(function, argument)] = node.items()
-
-    def each(items: list[Any]) -> list[Any]:
-        return [_evaluate(item, template, values) for item in items]
-
-    functions: dict[str, Callable[[], Any]] = {
-        "Ref": lambda: values[argument],
-        "Fn::Equals": lambda: each(argument)[0] == each(argument)[1],
-        "Fn::Or": lambda: any(each(argument)),
-        "Fn::And": lambda: all(each(argument)),
-        "Fn::Not": lambda: not each(argument)[0],
-        "Condition": lambda: condition(template, argument, values),
-    }
-    return functions[function]() if function in functions else node
+    return Intrinsics(template, values).condition(name)
 
 
 def resolve(node: Any, values: dict[str, str], template: dict[str, Any] | None = None) -> Any:
-    """Replace Ref and Sub (over parameters and pseudo parameters) in a template fragment; with the
-    template, Fn::If too."""
-    if isinstance(node, list):
-        return [resolve(item, values, template) for item in node]
-    if isinstance(node, dict):
-        if set(node) == {"Ref"} and node["Ref"] in values:
-            return values[node["Ref"]]
-        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-            return re.sub(r"\$\{([^}]+)\}", lambda match: values[match.group(1)], node["Fn::Sub"])
-        if set(node) == {"Fn::If"} and template is not None:
-            name, when_true, when_false = node["Fn::If"]
-            return resolve(when_true if condition(template, name, values) else when_false, values, template)
-        return {key: resolve(value, values, template) for key, value in node.items()}
-    return node
+    """The fragment as CloudFormation would deploy it for these parameter values (with the template,
+    Fn::If too); a Ref or GetAtt of a resource stays as written."""
+    return Intrinsics(template or {}, values)(node)
 
 
 def resources_for(template: dict[str, Any], values: dict[str, str]) -> set[str]:
