@@ -17,14 +17,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
+from ops import aws_errors
+from ops.aws_errors import error_code
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import notification_body as notification_of
@@ -354,20 +350,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def explain(error: Exception, args: argparse.Namespace) -> str:
     """The error in one line, with what to do about it."""
-    text = str(error)
-    fixes: list[tuple[bool, str]] = [
-        (isinstance(error, NoCredentialsError), "no AWS credentials: set AWS_PROFILE or run `aws configure`"),
-        (isinstance(error, NoRegionError), "no AWS region: pass --region or set AWS_REGION"),
-        (isinstance(error, EndpointConnectionError), f"{text}: check AWS_ENDPOINT_URL and --region"),
-    ]
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        region = args.region or "this region"
-        fixes += [
-            (
-                bool(args.stack_name) and "Stack" in text and "does not exist" in text,
-                f"stack {args.stack_name} does not exist in {region}: check --stack-name and --region",
-            ),
+    text, code = str(error), error_code(error)
+    return aws_errors.explain(
+        error,
+        region=args.region,
+        stack_name=args.stack_name,
+        fixes=[
             (
                 code in {"ResourceNotFound", "ValidationException"} and "pipeline" in text.lower(),
                 f"{text}: create it with `python -m pipeline upsert --stack-name <stack>`, or check --pipeline-name",
@@ -376,8 +364,8 @@ def explain(error: Exception, args: argparse.Namespace) -> str:
                 code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"},
                 f"{text}: check --queue-url and --dlq-url, or use --stack-name",
             ),
-        ]
-    return next((fix for applies, fix in fixes if applies), text)
+        ],
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

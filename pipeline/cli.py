@@ -16,32 +16,44 @@ import sys
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.config import STEP_SCRIPTS, STEPS_DIR, PipelineConfig
+from ops import aws_errors
+from ops.aws_errors import error_code
+from pipeline.config import ARTIFACTS_PREFIX, STEP_SCRIPTS, STEPS_DIR, PipelineConfig
 
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/retrain-pipeline-execution"
 EXAMPLE_BUCKET = "retrain-trigger-dev-data-111122223333-us-east-1"
 
 
+def _location_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """Where the pipeline goes: accepted before or after the command (a value after it wins)."""
+
+    def given(variable: str, *more: str) -> Any:
+        if default is argparse.SUPPRESS:
+            return default
+        return next((os.environ[name] for name in (variable, *more) if os.environ.get(name)), None)
+
+    parser.add_argument("--stack-name", default=default, help="read role, bucket and names from this stack's outputs")
+    parser.add_argument("--region", default=given("AWS_REGION", "AWS_DEFAULT_REGION"))
+    parser.add_argument("--pipeline-name", default=given("PIPELINE_NAME"))
+    parser.add_argument(
+        "--bucket", default=given("DATA_BUCKET"), help=f"data bucket; artefacts go under {ARTIFACTS_PREFIX}/"
+    )
+    parser.add_argument("--role-arn", default=default, help="the pipeline's execution role")
+    parser.add_argument("--model-package-group", default=default)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.split("\n")[0])
+    _location_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("definition", "print the pipeline definition JSON (no AWS call)"),
         ("upsert", "upload the step scripts, create the model package group, create or update the pipeline"),
     ):
         command = commands.add_parser(name, help=text, description=text)
-        command.add_argument("--stack-name", help="read role, bucket and names from this stack's outputs")
-        command.add_argument("--pipeline-name", default=os.environ.get("PIPELINE_NAME"))
-        command.add_argument(
-            "--bucket",
-            default=os.environ.get("DATA_BUCKET"),
-            help="data bucket; artefacts go under pipeline-artifacts/",
-        )
-        command.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-        command.add_argument("--role-arn", help="the pipeline's execution role")
-        command.add_argument("--model-package-group", default=None)
+        _location_options(command, argparse.SUPPRESS)
         command.add_argument("--target-column", default=None, help="default of the TargetColumn parameter")
         gates = command.add_argument_group("defaults of the pipeline parameters that decide what is registered")
         for option, help_text in PARAMETER_OPTIONS.items():
@@ -84,7 +96,7 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     from_stack = stack_values(args.stack_name, args.region) if args.stack_name else {}
     region = args.region or boto3.Session().region_name
     if not region:
-        raise SystemExit("no region: pass --region or set AWS_REGION")
+        raise SystemExit("no AWS region: pass --region or set AWS_REGION")
     example = args.command == "definition"
     role_arn = args.role_arn or from_stack.get("PipelineExecutionRoleArn") or (EXAMPLE_ROLE_ARN if example else None)
     bucket = args.bucket or from_stack.get("DataBucketName") or (EXAMPLE_BUCKET if example else None)
@@ -160,14 +172,33 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     args = parse_args(argv)
     try:
         return _run(args)
-    except (ClientError, BotoCoreError) as error:  # a wrong stack, name, region or endpoint: one line
-        print(f"python -m pipeline {args.command}: error: {error}", file=sys.stderr)
+    except (ClientError, BotoCoreError) as error:  # a wrong stack, bucket, region, endpoint or right: one line
+        print(f"python -m pipeline {args.command}: error: {explain(error, args)}", file=sys.stderr)
         return 1
+
+
+def explain(error: Exception, args: argparse.Namespace) -> str:
+    """The error in one line, with what to do about it."""
+    text, code = str(error), error_code(error)
+    return aws_errors.explain(
+        error,
+        region=args.region,
+        stack_name=args.stack_name,
+        fixes=[
+            (
+                code in {"NoSuchBucket", "404"},
+                f"{text}: check --bucket (the stack's DataBucketName), or use --stack-name",
+            ),
+            (
+                code in {"AccessDenied", "AccessDeniedException"},
+                f"{text}: upsert needs s3:PutObject in the bucket, the SageMaker pipeline and model package group "
+                "actions, and iam:PassRole on the execution role",
+            ),
+        ],
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

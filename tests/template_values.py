@@ -9,7 +9,7 @@ from emulator.cloudformation import load_template, parameter_defaults
 from emulator.intrinsics import Intrinsics, pseudo_parameters
 from emulator.moto_server import ACCOUNT, REGION
 
-__all__ = ["ACCOUNT", "DATA_PREFIX", "MANIFEST_PREFIX", "REGION", "TEMPLATE"]
+__all__ = ["ACCOUNT", "DATA_PREFIX", "DEFAULTS", "MANIFEST_PREFIX", "REGION", "TEMPLATE"]
 
 
 def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, str]:
@@ -18,7 +18,8 @@ def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, st
 
 
 TEMPLATE = load_template()
-DATA_PREFIX = str(TEMPLATE["Parameters"]["DataPrefix"]["Default"])  # where the uploads that start runs land
+DEFAULTS = parameter_values(TEMPLATE)  # the parameters of a stack deployed with the defaults
+DATA_PREFIX = DEFAULTS["DataPrefix"]  # where the uploads that start runs land
 # where the trigger writes the manifest of a run over several uploads
 MANIFEST_PREFIX = str(
     TEMPLATE["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]["MANIFEST_PREFIX"]

@@ -16,7 +16,7 @@ from emulator.moto_server import REGION
 from tests.aws import TriggerTargets, create_placeholder_pipeline
 from tests.faults import inject_faults, json_error
 from tests.integration.conftest import LocalRun
-from tests.template_values import DATA_PREFIX
+from tests.template_values import DATA_PREFIX, DEFAULTS
 
 pytestmark = pytest.mark.end_to_end
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,8 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     assert f"InputKey        {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
     assert f"notification    Retraining started: {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
     assert "status           Succeeded" in result.stdout
-    assert "model-package/retrain-models/1 (Approved)" in result.stdout  # the demo plays the reviewer
+    # the demo plays the reviewer
+    assert f"model-package/{DEFAULTS['ModelPackageGroupName']}/1 (Approved)" in result.stdout
     assert "   | Decision:  RMSE " in result.stdout  # in the run-status notification
     assert "decision         RMSE " in result.stdout  # and in the run's summary
     assert ", no model in production: registered" in result.stdout
@@ -178,7 +179,7 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     assert contract <= set(refused)
     assert registered["upload"] == f"{DATA_PREFIX}cancer.csv"
     assert (registered["status"], registered["problem_type"]) == ("Succeeded", "binary")
-    assert registered["model_package_arn"].endswith(":model-package/retrain-models/1")
+    assert registered["model_package_arn"].endswith(f":model-package/{DEFAULTS['ModelPackageGroupName']}/1")
     assert registered["metrics"]["auc"] > registered["baseline_metrics"]["auc"] == 0.5
     assert registered["data_report"]["target"] == "malignant"
     reason = (

@@ -92,7 +92,7 @@ def test_each_function_does_its_whole_job_with_only_its_roles_permissions():
         [dead] = stack.targets.dead_letters()
         assert dead["reason"].startswith("cannot be read as an S3 event notification")
         subjects = [n["subject"] for n in stack.targets.notifications()]
-        assert subjects.count("Retraining succeeded: retrain-pipeline") == 1
+        assert subjects.count(f"Retraining succeeded: {stack.deployment.pipeline_name}") == 1
         assert len([s for s in subjects if s.startswith("Retraining started")]) == 2
 
 

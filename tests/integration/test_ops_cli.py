@@ -49,7 +49,7 @@ def test_backfill_trains_on_existing_objects_once_and_status_lists_them(local_ru
 
     out = capsys.readouterr().out
     assert "backfill: 12 object(s) under" in out
-    assert "1 most recent execution(s) of retrain-pipeline" in out
+    assert f"1 most recent execution(s) of {local_run.deployment.pipeline_name}" in out
     for key in keys:
         assert f"s3://{bucket}/{key} (version " in out
 

@@ -83,6 +83,28 @@ def test_where_options_work_before_or_after_the_command(order, command):
     assert (args.pipeline_name, args.dlq_url, args.queue_url, args.bucket, args.stack_name) == ("p", "d", "q", "b", "s")
 
 
+@pytest.mark.parametrize("command", ["definition", "upsert"])
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_where_pipeline_options_work_before_or_after_the_command(order, command, monkeypatch):
+    from pipeline.cli import parse_args
+
+    monkeypatch.setenv("PIPELINE_NAME", "from-the-environment")
+    options = ["--bucket", "b", "--region", "eu-west-1", "--role-arn", "r", "--stack-name", "s"]
+    args = parse_args([*options, command] if order == "before" else [command, *options])
+    assert (args.bucket, args.region, args.role_arn, args.stack_name) == ("b", "eu-west-1", "r", "s")
+    assert args.pipeline_name == "from-the-environment"  # an option not given keeps its default
+    assert parse_args(["--bucket", "b", command, "--bucket", "c"]).bucket == "c"  # after the command wins
+
+
+def test_upsert_into_a_bucket_that_does_not_exist_is_one_line_with_the_fix(aws, capsys):
+    role = "arn:aws:iam::123456789012:role/retrain-pipeline"
+    assert pipeline_cli(["--region", "us-east-1", "--bucket", "no-such-bucket", "upsert", "--role-arn", role]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("python -m pipeline upsert: error: ")
+    assert err.strip().endswith("check --bucket (the stack's DataBucketName), or use --stack-name")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_status_shows_the_latest_runs_first_and_no_more_than_the_limit(aws, capsys):
     from tests.aws import create_placeholder_pipeline
 

@@ -1,0 +1,31 @@
+"""An AWS error as one line that says what to do, for the command-line tools (`retrain-trigger`,
+`python -m pipeline`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+# (applies, the line to print): the first that applies wins
+Fix = tuple[bool, str]
+
+
+def error_code(error: Exception) -> str:
+    return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""
+
+
+def explain(error: Exception, *, region: str | None, stack_name: str | None, fixes: Sequence[Fix] = ()) -> str:
+    """The error in one line with its fix: the set-up mistakes every command can meet first, then
+    the command's own ``fixes``; otherwise the error's own text."""
+    text = str(error)
+    common: list[Fix] = [
+        (isinstance(error, NoCredentialsError), "no AWS credentials: set AWS_PROFILE or run `aws configure`"),
+        (isinstance(error, NoRegionError), "no AWS region: pass --region or set AWS_REGION"),
+        (isinstance(error, EndpointConnectionError), f"{text}: check AWS_ENDPOINT_URL and --region"),
+        (
+            bool(stack_name) and "Stack" in text and "does not exist" in text,
+            f"stack {stack_name} does not exist in {region or 'this region'}: check --stack-name and --region",
+        ),
+    ]
+    return next((fix for applies, fix in (*common, *fixes) if applies), text)
