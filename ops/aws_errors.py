@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+import sys
+from collections.abc import Callable, Sequence
 
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
 # (applies, the line to print): the first that applies wins
 Fix = tuple[bool, str]
@@ -29,3 +31,19 @@ def explain(error: Exception, *, region: str | None, stack_name: str | None, fix
         ),
     ]
     return next((fix for applies, fix in (*common, *fixes) if applies), text)
+
+
+def run_command(
+    prog: str,
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace], int],
+    fixes: Callable[[Exception], Sequence[Fix]],
+) -> int:
+    """Run the parsed command; an AWS error (a wrong stack, name, region, endpoint or right) is one
+    line on stderr, `<prog> <command>: error: ...`, and exit status 1."""
+    try:
+        return run(args)
+    except (ClientError, BotoCoreError) as error:
+        line = explain(error, region=args.region, stack_name=args.stack_name, fixes=fixes(error))
+        print(f"{prog} {args.command}: error: {line}", file=sys.stderr)
+        return 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ops import aws_errors
 from ops.aws_errors import error_code
@@ -340,32 +340,22 @@ def _progress(what: str, done: int, total: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _run(args)
-    except (ClientError, BotoCoreError) as error:  # a wrong stack, name, region or endpoint: one line
-        print(f"retrain-trigger {args.command}: error: {explain(error, args)}", file=sys.stderr)
-        return 1
+    return aws_errors.run_command("retrain-trigger", parse_args(argv), _run, _fixes)
 
 
-def explain(error: Exception, args: argparse.Namespace) -> str:
-    """The error in one line, with what to do about it."""
+def _fixes(error: Exception) -> list[aws_errors.Fix]:
+    """This tool's own mistakes, with what to do about each."""
     text, code = str(error), error_code(error)
-    return aws_errors.explain(
-        error,
-        region=args.region,
-        stack_name=args.stack_name,
-        fixes=[
-            (
-                code in {"ResourceNotFound", "ValidationException"} and "pipeline" in text.lower(),
-                f"{text}: create it with `python -m pipeline upsert --stack-name <stack>`, or check --pipeline-name",
-            ),
-            (
-                code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"},
-                f"{text}: check --queue-url and --dlq-url, or use --stack-name",
-            ),
-        ],
-    )
+    return [
+        (
+            code in {"ResourceNotFound", "ValidationException"} and "pipeline" in text.lower(),
+            f"{text}: create it with `python -m pipeline upsert --stack-name <stack>`, or check --pipeline-name",
+        ),
+        (
+            code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"},
+            f"{text}: check --queue-url and --dlq-url, or use --stack-name",
+        ),
+    ]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ops import aws_errors
 from ops.aws_errors import error_code
@@ -172,33 +172,20 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _run(args)
-    except (ClientError, BotoCoreError) as error:  # a wrong stack, bucket, region, endpoint or right: one line
-        print(f"python -m pipeline {args.command}: error: {explain(error, args)}", file=sys.stderr)
-        return 1
+    return aws_errors.run_command("python -m pipeline", parse_args(argv), _run, _fixes)
 
 
-def explain(error: Exception, args: argparse.Namespace) -> str:
-    """The error in one line, with what to do about it."""
+def _fixes(error: Exception) -> list[aws_errors.Fix]:
+    """This tool's own mistakes, with what to do about each."""
     text, code = str(error), error_code(error)
-    return aws_errors.explain(
-        error,
-        region=args.region,
-        stack_name=args.stack_name,
-        fixes=[
-            (
-                code in {"NoSuchBucket", "404"},
-                f"{text}: check --bucket (the stack's DataBucketName), or use --stack-name",
-            ),
-            (
-                code in {"AccessDenied", "AccessDeniedException"},
-                f"{text}: upsert needs s3:PutObject in the bucket, the SageMaker pipeline and model package group "
-                "actions, and iam:PassRole on the execution role",
-            ),
-        ],
-    )
+    return [
+        (code in {"NoSuchBucket", "404"}, f"{text}: check --bucket (the stack's DataBucketName), or use --stack-name"),
+        (
+            code in {"AccessDenied", "AccessDeniedException"},
+            f"{text}: upsert needs s3:PutObject in the bucket, the SageMaker pipeline and model package group "
+            "actions, and iam:PassRole on the execution role",
+        ),
+    ]
 
 
 def _run(args: argparse.Namespace) -> int:
