@@ -62,7 +62,7 @@ class Intrinsics:
                 "Fn::GetAtt": self._get_att,
                 "Fn::Sub": self._sub,
                 "Fn::If": self._if,
-                "Fn::Join": lambda arg: arg[0].join(str(self(part)) for part in arg[1]),
+                "Fn::Join": self._join,
             }
             if function in functions:
                 return functions[function](argument)
@@ -96,6 +96,13 @@ class Intrinsics:
         logical_id, name = argument.split(".", 1) if isinstance(argument, str) else argument
         value = self._attribute(logical_id, name) if logical_id in self._physical else None
         return {"Fn::GetAtt": argument} if value is None else value
+
+    def _join(self, argument: list[Any]) -> Any:
+        delimiter, parts = argument
+        values = [self(part) for part in parts]
+        if any(isinstance(value, dict) for value in values):  # not known here: stays as written
+            return {"Fn::Join": argument}
+        return delimiter.join(str(value) for value in values)
 
     def _if(self, argument: list[Any]) -> Any:
         name, when_true, when_false = argument
