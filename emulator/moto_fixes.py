@@ -1,10 +1,15 @@
-"""One change to how moto runs, for speed only: what it answers stays the same.
+"""Two changes to how moto runs, each applied by ``apply()``.
 
-moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
+Speed, with the same answers: moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
 condition fails) once per item of the transaction, not once per table: a 100-item transaction
 copies the whole table 100 times, and recording 1,000 objects took about a minute. ``apply()``
 makes the copies of one transaction share the first one, so each table is copied once; the
 snapshot, and what a failed transaction restores, are the same as before.
+
+Faithfulness: moto's S3 event notifications leave out ``versionId``, which S3 puts in every
+notification from a versioning-enabled bucket. Without it, an upload and a backfill of the same
+object version looked like two versions locally. ``apply()`` adds it, as S3 does; nothing else in
+the notification changes.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.s3 import notifications
 
 _snapshots: ContextVar[dict[int, Any] | None] = ContextVar("moto_transaction_snapshots", default=None)
 
@@ -35,6 +41,28 @@ def _table_snapshot(self: Table, memo: dict[int, Any]) -> Table:
 
 
 def apply() -> None:
+    _copy_each_table_once_per_transaction()
+    _notify_with_the_version_id()
+
+
+def _notify_with_the_version_id() -> None:
+    original = notifications._get_s3_event
+    if getattr(original, "_adds_the_version_id", False):
+        return
+
+    @functools.wraps(original)
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, list[dict[str, Any]]]:
+        event = original(event_name, bucket, key, notification_id)
+        if bucket.is_versioned and key.version_id != "null":
+            for record in event["Records"]:
+                record["s3"]["object"]["versionId"] = key.version_id
+        return event
+
+    s3_event._adds_the_version_id = True  # type: ignore[attr-defined]
+    notifications._get_s3_event = s3_event
+
+
+def _copy_each_table_once_per_transaction() -> None:
     if getattr(DynamoDBBackend.transact_write_items, "_copies_each_table_once", False):
         return
     original = DynamoDBBackend.transact_write_items

@@ -54,6 +54,29 @@ def test_backfill_trains_on_existing_objects_once_and_status_lists_them(local_ru
         assert f"s3://{bucket}/{key} (version " in out
 
 
+def test_a_backfill_after_the_uploads_starts_nothing_new(local_run, capsys):
+    """The notification and the backfill name the same object version, so the backfill adds none."""
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    bucket = local_run.deployment.bucket
+    for n in range(3):
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}daily/{n}.csv", Body=b"x,target\n1,2\n")
+    local_run.settle()
+
+    def executions() -> int:
+        pipeline = local_run.deployment.pipeline_name
+        return len(sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"])
+
+    started = executions()
+    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", f"{DATA_PREFIX}daily/") == 0
+    local_run.settle()
+
+    assert started >= 1
+    assert executions() == started
+    assert "backfill: 3 object(s) under" in capsys.readouterr().out
+
+
 def test_redrive_moves_dead_letters_back_to_the_trigger_queue(local_run, capsys):
     local_run.event_source.drain()  # the bucket's test event
     sqs = boto3.client("sqs", region_name=REGION)

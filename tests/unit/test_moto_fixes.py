@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -35,3 +36,26 @@ def test_a_cancelled_transaction_writes_none_of_its_items_and_keeps_what_was_the
     # and the next transaction on the same table still applies in full
     dynamodb.transact_write_items(TransactItems=[put("after")])
     assert dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"] == 3
+
+
+def test_an_upload_to_a_versioned_bucket_is_notified_with_its_version_id_as_s3_does(aws):
+    s3 = boto3.client("s3", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    notified = {"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]}
+    for bucket, versioning in (("versioned", "Enabled"), ("plain", None)):
+        s3.create_bucket(Bucket=bucket)
+        if versioning:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notified)
+
+    version = s3.put_object(Bucket="versioned", Key="a.csv", Body=b"1")["VersionId"]
+    s3.put_object(Bucket="plain", Key="b.csv", Body=b"1")
+
+    objects = {}
+    for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]:
+        for record in json.loads(message["Body"]).get("Records", []):
+            objects[record["s3"]["bucket"]["name"]] = record["s3"]["object"]
+    assert objects["versioned"]["versionId"] == version
+    assert "versionId" not in objects["plain"]  # S3 sends none from a bucket without versioning
