@@ -43,6 +43,7 @@ class LocalStack:
     model_package_group: str
     topic_arn: str
     stack_name: str
+    target_column: str  # what the pipeline predicts: a column every uploaded CSV has
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
@@ -50,7 +51,8 @@ class LocalStack:
         aws = "aws" if shutil.which("aws") else "uvx --from awscli aws"
         return [
             f"local stack up (pid {self.pid}) at {self.endpoint}",
-            f"  bucket          {self.bucket} (upload under {self.data_prefix}, a CSV with a 'target' column)",
+            f"  bucket          {self.bucket}",
+            f"                  (upload under {self.data_prefix} CSVs with a '{self.target_column}' column)",
             f"  trigger queue   {self.queue_url}",
             f"  dead letters    {self.dead_letter_queue_url}",
             f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
@@ -169,6 +171,7 @@ def serve(state_dir: Path, target: str) -> None:
             model_package_group=deployment.parameters["ModelPackageGroupName"],
             topic_arn=deployment.topic_arn,
             stack_name=deployment.stack.name,
+            target_column=config.target_column,
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")

@@ -40,6 +40,7 @@ class Targets:
     pipeline_name: str | None
     bucket: str | None
     model_package_group: str | None = None
+    data_prefix: str | None = None  # where the uploads that start runs land (the stack's DataPrefix)
 
 
 def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -71,7 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         return sub
 
     backfill = command("backfill", "start runs for objects already in the bucket")
-    backfill.add_argument("--prefix", default="", help="only objects under this prefix")
+    backfill.add_argument(
+        "--prefix", default=None, help="only objects under this prefix (default: the stack's DataPrefix)"
+    )
     command("dlq", "list the dead-letter queue's messages: objects and why each is there")
     local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
     local.add_argument("action", choices=["up", "down"])
@@ -96,6 +99,7 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
         pipeline_name=args.pipeline_name or stack.get("PipelineName"),
         bucket=args.bucket or stack.get("DataBucketName"),
         model_package_group=args.model_package_group or stack.get("ModelPackageGroupName"),
+        data_prefix=stack.get("DataPrefix"),
     )
 
 
@@ -370,7 +374,8 @@ def _run(args: argparse.Namespace) -> int:
         boto3.setup_default_session(region_name=region)
     targets = resolve_targets(args)
     if args.command == "backfill":
-        return backfill(targets, _need(targets.bucket, "bucket"), args.prefix)
+        prefix = args.prefix if args.prefix is not None else targets.data_prefix or ""
+        return backfill(targets, _need(targets.bucket, "bucket"), prefix)
     if args.command == "redrive":
         return redrive(targets, dry_run=args.dry_run)
     if args.command == "dlq":

@@ -69,12 +69,13 @@ def test_a_backfill_after_the_uploads_starts_nothing_new(local_run, capsys):
         return len(sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"])
 
     started = executions()
-    assert cli(local_run, "backfill", "--bucket", bucket, "--prefix", f"{DATA_PREFIX}daily/") == 0
+    # as a user would: the stack's names, and its DataPrefix (the run's manifest is outside it)
+    assert main(["--stack-name", local_run.deployment.stack.name, "backfill"]) == 0
     local_run.settle()
 
     assert started >= 1
     assert executions() == started
-    assert "backfill: 3 object(s) under" in capsys.readouterr().out
+    assert f"backfill: 3 object(s) under s3://{bucket}/{DATA_PREFIX} sent" in capsys.readouterr().out
 
 
 def test_redrive_moves_dead_letters_back_to_the_trigger_queue(local_run, capsys):
@@ -171,14 +172,18 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     import time
 
     from emulator import local_stack
-    from emulator.sample_data import friedman_csv
+    from emulator.sample_data import TARGET_COLUMN, friedman_csv
 
-    stack = local_stack.up(tmp_path)
+    stack = local_stack.up(tmp_path, target="price")  # the user's own data predicts a price
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
+        assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
         monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+        header, rows = friedman_csv(rows=300).split(b"\n", 1)
         boto3.client("s3", region_name=REGION).put_object(
-            Bucket=stack.bucket, Key=f"{stack.data_prefix}my data.csv", Body=friedman_csv(rows=300)
+            Bucket=stack.bucket,
+            Key=f"{stack.data_prefix}my data.csv",
+            Body=header.replace(TARGET_COLUMN.encode(), b"price") + b"\n" + rows,
         )
         command = ["--stack-name", stack.stack_name, "status"]  # as `local up` says
         deadline = time.monotonic() + 240

@@ -43,11 +43,11 @@ def test_an_upload_to_a_versioned_bucket_is_notified_with_its_version_id_as_s3_d
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    notified = {"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]}
-    for bucket, versioning in (("versioned", "Enabled"), ("plain", None)):
+    notified: Any = {"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]}
+    for bucket, versioned in (("versioned", True), ("plain", False)):
         s3.create_bucket(Bucket=bucket)
-        if versioning:
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+        if versioned:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notified)
 
     version = s3.put_object(Bucket="versioned", Key="a.csv", Body=b"1")["VersionId"]
