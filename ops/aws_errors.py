@@ -13,6 +13,10 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 Fix = tuple[bool, str]
 
 
+class CommandError(Exception):
+    """A mistake in how the command was called or configured; its message says what to do."""
+
+
 def error_code(error: Exception) -> str:
     return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""
 
@@ -39,11 +43,13 @@ def run_command(
     run: Callable[[argparse.Namespace], int],
     fixes: Callable[[Exception], Sequence[Fix]],
 ) -> int:
-    """Run the parsed command; an AWS error (a wrong stack, name, region, endpoint or right) is one
-    line on stderr, `<prog> <command>: error: ...`, and exit status 1."""
+    """Run the parsed command; a mistake (a missing name, a wrong stack, region, endpoint or right)
+    is one line on stderr, `<prog> <command>: error: ...`, and exit status 1."""
     try:
         return run(args)
+    except CommandError as error:
+        line = str(error)
     except (ClientError, BotoCoreError) as error:
         line = explain(error, region=args.region, stack_name=args.stack_name, fixes=fixes(error))
-        print(f"{prog} {args.command}: error: {line}", file=sys.stderr)
-        return 1
+    print(f"{prog} {args.command}: error: {line}", file=sys.stderr)
+    return 1

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ops import aws_errors
-from ops.aws_errors import error_code
+from ops.aws_errors import CommandError, error_code
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import notification_body as notification_of
@@ -138,7 +138,7 @@ def backfill(targets: Targets, bucket: str, prefix: str) -> int:
         entries = [{"Id": str(n), "MessageBody": notification_body(bucket, v)} for n, v in enumerate(chunk)]
         response = sqs.send_message_batch(QueueUrl=_need(targets.queue_url, "queue"), Entries=entries)  # type: ignore[arg-type]
         if response.get("Failed"):
-            raise SystemExit(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
+            raise CommandError(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
         sent += len(chunk)
         _progress("backfill", sent, len(objects))
     print(f"backfill: {sent} object(s) under s3://{bucket}/{prefix} sent to the trigger queue")
@@ -334,7 +334,7 @@ def _objects_of(s3: Any, parameters: dict[str, str]) -> list[str]:
 def _need(value: str | None, what: str) -> str:
     if not value:
         option = {"pipeline name": "--pipeline-name", "queue": "--queue-url", "dead-letter queue": "--dlq-url"}
-        raise SystemExit(f"no {what}: pass --stack-name or {option.get(what, '--bucket')}")
+        raise CommandError(f"no {what}: pass --stack-name or {option.get(what, '--bucket')}")
     return value
 
 

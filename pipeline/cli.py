@@ -19,7 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ops import aws_errors
-from ops.aws_errors import error_code
+from ops.aws_errors import CommandError, error_code
 from pipeline.config import ARTIFACTS_PREFIX, STEP_SCRIPTS, STEPS_DIR, PipelineConfig
 
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/retrain-pipeline-execution"
@@ -96,19 +96,19 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     from_stack = stack_values(args.stack_name, args.region) if args.stack_name else {}
     region = args.region or boto3.Session().region_name
     if not region:
-        raise SystemExit("no AWS region: pass --region or set AWS_REGION")
+        raise CommandError("no AWS region: pass --region or set AWS_REGION")
     example = args.command == "definition"
     role_arn = args.role_arn or from_stack.get("PipelineExecutionRoleArn") or (EXAMPLE_ROLE_ARN if example else None)
     bucket = args.bucket or from_stack.get("DataBucketName") or (EXAMPLE_BUCKET if example else None)
     if not role_arn:
-        raise SystemExit("no execution role: pass --role-arn or --stack-name")
+        raise CommandError("no execution role: pass --role-arn or --stack-name")
     if not ROLE_ARN.fullmatch(role_arn):
-        raise SystemExit(
+        raise CommandError(
             f"--role-arn {role_arn} is not a role ARN: pass arn:aws:iam::<account>:role/<name>, or --stack-name "
             "to use the stack's PipelineExecutionRoleArn"
         )
     if not bucket:
-        raise SystemExit("no bucket: pass --bucket, set DATA_BUCKET or pass --stack-name")
+        raise CommandError("no bucket: pass --bucket, set DATA_BUCKET or pass --stack-name")
     defaults = PipelineConfig(region=region, role_arn=role_arn, default_bucket=bucket)
     return PipelineConfig(
         region=region,

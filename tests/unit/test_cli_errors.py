@@ -67,10 +67,21 @@ def test_a_missing_region_is_one_line_with_the_fix(nothing_configured, monkeypat
     assert err.strip() == "retrain-trigger status: error: no AWS region: pass --region or set AWS_REGION"
 
 
-def test_a_role_name_where_an_arn_is_needed_is_one_line_not_a_traceback(monkeypatch):
+def test_a_role_name_where_an_arn_is_needed_is_one_line_not_a_traceback(monkeypatch, capsys):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    with pytest.raises(SystemExit, match=r"^--role-arn my-role is not a role ARN: pass arn:aws:iam::"):
-        pipeline_cli(["definition", "--role-arn", "my-role", "--bucket", "b"])
+    assert pipeline_cli(["definition", "--role-arn", "my-role", "--bucket", "b"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        "python -m pipeline definition: error: --role-arn my-role is not a role ARN: pass arn:aws:iam::"
+    )
+
+
+def test_a_command_without_the_names_it_needs_says_which_option_gives_them(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    assert retrain_trigger(["status"]) == 1
+    assert capsys.readouterr().err == (
+        "retrain-trigger status: error: no pipeline name: pass --stack-name or --pipeline-name\n"
+    )
 
 
 @pytest.mark.parametrize("command", ["status", "dlq", "redrive", "backfill"])
