@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from emulator.moto_server import ACCOUNT, REGION
+
 # The functions' environment in the dev stack, as the template gives it (events/env.json, which a test
 # keeps equal to the template), without the topic and the DLQ, which the benchmarks do not create.
 FUNCTION_ENVIRONMENT = {
@@ -26,7 +28,7 @@ FUNCTION_ENVIRONMENT = {
 BUCKET = FUNCTION_ENVIRONMENT["DATA_BUCKET"]
 PIPELINE_NAME = FUNCTION_ENVIRONMENT["PIPELINE_NAME"]
 DATA_PREFIX = FUNCTION_ENVIRONMENT["DATA_PREFIX"]
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:retrain-trigger-bench-queue"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:retrain-trigger-bench-queue"
 
 
 def configure_environment() -> None:

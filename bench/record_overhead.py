@@ -14,12 +14,13 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from bench.figures import Figure
 from bench.lambda_setup import PIPELINE_NAME, configure_environment, upload_records
+from emulator.moto_server import ACCOUNT, REGION
 from trigger.scheduler.table import KEY_SCHEMA, TTL_ATTRIBUTE
 
 RECORDS = 10_000
 ANSWERS: dict[str, bytes] = {
     "StartPipelineExecution": json.dumps(
-        {"PipelineExecutionArn": f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{PIPELINE_NAME}/execution/x"}
+        {"PipelineExecutionArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE_NAME}/execution/x"}
     ).encode(),
     "GetItem": b"{}",
     "Query": b'{"Items": [], "Count": 0}',

@@ -17,6 +17,7 @@ from moto import mock_aws
 from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
 from emulator import moto_fixes
+from trigger.scheduler.table import KEY_SCHEMA
 
 OBJECTS = 1_000
 
@@ -77,13 +78,17 @@ def unbatched_calls(records: list[dict[str, Any]]) -> int:
 
     dynamodb = boto3.client("dynamodb")
     sagemaker = boto3.client("sagemaker")
+    (partition, _), (sort, _) = KEY_SCHEMA  # the template's SchedulerTable declares the same (a test checks)
     with counted_calls() as calls:
         for record in records:
             for s3_record in TriggerQueueRecord.model_validate(record).body.records:  # type: ignore[union-attr]
                 dynamodb.put_item(
                     TableName=os.environ["SCHEDULER_TABLE_NAME"],
-                    Item={"pk": {"S": f"unbatched#{s3_record.s3.object.key}"}, "sk": {"S": str(uuid.uuid4())}},
-                    ConditionExpression="attribute_not_exists(pk)",
+                    Item={
+                        partition: {"S": f"unbatched#{s3_record.s3.object.key}"},
+                        sort: {"S": str(uuid.uuid4())},
+                    },
+                    ConditionExpression=f"attribute_not_exists({partition})",
                 )
         sagemaker.start_pipeline_execution(
             PipelineName=os.environ["PIPELINE_NAME"],

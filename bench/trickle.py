@@ -26,6 +26,7 @@ from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
 from emulator import moto_fixes
 from emulator.lambda_context import LocalLambdaContext
+from emulator.moto_server import ACCOUNT, REGION
 
 UPLOAD_EVERY = 30
 UPLOADS = 3600 // UPLOAD_EVERY
@@ -108,7 +109,7 @@ def simulate() -> tuple[int, list[float]]:
         app.service = TriggerService(app.settings, RunScheduler.from_settings(app.settings, clock=clock))
         run_ended.scheduler = RunScheduler.from_settings(run_ended.settings, clock=clock)
         sagemaker = boto3.client("sagemaker")
-        backend = sagemaker_backends["123456789012"]["us-east-1"].pipelines[os.environ["PIPELINE_NAME"]]
+        backend = sagemaker_backends[ACCOUNT][REGION].pipelines[os.environ["PIPELINE_NAME"]]
 
         records = upload_records(UPLOADS)
         arrival = {
@@ -151,9 +152,9 @@ def status_event(execution_arn: str) -> dict[str, Any]:
         "id": execution_arn.rsplit("/", 1)[-1],
         "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
         "source": "aws.sagemaker",
-        "account": "123456789012",
+        "account": ACCOUNT,
         "time": "2027-01-15T08:00:00Z",
-        "region": "us-east-1",
+        "region": REGION,
         "resources": [pipeline_arn, execution_arn],
         "detail": {
             "pipelineArn": pipeline_arn,

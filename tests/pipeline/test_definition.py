@@ -121,7 +121,7 @@ def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition
         assert [s["Type"] for s in champion["IfSteps"]] == ["Model", "RegisterModel"]
         assert champion["ElseSteps"] == []
         register = steps[f"RegisterModel{suffix}"]["Arguments"]
-        assert register["ModelPackageGroupName"] == "retrain-models"
+        assert register["ModelPackageGroupName"] == CONFIG.model_package_group_name
         assert register["ModelApprovalStatus"]["Std:JsonGet"]["Path"] == "decision.approval_status"
         lineage = register["CustomerMetadataProperties"]
         assert lineage["ExecutionArn"] == {"Get": "Execution.PipelineExecutionArn"}
@@ -225,9 +225,9 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     assert upsert(CONFIG, definition) == arn  # the second time it updates
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    stored = sagemaker.describe_pipeline(PipelineName="retrain-pipeline")
+    stored = sagemaker.describe_pipeline(PipelineName=CONFIG.pipeline_name)
     assert json.loads(stored["PipelineDefinition"]) == json.loads(definition)
-    assert sagemaker.describe_model_package_group(ModelPackageGroupName="retrain-models")
+    assert sagemaker.describe_model_package_group(ModelPackageGroupName=CONFIG.model_package_group_name)
     s3 = boto3.client("s3", region_name=REGION)
     for script in ("preprocess.py", "evaluate.py"):
         key = CONFIG.code_uri(script).removeprefix(f"s3://{BUCKET}/")
@@ -238,7 +238,8 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     response = app.lambda_handler(load_event("sqs-upload.json"), lambda_context)
 
     assert response["batchItemFailures"] == []
-    [execution] = sagemaker.list_pipeline_executions(PipelineName="retrain-pipeline")["PipelineExecutionSummaries"]
+    # the pipeline the function starts (PIPELINE_NAME of events/env.json) is the one upsert made
+    [execution] = sagemaker.list_pipeline_executions(PipelineName=CONFIG.pipeline_name)["PipelineExecutionSummaries"]
     parameters = sagemaker.list_pipeline_parameters_for_execution(
         PipelineExecutionArn=execution["PipelineExecutionArn"]
     )

@@ -10,12 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws import REGION, create_scheduler_table
+from trigger.scheduler.table import KEY_SCHEMA
 
 TABLE = "moto-fix-check"
+(PARTITION, _), (SORT, _) = KEY_SCHEMA  # the scheduler table's keys, as the template declares them
 
 
 def put(pk: str, condition: str | None = None) -> Any:
-    request: dict[str, Any] = {"TableName": TABLE, "Item": {"pk": {"S": pk}, "sk": {"S": "x"}}}
+    request: dict[str, Any] = {"TableName": TABLE, "Item": {PARTITION: {"S": pk}, SORT: {"S": "x"}}}
     if condition:
         request["ConditionExpression"] = condition
     return {"Put": request}
@@ -28,10 +30,10 @@ def test_a_cancelled_transaction_writes_none_of_its_items_and_keeps_what_was_the
 
     with pytest.raises(ClientError, match="TransactionCanceled"):
         dynamodb.transact_write_items(
-            TransactItems=[put(f"new-{n}") for n in range(60)] + [put("kept-1", "attribute_not_exists(pk)")]
+            TransactItems=[put(f"new-{n}") for n in range(60)] + [put("kept-1", f"attribute_not_exists({PARTITION})")]
         )
 
-    keys = sorted(item["pk"]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"])
+    keys = sorted(item[PARTITION]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"])
     assert keys == ["kept-1", "kept-2"]
     # and the next transaction on the same table still applies in full
     dynamodb.transact_write_items(TransactItems=[put("after")])

@@ -437,3 +437,21 @@ def test_what_moto_does_not_evaluate_in_iam_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for what, how in EVALUATION_GAPS.items():
         assert f"| {what} | {how} |" in readme, what
+
+
+def test_the_readmes_sam_local_invoke_names_real_functions_events_and_the_templates_layer(template):
+    """The README's `sam local invoke` commands run as written for a user with Docker: each names a
+    function of the template and a file of events/, and the layer comes from the SSM parameter the
+    template resolves (SAM CLI does not resolve it)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Try the function with `sam local invoke`", 1)[1].split("\n## ", 1)[0]
+    invocations = re.findall(r"^invoke (\w+) ([\w.-]+)", section, flags=re.MULTILINE)
+    assert len(invocations) >= 7
+    for function, event in invocations:
+        assert template["Resources"][function]["Type"] == "AWS::Serverless::Function"
+        assert (ROOT / "events" / event).is_file(), event
+    layer = template["Resources"]["TriggerFunction"]["Properties"]["Layers"][0]["Fn::If"][1]
+    [parameter] = re.findall(r"\{\{resolve:ssm:([^}]+)\}\}", layer)
+    assert f"aws ssm get-parameter --name {parameter} " in section
