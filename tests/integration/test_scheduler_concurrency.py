@@ -23,7 +23,7 @@ from trigger.scheduler.table import SchedulerTable
 
 pytestmark = pytest.mark.end_to_end
 
-PIPELINE = "retrain-pipeline"
+PIPELINE = os.environ["PIPELINE_NAME"]  # the pipeline the functions start (events/env.json)
 TABLE = "scheduler"
 INVOCATIONS = 8
 

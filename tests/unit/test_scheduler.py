@@ -20,7 +20,7 @@ from trigger.scheduler.slots import Slots
 from trigger.scheduler.sweep import Sweeper
 from trigger.scheduler.table import SchedulerTable
 
-PIPELINE = "retrain-pipeline"
+PIPELINE = os.environ["PIPELINE_NAME"]  # the pipeline the functions start (events/env.json)
 TABLE = "scheduler"
 UPLOAD = UploadedObject(bucket="data", key=f"{DATA_PREFIX}a.csv", event_name="ObjectCreated:Put", e_tag="e", size=3)
 
