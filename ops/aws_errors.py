@@ -1,5 +1,5 @@
-"""An AWS error as one line that says what to do, for the command-line tools (`retrain-trigger`,
-`python -m pipeline`)."""
+"""A mistake as one line that says what to do, for the command-line tools (`retrain-trigger`,
+`python -m pipeline`): an AWS error, or a CommandError the command raised."""
 
 from __future__ import annotations
 
