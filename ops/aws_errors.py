@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -47,6 +49,10 @@ def run_command(
     is one line on stderr, `<prog> <command>: error: ...`, and exit status 1."""
     try:
         return run(args)
+    except BrokenPipeError:  # the reader stopped reading (`| head`): it has what it wanted
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
     except CommandError as error:
         line = str(error)
     except (ClientError, BotoCoreError) as error:

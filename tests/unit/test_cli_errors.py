@@ -138,3 +138,17 @@ def test_status_shows_the_latest_runs_first_and_no_more_than_the_limit(aws, caps
     assert "1 most recent execution(s) of p" in out
     assert arns[-1] in out
     assert arns[0] not in out
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(capsys):
+    """`retrain-trigger status | head -2`: the reader closes the pipe while the command still prints."""
+    import argparse
+
+    from ops.aws_errors import run_command
+
+    def prints_into_a_closed_pipe(args: argparse.Namespace) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    args = argparse.Namespace(command="status", region="us-east-1", stack_name=None)
+    assert run_command("retrain-trigger", args, prints_into_a_closed_pipe, lambda error: []) == 1
+    assert capsys.readouterr().err == ""
