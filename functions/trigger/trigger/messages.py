@@ -19,9 +19,12 @@ class Notification:
 def console_link(execution_arn: str) -> str:
     """The SageMaker console page that lists this pipeline's executions."""
     # arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME/execution/ID
-    region = execution_arn.split(":")[3]
-    pipeline = execution_arn.split(":", 5)[5].split("/")[1]
-    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline)}"
+    return pipeline_console(execution_arn.split(":")[3], execution_arn.split(":", 5)[5].split("/")[1])
+
+
+def pipeline_console(region: str, pipeline_name: str) -> str:
+    """The SageMaker console page of a pipeline, by its region and name."""
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline_name)}"
 
 
 MAX_LISTED_OBJECTS = 10
@@ -49,7 +52,7 @@ def run_started(run: PipelineRun, execution_arn: str) -> Notification:
         f"Execution: {execution_arn}\n"
         f"Console:   {console_link(execution_arn)}\n"
     )
-    return Notification(_subject(f"Retraining started: {_what(run)}"), body)
+    return Notification(subject_line(f"Retraining started: {_what(run)}"), body)
 
 
 def run_not_started(run: PipelineRun, reason: str, *, permanent: bool) -> Notification:
@@ -68,10 +71,11 @@ def run_not_started(run: PipelineRun, reason: str, *, permanent: bool) -> Notifi
             "sweep every few minutes. No other run starts before it. Nothing has been dropped.\n"
         )
     body = f"Pipeline {run.pipeline_name} could not be started for:\n{objects}\n\nReason: {reason}\n\n{what_next}"
-    return Notification(_subject(f"Retraining NOT started: {_what(run)}"), body)
+    return Notification(subject_line(f"Retraining NOT started: {_what(run)}"), body)
 
 
-def _subject(text: str) -> str:
+def subject_line(text: str) -> str:
+    """The text as an SNS subject: one line of printable ASCII, under 100 characters."""
     # SNS wants printable ASCII: anything else (unicode keys, control characters) becomes "?".
     flat = "".join(char if " " <= char <= "~" else "?" for char in " ".join(text.split()))
     return flat if len(flat) <= MAX_SUBJECT_LENGTH else flat[: MAX_SUBJECT_LENGTH - 3] + "..."

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
 
+from trigger.messages import Notification, pipeline_console, subject_line
 from trigger.run_status.events import PipelineExecutionStatusChange
 from trigger.run_status.run_reports import RunReports
-
-MAX_SUBJECT_LENGTH = 99
-
-
-@dataclass(frozen=True)
-class Notification:
-    subject: str
-    body: str
-
 
 SUBJECTS = {"Succeeded": "Retraining succeeded", "Failed": "Retraining FAILED", "Stopped": "Retraining stopped"}
 
@@ -52,16 +42,13 @@ def run_ended(
     if change.status == "Failed":
         lines.append(f"Reason:    {failure_reason or 'not reported; see the failed step in the console'}")
     lines.extend(_what_it_learned(reports))
-    lines.append(
-        f"Console:   https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
-        f"#/pipelines/{quote(change.pipeline_name)}"
-    )
+    lines.append(f"Console:   {pipeline_console(region, change.pipeline_name)}")
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
     decision = ((reports.evaluation if reports else None) or {}).get("decision") or {}
     if change.status == "Succeeded" and decision.get("register") is False:
         # A normal outcome: the model in production stays.
         subject = f"Retraining succeeded, production model kept: {change.pipeline_name}"
-    return Notification(_subject(subject), "\n".join(lines) + "\n")
+    return Notification(subject_line(subject), "\n".join(lines) + "\n")
 
 
 def _what_it_learned(reports: RunReports | None) -> list[str]:
@@ -108,8 +95,3 @@ def _duration(ended: datetime, started: datetime | None) -> str:
     seconds = int((ended - started).total_seconds()) if started else 0
     minutes, seconds = divmod(max(seconds, 0), 60)
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-
-
-def _subject(text: str) -> str:
-    flat = "".join(char if " " <= char <= "~" else "?" for char in " ".join(text.split()))
-    return flat if len(flat) <= MAX_SUBJECT_LENGTH else flat[: MAX_SUBJECT_LENGTH - 3] + "..."
