@@ -98,20 +98,8 @@ class PendingObjects:
         return [_entry(item) for item in self._table.query(pending_pk(self._pipeline), limit=limit)]
 
     def count(self) -> int:
-        """How many objects are pending (a counting query: one call per MB of entries)."""
-        arguments: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pending_pk(self._pipeline)}},
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            page = self._table.client.query(**arguments)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """How many objects are pending."""
+        return self._table.count(pending_pk(self._pipeline))
 
     def newest_arrival(self) -> float | None:
         items = list(self._table.query(pending_pk(self._pipeline), limit=1, ScanIndexForward=False))

@@ -71,6 +71,22 @@ class SchedulerTable:
             requests = list(response.get("UnprocessedItems", {}).get(self.name, [])) + requests
         return calls
 
+    def count(self, pk: str) -> int:
+        """How many items one partition holds (a counting query: one call per MB of items)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self.client.query(**arguments)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def query(self, pk: str, limit: int | None = None, **options: Any) -> Iterator[dict[str, Any]]:
         """The items of one partition in key order, read consistently, page by page."""
         arguments: dict[str, Any] = {
