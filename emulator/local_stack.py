@@ -90,7 +90,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def up(state_dir: Path = STATE_DIR, target: str = "target") -> LocalStack:
+def up(state_dir: Path = STATE_DIR, target: str | None = None) -> LocalStack:
     """Start the stack in the background (or find the one running) and wait until it serves."""
     running = read_state(state_dir)
     if running and _alive(running.pid):
@@ -99,7 +99,11 @@ def up(state_dir: Path = STATE_DIR, target: str = "target") -> LocalStack:
     state_file(state_dir).unlink(missing_ok=True)
     with (state_dir / "log").open("w", encoding="utf-8") as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-            [sys.executable, "-m", "emulator.local_stack", "serve", "--state-dir", str(state_dir), "--target", target],
+            [
+                sys.executable,
+                *("-m", "emulator.local_stack", "serve", "--state-dir", str(state_dir)),
+                *(("--target", target) if target else ()),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -137,7 +141,7 @@ def down(state_dir: Path = STATE_DIR) -> str:
     raise RuntimeError(f"{stack.endpoint} still answers after the stack stopped")
 
 
-def serve(state_dir: Path, target: str) -> None:
+def serve(state_dir: Path, target: str | None) -> None:
     """The stack itself: runs until SIGTERM."""
     from emulator.demo import Demo, _fresh_import, local_pipeline_config
     from emulator.deployment import deploy_locally, function_environment
@@ -151,7 +155,8 @@ def serve(state_dir: Path, target: str) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     with running_moto_server(serial=True) as endpoint:
         deployment = deploy_locally()
-        config = local_pipeline_config(deployment, target_column=target)
+        # the pipeline's own TargetColumn default unless one was given
+        config = local_pipeline_config(deployment, **({"target_column": target} if target else {}))
         upsert(config, definition_json(config))
         demo = Demo(say=lambda line: print(line, flush=True))
         event_source = demo.start_function(deployment)
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="retrain-trigger local")
     parser.add_argument("action", choices=["up", "down", "serve"])
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
-    parser.add_argument("--target", default="target", help="the target column of the CSVs you upload")
+    parser.add_argument("--target", help="the target column of the CSVs you upload (default: the pipeline's, 'target')")
     args = parser.parse_args(argv)
     if args.action == "serve":
         serve(args.state_dir, args.target)

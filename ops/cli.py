@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from ops import aws_errors
 from ops.aws_errors import CommandError, error_code
+from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import notification_body as notification_of
@@ -78,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     command("dlq", "list the dead-letter queue's messages: objects and why each is there")
     local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
     local.add_argument("action", choices=["up", "down"])
-    local.add_argument("--target", default="target", help="the target column of the CSVs you upload (local up)")
+    local.add_argument("--target", help="the target column of the CSVs you upload (local up; default: the pipeline's)")
     redrive = command("redrive", "move the DLQ's messages back to the trigger queue")
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = command("status", "recent runs: objects trained on, metrics, champion comparison, model package, failure")
@@ -87,12 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def resolve_targets(args: argparse.Namespace) -> Targets:
-    stack: dict[str, str] = {}
-    if args.stack_name:
-        cloudformation = boto3.client("cloudformation", region_name=args.region)
-        description = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"][0]
-        stack = {p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters", [])}
-        stack.update({o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])})
+    stack = stack_values(args.stack_name, args.region) if args.stack_name else {}
     return Targets(
         queue_url=args.queue_url or stack.get("TriggerQueueUrl"),
         dead_letter_queue_url=args.dlq_url or stack.get("TriggerDeadLetterQueueUrl"),
@@ -366,7 +362,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "local":
         from emulator import local_stack
 
-        return local_stack.main([args.action, "--target", args.target])
+        return local_stack.main([args.action, *(("--target", args.target) if args.target else ())])
     # AWS_REGION as the AWS CLI and newer SDKs read it (boto3 reads AWS_DEFAULT_REGION only).
     region = args.region or os.environ.get("AWS_REGION")
     if region:

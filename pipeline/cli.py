@@ -85,6 +85,7 @@ def _option_type(option: str) -> dict[str, Any]:
 
 
 def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
+    """A deployed stack's parameters and outputs, by name (both command-line tools read them)."""
     cloudformation = boto3.client("cloudformation", region_name=region)
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
