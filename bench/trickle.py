@@ -27,6 +27,8 @@ from bench.lambda_setup import BUCKET, configure_environment, upload_records
 from emulator import moto_fixes
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import ACCOUNT, REGION
+from emulator.pipeline_runner import RunResult
+from emulator.status_events import record_in_moto, status_change_event
 
 UPLOAD_EVERY = 30
 UPLOADS = 3600 // UPLOAD_EVERY
@@ -130,8 +132,9 @@ def simulate() -> tuple[int, list[float]]:
         while len(started_at) < UPLOADS or any(end > clock.now for end in ends.values()):
             for arn, end in list(ends.items()):
                 if end == clock.now:
-                    backend.pipeline_executions[arn].pipeline_execution_status = "Succeeded"
-                    run_ended.lambda_handler(status_event(arn), LocalLambdaContext(function_name="run-status"))
+                    ended = RunResult(arn, status="Succeeded", seconds=RUN_SECONDS)
+                    record_in_moto(ended)
+                    run_ended.lambda_handler(status_change_event(ended), LocalLambdaContext(function_name="run-status"))
                     note_new_runs()
             if clock.now % WINDOW_SECONDS == 0:
                 batch = [r for n, r in enumerate(records[delivered:], delivered) if n * UPLOAD_EVERY <= clock.now]
@@ -143,26 +146,6 @@ def simulate() -> tuple[int, list[float]]:
                     note_new_runs()
             clock.now += STEP_SECONDS
         return len(ends), [started_at[key] - arrival[key] for key in arrival]
-
-
-def status_event(execution_arn: str) -> dict[str, Any]:
-    pipeline_arn = execution_arn.split("/execution/", maxsplit=1)[0]
-    return {
-        "version": "0",
-        "id": execution_arn.rsplit("/", 1)[-1],
-        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
-        "source": "aws.sagemaker",
-        "account": ACCOUNT,
-        "time": "2027-01-15T08:00:00Z",
-        "region": REGION,
-        "resources": [pipeline_arn, execution_arn],
-        "detail": {
-            "pipelineArn": pipeline_arn,
-            "pipelineExecutionArn": execution_arn,
-            "currentPipelineExecutionStatus": "Succeeded",
-            "previousPipelineExecutionStatus": "Executing",
-        },
-    }
 
 
 def measure() -> list[Figure]:
