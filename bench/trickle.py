@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 from moto import mock_aws
-from moto.sagemaker.models import FakePipelineExecution, sagemaker_backends
+from moto.sagemaker.models import sagemaker_backends
 
 from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
@@ -28,7 +26,7 @@ from emulator import moto_fixes
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import ACCOUNT, REGION
 from emulator.pipeline_runner import RunResult
-from emulator.status_events import record_in_moto, status_change_event
+from emulator.status_events import executions_that_keep_running, record_in_moto, status_change_event
 
 UPLOAD_EVERY = 30
 UPLOADS = 3600 // UPLOAD_EVERY
@@ -59,22 +57,6 @@ class VirtualClock:
 
     def __call__(self) -> float:
         return EPOCH + self.now
-
-
-@contextmanager
-def executions_that_keep_running() -> Iterator[None]:
-    """moto's executions succeed the moment they start; here they run until the simulation ends them."""
-    started = FakePipelineExecution.__init__
-
-    def executing(self: FakePipelineExecution, *args: Any, **kwargs: Any) -> None:
-        started(self, *args, **kwargs)
-        self.pipeline_execution_status = "Executing"
-
-    FakePipelineExecution.__init__ = executing  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        FakePipelineExecution.__init__ = started  # type: ignore[method-assign]
 
 
 def keys_of(sagemaker: Any, s3: Any, execution_arn: str) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,3 +55,22 @@ def record_in_moto(result: RunResult) -> None:
     execution = sagemaker_backends[account][REGION].pipelines[pipeline].pipeline_executions[result.execution_arn]
     execution.pipeline_execution_status = result.status
     execution.pipeline_execution_failure_reason = result.failure_reason or None  # type: ignore[assignment]
+
+
+@contextmanager
+def executions_that_keep_running() -> Iterator[None]:
+    """moto's executions succeed the moment they start; inside this, they are Executing until
+    ``record_in_moto`` ends them, as SageMaker's would be while their jobs run."""
+    from moto.sagemaker.models import FakePipelineExecution
+
+    started = FakePipelineExecution.__init__
+
+    def executing(self: FakePipelineExecution, *args: Any, **kwargs: Any) -> None:
+        started(self, *args, **kwargs)
+        self.pipeline_execution_status = "Executing"
+
+    FakePipelineExecution.__init__ = executing  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakePipelineExecution.__init__ = started  # type: ignore[method-assign]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto.sagemaker.models import FakePipelineExecution, sagemaker_backends
 
 from app import lambda_handler
+from emulator.pipeline_runner import RunResult
+from emulator.status_events import executions_that_keep_running, record_in_moto
 from tests.aws import SAMPLE_BUCKET, TriggerTargets
 from tests.events import load_event
 from tests.faults import inject_faults, json_error
@@ -36,17 +38,16 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
-def set_status(targets: TriggerTargets, execution_arn: str, status: str) -> None:
+def set_status(execution_arn: str, status: str) -> None:
     """How SageMaker would report the execution now, set through moto's own backend."""
-    backend = sagemaker_backends["123456789012"]["us-east-1"]
-    backend.pipelines[targets.pipeline_name].pipeline_executions[execution_arn].pipeline_execution_status = status
+    record_in_moto(RunResult(execution_arn, status=status))
 
 
 def end_run(targets: TriggerTargets, execution_arn: str, lambda_context: Any, status: str = "Succeeded") -> None:
     """SageMaker's status-change event for the run, delivered to the run-ended function."""
     import run_ended
 
-    set_status(targets, execution_arn, status)
+    set_status(execution_arn, status)
     event = load_event("pipeline-status-succeeded.json")
     event["detail"].update(pipelineExecutionArn=execution_arn, currentPipelineExecutionStatus=status)
     event["resources"][1] = execution_arn
@@ -58,15 +59,10 @@ def latest_execution(targets: TriggerTargets) -> str:
 
 
 @pytest.fixture(autouse=True)
-def executions_keep_running(monkeypatch: pytest.MonkeyPatch) -> None:
+def executions_keep_running() -> Iterator[None]:
     """moto's executions succeed the moment they start; here they run until a test ends them."""
-    started = FakePipelineExecution.__init__
-
-    def executing(self: FakePipelineExecution, *args: Any, **kwargs: Any) -> None:
-        started(self, *args, **kwargs)
-        self.pipeline_execution_status = "Executing"
-
-    monkeypatch.setattr(FakePipelineExecution, "__init__", executing)
+    with executions_that_keep_running():
+        yield
 
 
 def test_the_same_object_delivered_three_ways_is_in_one_run(targets, lambda_context):
@@ -151,7 +147,7 @@ def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(targets, 
     first = latest_execution(targets)
     assert sweep.lambda_handler(load_event("sweep.json"), lambda_context)["released"] == []  # still executing
 
-    set_status(targets, first, "Succeeded")  # it ended, but its event never arrived
+    set_status(first, "Succeeded")  # it ended, but its event never arrived
     result = sweep.lambda_handler(load_event("sweep.json"), lambda_context)
 
     assert result["released"] == [first]
