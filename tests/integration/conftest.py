@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from emulator.deployment import LocalDeployment, deploy_locally
 from emulator.event_source import QueueEventSource
 from emulator.identities import functions_as_their_roles
 from emulator.moto_server import running_moto_server
+from tests.aws import TriggerTargets
+from tests.events import load_event
 
 
 @dataclass
@@ -20,6 +23,19 @@ class LocalRun:
     event_source: QueueEventSource
     app: Any
     sweep: Any
+    run_ended: Any
+
+    @property
+    def targets(self) -> TriggerTargets:
+        d = self.deployment
+        return TriggerTargets(d.pipeline_name, d.topic_arn, d.inbox_queue_url, d.dead_letter_queue_url)
+
+    def end_run(self, execution_arn: str) -> None:
+        """SageMaker's status-change event for the run, delivered to the run-ended function."""
+        event = load_event("pipeline-status-succeeded.json")
+        event["detail"]["pipelineExecutionArn"] = execution_arn
+        event["resources"][1] = execution_arn
+        self.run_ended.lambda_handler(event, self.deployment.stack.lambda_context("RunStatusFunction"))
 
     def settle(self, *, rounds: int = 50) -> list[dict[str, Any]]:
         """Deliver what is queued, then sweep, until nothing is pending or being started: moto's
@@ -35,21 +51,23 @@ class LocalRun:
         raise AssertionError(f"still starting runs after {rounds} sweeps")
 
 
-@pytest.fixture
-def local_run(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
+@contextmanager
+def enforced_local_run(
+    overrides: dict[str, str] | None = None, without: tuple[str, str] | None = None
+) -> Iterator[LocalRun]:
     """moto's server, the stack created from the template, and the real functions behind a local
     event source, with moto's IAM enforcement on: each function signs as an identity holding
-    exactly its role's policies, and the test itself as an administrator.
+    exactly its role's policies, and the test itself as an administrator. ``without``: (function,
+    statement Sid) left out of that function's role.
 
     The function modules are re-imported with the stack's environments (their clients then talk to
     the server) and re-imported again afterwards with the tests' environment.
     """
-    overrides: dict[str, str] = getattr(request, "param", {})
     saved = dict(os.environ)
     try:
         with running_moto_server():
             deployment = deploy_locally(overrides)
-            with functions_as_their_roles(deployment.stack) as modules:
+            with functions_as_their_roles(deployment.stack, without) as modules:
                 event_source = QueueEventSource(
                     deployment.queue_url,
                     deployment.queue_arn,
@@ -57,9 +75,17 @@ def local_run(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
                     batch_size=deployment.batch_size,
                     context=deployment.stack.lambda_context("TriggerFunction"),
                 )
-                yield LocalRun(deployment, event_source, modules["app"], modules["sweep"])
+                yield LocalRun(deployment, event_source, modules["app"], modules["sweep"], modules["run_ended"])
     finally:
         os.environ.clear()
         os.environ.update(saved)
         for name in ("app", "run_ended", "sweep"):
             importlib.reload(importlib.import_module(name))
+
+
+@pytest.fixture
+def local_run(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
+    """The local stack with enforcement on (see enforced_local_run); a test's ``param`` overrides
+    template parameters."""
+    with enforced_local_run(getattr(request, "param", {})) as run:
+        yield run

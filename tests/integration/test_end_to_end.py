@@ -13,20 +13,12 @@ import boto3
 import pytest
 
 from emulator.moto_server import REGION
-from tests.aws import TriggerTargets, create_placeholder_pipeline
+from tests.aws import create_placeholder_pipeline
 from tests.faults import inject_faults, json_error
-from tests.integration.conftest import LocalRun
 from tests.template_values import DATA_PREFIX, DEFAULTS
 
 pytestmark = pytest.mark.end_to_end
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def targets_of(run: LocalRun) -> TriggerTargets:
-    deployment = run.deployment
-    return TriggerTargets(
-        deployment.pipeline_name, deployment.topic_arn, deployment.inbox_queue_url, deployment.dead_letter_queue_url
-    )
 
 
 def queue_depth(queue_url: str) -> int:
@@ -57,7 +49,7 @@ def test_each_upload_starts_one_run_with_its_decoded_key(local_run):
     report = local_run.event_source.drain()
     local_run.settle()
 
-    targets = targets_of(local_run)
+    targets = local_run.targets
     # every accepted upload, decoded, in exactly one run; what arrives during a run shares the next
     trained = [key for run in targets.trained_keys() for key in run]
     assert sorted(trained) == sorted(ACCEPTED)
@@ -79,7 +71,7 @@ def test_a_poison_message_reaches_the_dlq_on_its_first_delivery_and_nothing_else
 
     report = local_run.event_source.drain()
 
-    targets = targets_of(local_run)
+    targets = local_run.targets
     assert targets.trained_keys() == [[f"{DATA_PREFIX}good.csv"]]
     # not retried MaxReceiveCount times: the function put it in the DLQ at once, with the reason
     assert report.reported_failures == 0
@@ -112,7 +104,7 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
 
     assert sum(log.injected for log in logs) >= 25
     assert report.reported_failures == 0  # the uploads were recorded: nothing waits in the queue
-    targets = targets_of(local_run)
+    targets = local_run.targets
     assert sorted(key for run in targets.trained_keys() for key in run) == keys
     not_started = [n for n in targets.notifications() if n["subject"].startswith("Retraining NOT started")]
     assert len(not_started) == 1  # one run was held back, and it was told once, not per attempt
