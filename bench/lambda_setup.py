@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from emulator.function_environment import function_environment
 from emulator.moto_server import ACCOUNT, REGION
 
 # The functions' environment in the dev stack, as the template gives it (events/env.json, which a test
 # keeps equal to the template), without the topic and the DLQ, which the benchmarks do not create.
 FUNCTION_ENVIRONMENT = {
-    **json.loads((Path(__file__).resolve().parents[1] / "events" / "env.json").read_text())["RunStatusFunction"],
+    **function_environment(),
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

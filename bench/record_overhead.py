@@ -15,7 +15,7 @@ from moto.core.botocore_stubber import MockRawResponse
 from bench.figures import Figure
 from bench.lambda_setup import PIPELINE_NAME, configure_environment, upload_records
 from emulator.moto_server import ACCOUNT, REGION
-from trigger.scheduler.table import KEY_SCHEMA, TTL_ATTRIBUTE
+from trigger.adapters.scheduler_table import KEY_SCHEMA, TTL_ATTRIBUTE
 
 RECORDS = 10_000
 ANSWERS: dict[str, bytes] = {
@@ -90,8 +90,8 @@ def measure() -> Figure:
     import app
     from emulator.lambda_context import LocalLambdaContext
 
-    stub(app.service.scheduler.pending._table.client)
-    stub(app.service.scheduler.executions._client)
+    stub(app.core.clients.dynamodb)
+    stub(app.core.clients.sagemaker)
     records = upload_records(RECORDS)
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     stub(dynamodb)

@@ -17,7 +17,7 @@ from moto import mock_aws
 from bench.figures import Figure
 from bench.lambda_setup import BUCKET, configure_environment, upload_records
 from emulator import moto_fixes
-from trigger.scheduler.table import KEY_SCHEMA
+from trigger.adapters.scheduler_table import KEY_SCHEMA
 
 OBJECTS = 1_000
 

@@ -86,12 +86,11 @@ def simulate() -> tuple[int, list[float]]:
         os.environ["NOTIFICATION_TOPIC_ARN"] = boto3.client("sns").create_topic(Name="bench")["TopicArn"]
         import app
         import run_ended
-        from trigger.run_scheduler import RunScheduler
-        from trigger.service import TriggerService
+        from trigger.factory import build_core
 
         clock = VirtualClock()
-        app.service = TriggerService(app.settings, RunScheduler.from_settings(app.settings, clock=clock))
-        run_ended.scheduler = RunScheduler.from_settings(run_ended.settings, clock=clock)
+        app.core = build_core(app.core.settings, clock=clock)
+        run_ended.core = build_core(run_ended.core.settings, clock=clock)
         sagemaker = boto3.client("sagemaker")
         backend = sagemaker_backends[ACCOUNT][REGION].pipelines[os.environ["PIPELINE_NAME"]]
 

@@ -25,8 +25,9 @@ from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import notification_body as notification_of
-from trigger.run_status.messages import describe_metrics
-from trigger.run_status.run_reports import RunReportReader, RunReports
+from trigger.notifications import describe_metrics
+from trigger.adapters.run_reports import RunReportReader
+from trigger.run_reports import RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
 MAX_PACKAGES_SHOWN = 100  # status looks up the registrations of runs among the group's latest packages

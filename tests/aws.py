@@ -13,6 +13,7 @@ import boto3
 from emulator.cloudformation import load_template
 from emulator.demo import read_notifications
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
+from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
 
 REGION = "us-east-1"
 SAMPLE_BUCKET = os.environ["DATA_BUCKET"]  # the bucket of the events/ samples (see conftest)
@@ -101,13 +102,10 @@ def create_scheduler_table(name: str | None = None) -> None:
     create_table("SchedulerTable", name or os.environ["SCHEDULER_TABLE_NAME"])
 
 
-def create_placeholder_pipeline(name: str) -> None:
-    """A pipeline with no steps that declares the two parameters every trigger path passes."""
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
-        "Steps": [],
-    }
+def create_placeholder_pipeline(name: str, mapping: str = BUNDLED_PIPELINE_MAPPING) -> None:
+    """A pipeline with no steps that declares the parameters a mapping passes (by default the bundled pipeline's)."""
+    declared = [{"Name": parameter, "Type": "String", "DefaultValue": ""} for parameter in parse_mapping(mapping).names]
+    definition = {"Version": "2020-12-01", "Parameters": declared, "Steps": []}
     boto3.client("sagemaker", region_name=REGION).create_pipeline(
         PipelineName=name,
         PipelineDefinition=json.dumps(definition),

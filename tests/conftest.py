@@ -11,8 +11,10 @@ from pathlib import Path
 # The functions' environment is the one of the `dev` stack of the sample account, as `sam local
 # invoke --env-vars` gets it: events/env.json, which a test keeps equal to what the template sets
 # (RunStatusFunction's holds the other functions' variables too).
+from emulator.function_environment import function_environment  # noqa: E402 - stdlib only
+
 os.environ.update(
-    json.loads((Path(__file__).resolve().parents[1] / "events" / "env.json").read_text())["RunStatusFunction"],
+    function_environment(),
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_SESSION_TOKEN="testing",

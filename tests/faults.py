@@ -82,3 +82,26 @@ def inject_faults(
     finally:
         events.unregister("before-send", handler)
         events.register("before-send", botocore_stubber)
+
+
+class Crash(RuntimeError):
+    """The function died here (a timeout, out of memory): nothing after this point ran."""
+
+
+@contextmanager
+def crash_once(client: Any, operation: str, nth: int = 1, *, after: bool = False) -> Iterator[None]:
+    """The ``nth`` ``operation`` call on ``client`` dies once: before the call reaches AWS, or (``after``)
+    once AWS has done it but before the caller learns the answer."""
+    calls = {"n": 0}
+    event = f"{'after' if after else 'before'}-call.{client.meta.service_model.service_name}.{operation}"
+
+    def die(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise Crash(f"{operation} #{nth}{' (after)' if after else ''}")
+
+    client.meta.events.register(event, die)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, die)

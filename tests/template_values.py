@@ -21,9 +21,13 @@ TEMPLATE = load_template()
 DEFAULTS = parameter_values(TEMPLATE)  # the parameters of a stack deployed with the defaults
 DATA_PREFIX = DEFAULTS["DataPrefix"]  # where the uploads that start runs land
 # where the trigger writes the manifest of a run over several uploads
-MANIFEST_PREFIX = str(
-    TEMPLATE["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]["MANIFEST_PREFIX"]
-)
+MANIFEST_PREFIX = str(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["MANIFEST_PREFIX"])
+
+
+def function_variables(template: dict[str, Any], function: str) -> dict[str, Any]:
+    """A function's environment as SAM gives it: the Globals, then its own."""
+    own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    return {**template["Globals"]["Function"]["Environment"]["Variables"], **own}
 
 
 def condition(template: dict[str, Any], name: str, values: dict[str, str]) -> bool:

@@ -7,14 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trigger.batch import TriggerBatchProcessor, process_batch
-from trigger.config import load_settings
+from trigger.batch_processing import TriggerBatchProcessor, process_batch
+from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.run_scheduler import RunScheduler
-from trigger.service import TriggerService
+from trigger.settings import load_settings
 
-settings = load_settings()
-service = TriggerService(settings, RunScheduler.from_settings(settings))
+core = build_core(load_settings())
 processor = TriggerBatchProcessor()
 
 
@@ -22,4 +20,4 @@ processor = TriggerBatchProcessor()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_batch(event, service.parse, service.handle_batch, processor, context)
+    return process_batch(event, core.queue_batch.parse, core.queue_batch.handle, processor, context)

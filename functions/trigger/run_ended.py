@@ -13,33 +13,30 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trigger.config import load_settings
+from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.run_scheduler import RunScheduler
-from trigger.run_status.events import PipelineStatusEvent
-from trigger.run_status.service import RunStatusNotifier, required_environment
+from trigger.settings import load_settings, required
+from trigger.status_events import PipelineStatusEvent
 
-settings = load_settings()
-scheduler = RunScheduler.from_settings(settings)
-notifier = RunStatusNotifier(
-    settings.notification_topic_arn,  # empty: the end of a run is logged, not published
-    bucket=required_environment("DATA_BUCKET"),
-    runs_prefix=required_environment("RUNS_PREFIX"),
-)
+core = build_core(load_settings())
 # Duplicated status events carry the same execution and status: that pair is the key.
 idempotency = IdempotencyConfig(
     event_key_jmespath="[detail.pipelineExecutionArn, detail.currentPipelineExecutionStatus]",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=7 * 24 * 3600,
 )
-persistence = DynamoDBPersistenceLayer(table_name=required_environment("IDEMPOTENCY_TABLE_NAME"))
+persistence = DynamoDBPersistenceLayer(
+    table_name=required(core.settings.idempotency_table_name, "IDEMPOTENCY_TABLE_NAME")
+)
+required(core.settings.data_bucket, "DATA_BUCKET")
+required(core.settings.runs_prefix, "RUNS_PREFIX")
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="event", config=idempotency, persistence_store=persistence
 )
 def notify_once(event: dict[str, Any]) -> dict[str, Any]:
-    return notifier.notify(PipelineStatusEvent.model_validate(event).detail)
+    return core.run_status.notify(PipelineStatusEvent.model_validate(event).detail)
 
 
 @logger.inject_lambda_context
@@ -50,6 +47,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="RunEnded", unit=MetricUnit.Count, value=1)
     idempotency.register_lambda_context(context)
     # Releasing twice frees one slot, so a repeated event (or the sweep before it) changes nothing.
-    scheduler.run_ended(change.execution_arn, change.status)
+    core.scheduler.run_ended(change.execution_arn, change.status)
     told: dict[str, Any] = notify_once(event=event)
     return told

@@ -9,20 +9,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trigger.config import load_settings
+from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.run_scheduler import RunScheduler
+from trigger.settings import load_settings
 
-settings = load_settings()
-scheduler = RunScheduler.from_settings(settings)
+core = build_core(load_settings())
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcome = scheduler.sweep()
-    pending = scheduler.pending.count()
+    outcome = core.scheduler.sweep()
+    pending = core.scheduler.pending.count()
     # Every few minutes, the size of the pending set: the dashboard's backlog.
     metrics.add_metric(name="PendingObjects", unit=MetricUnit.Count, value=pending)
     dispatched = outcome.dispatched
@@ -31,5 +30,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "started": [arn for _, arn in dispatched.started] if dispatched else [],
         "waiting": dispatched.waiting if dispatched else "a run could not be started; it is tried again",
         "pending": pending,
-        "starting": scheduler.slots.state().dispatching,
+        "starting": core.scheduler.dispatcher.cap.state().dispatching,
     }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from trigger.config import ConfigurationError, load_settings
+from trigger.settings import ConfigurationError, load_settings
 
 
 def test_missing_pipeline_name_fails_with_a_message_that_names_it():

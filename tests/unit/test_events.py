@@ -137,7 +137,7 @@ def test_a_dead_lettered_object_replays_as_the_same_object_version(key, version,
     """What the function puts in the DLQ for a refused run parses back, after a redrive, to the same
     object version: same key (encoded as S3 encodes it), version and size."""
     from trigger.events import notification_body
-    from trigger.planner import UploadedObject
+    from trigger.uploads import UploadedObject
 
     original = {"bucket": "b", "key": key, "event_name": "ObjectCreated:Put", "size": size, "version_id": version}
     [record] = TriggerQueueRecord.model_validate(sqs_record_with(notification_body([original]))).body.records  # type: ignore[union-attr]

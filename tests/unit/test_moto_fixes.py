@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws import REGION, create_scheduler_table
-from trigger.scheduler.table import KEY_SCHEMA
+from trigger.adapters.scheduler_table import KEY_SCHEMA
 
 TABLE = "moto-fix-check"
 (PARTITION, _), (SORT, _) = KEY_SCHEMA  # the scheduler table's keys, as the template declares them

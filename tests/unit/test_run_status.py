@@ -14,7 +14,7 @@ import pytest
 from tests.aws import SAMPLE_BUCKET, TriggerTargets
 from tests.events import load_event
 from tests.template_values import DATA_PREFIX
-from trigger.run_status.events import PipelineStatusEvent
+from trigger.status_events import PipelineStatusEvent
 from trigger.run_status.messages import run_ended
 
 

@@ -214,14 +214,14 @@ SCHEDULER_FUNCTIONS = ("TriggerFunction", "RunStatusFunction", "SweepFunction")
 def test_each_function_can_be_built_from_the_template_alone(template, function):
     """Its handler exists in its code root, and its environment, resolved for a deployment, is a
     configuration the shared core accepts, naming tables the template declares."""
-    from tests.template_values import parameter_values, resolve
-    from trigger.config import load_settings
+    from tests.template_values import function_variables, parameter_values, resolve
+    from trigger.settings import load_settings
 
     properties = template["Resources"][function]["Properties"]
     module, handler = properties["Handler"].split(".")
     code = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
     assert f"def {handler}(" in code
-    declared = properties["Environment"]["Variables"]
+    declared = function_variables(template, function)
     referenced = {
         value["Ref"]
         for value in declared.values()
@@ -241,7 +241,7 @@ def test_each_function_can_be_built_from_the_template_alone(template, function):
 
 
 def test_the_scheduler_table_has_the_keys_and_expiry_the_scheduler_writes(template):
-    from trigger.scheduler.table import KEY_SCHEMA, TTL_ATTRIBUTE
+    from trigger.adapters.scheduler_table import KEY_SCHEMA, TTL_ATTRIBUTE
 
     table = template["Resources"]["SchedulerTable"]["Properties"]
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == KEY_SCHEMA
@@ -249,7 +249,7 @@ def test_the_scheduler_table_has_the_keys_and_expiry_the_scheduler_writes(templa
 
 
 def test_the_run_policy_parameters_accept_what_the_functions_accept(template):
-    from trigger.config import TriggerSettings
+    from trigger.settings import TriggerSettings
 
     parameters = template["Parameters"]
     fields = TriggerSettings.model_fields
@@ -314,22 +314,22 @@ def test_the_pipeline_role_may_pass_only_itself_and_touch_only_the_data_bucket(t
 @pytest.mark.parametrize("pipeline_name", ["retrain-pipeline", "churn"])
 def test_run_status_reads_reports_where_the_pipeline_writes_them(template, pipeline_name):
     from pipeline.config import runs_prefix
-    from tests.template_values import parameter_values, resolve
+    from tests.template_values import function_variables, parameter_values, resolve
 
     values = parameter_values(template, PipelineName=pipeline_name)
-    environment = template["Resources"]["RunStatusFunction"]["Properties"]["Environment"]["Variables"]
+    environment = function_variables(template, "RunStatusFunction")
     assert resolve(environment["RUNS_PREFIX"], values) == runs_prefix(pipeline_name)
 
 
 @pytest.mark.parametrize("pipeline_name", ["retrain-pipeline", "churn"])
 def test_lifecycle_rules_expire_run_folders_and_manifests_but_never_registered_models(template, pipeline_name):
     from pipeline.config import PipelineConfig, runs_prefix
-    from tests.template_values import parameter_values, resolve
+    from tests.template_values import function_variables, parameter_values, resolve
 
     values = parameter_values(template, PipelineName=pipeline_name)
     bucket = template["Resources"]["DataBucket"]
     rules = {r["Id"]: resolve(r, values, template) for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
-    environment = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    environment = function_variables(template, "TriggerFunction")
     assert rules["run-artifacts"]["Prefix"] == runs_prefix(pipeline_name)
     assert rules["manifests"]["Prefix"] == environment["MANIFEST_PREFIX"]
     assert all(rule["Status"] == "Enabled" for rule in rules.values())  # by default
@@ -370,13 +370,16 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     }
     assert physical["DataBucket"] == SAMPLE_BUCKET
     env = json.loads((ROOT / "events" / "env.json").read_text(encoding="utf-8"))
-    assert set(env) == set(SCHEDULER_FUNCTIONS)
+    # SAM's --env-vars: "Parameters" applies to every function; a function's own key adds to it.
+    assert set(env) == {"Parameters", "RunStatusFunction"}
+
+    def resolved(variables: dict[str, Any]) -> dict[str, str]:
+        return {k: str(resolve(v, {**values, **physical}, template)) for k, v in variables.items()}
+
+    assert env["Parameters"] == resolved(template["Globals"]["Function"]["Environment"]["Variables"])
     for function in SCHEDULER_FUNCTIONS:
-        declared = {
-            **template["Globals"]["Function"]["Environment"]["Variables"],
-            **resources[function]["Properties"]["Environment"]["Variables"],
-        }
-        assert env[function] == {k: str(resolve(v, {**values, **physical}, template)) for k, v in declared.items()}
+        own = resources[function]["Properties"].get("Environment", {}).get("Variables", {})
+        assert env.get(function, {}) == resolved(own), function
 
 
 def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):

@@ -55,10 +55,6 @@ class S3EventRecord(BaseModel):
     event_time: str | None = Field(default=None, alias="eventTime")
     s3: S3Entity
 
-    @property
-    def is_object_created(self) -> bool:
-        return self.event_name.startswith(OBJECT_CREATED_PREFIX)
-
 
 class S3EventNotification(BaseModel):
     records: list[S3EventRecord] = Field(alias="Records", min_length=1)

@@ -1,12 +1,8 @@
-"""Put a message that can never succeed in the dead-letter queue at once, with the reason."""
+"""Put a message that can never succeed in the dead-letter queue at once, with the reason (SQS)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-import boto3
-
-from trigger.adapters import RETRYING_CLIENT_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -16,9 +12,9 @@ MAX_REASON_LENGTH = 1000
 
 
 class DeadLetters:
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
         self.queue_url = queue_url
-        self._client = client or boto3.client("sqs", config=RETRYING_CLIENT_CONFIG)
+        self._client = client
 
     def put(self, body: str, reason: str) -> None:
         """Raises if the queue did not take it: the caller then lets the queue's redrive do it."""

@@ -1,33 +1,70 @@
-"""Start SageMaker Pipeline executions."""
+"""SageMaker: start a run, ask how it is going, read the pipeline's parameters and a failed run's
+steps. SageMaker's error codes are translated here into the project's errors."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
-from trigger.adapters import RETRYING_CLIENT_CONFIG
+from trigger.errors import StartDeferred, StartRefused
+from trigger.runs import PipelineRun
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
+# SageMaker's answers that no retry will change: the run is abandoned and its objects dead-lettered.
+_REFUSED_FOR_GOOD = frozenset({"ValidationException", "ResourceNotFound", "AccessDeniedException"})
+
 
 class PipelineExecutions:
-    def __init__(self, client: SageMakerClient | None = None) -> None:
-        self._client = client or boto3.client("sagemaker", config=RETRYING_CLIENT_CONFIG)
+    def __init__(self, client: SageMakerClient) -> None:
+        self._client = client
+
+    def start(self, run: PipelineRun) -> str:
+        """Start the run (the same token returns SageMaker's same execution); its ARN."""
+        try:
+            response = self._client.start_pipeline_execution(
+                PipelineName=run.pipeline_name,
+                PipelineExecutionDisplayName=run.display_name,
+                PipelineExecutionDescription=run.description,
+                PipelineParameters=[{"Name": name, "Value": value} for name, value in run.parameters.items()],
+                ClientRequestToken=run.client_request_token,
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise (StartRefused if code in _REFUSED_FOR_GOOD else StartDeferred)(str(error)) from None
+        except BotoCoreError as error:
+            raise StartDeferred(str(error)) from None
+        return response["PipelineExecutionArn"]
 
     def status(self, execution_arn: str) -> str:
         """Executing, Stopping, Stopped, Failed or Succeeded."""
         described = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
         return str(described["PipelineExecutionStatus"])
 
-    def start_record(self, run: dict[str, Any]) -> str:
-        """Start the run a remembered run record describes (see PipelineRun.as_record)."""
-        response = self._client.start_pipeline_execution(
-            PipelineName=run["pipeline_name"],
-            PipelineExecutionDisplayName=run["display_name"],
-            PipelineExecutionDescription=run["description"],
-            PipelineParameters=[{"Name": name, "Value": value} for name, value in run["parameters"].items()],
-            ClientRequestToken=run["client_request_token"],
-        )
-        return response["PipelineExecutionArn"]
+    def failure_reason(self, execution_arn: str) -> str | None:
+        described = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        reason = described.get("FailureReason")
+        return str(reason) if reason else None
+
+    def failed_step(self, execution_arn: str) -> tuple[str, str] | None:
+        """The first step that failed, and why (ListPipelineExecutionSteps), or None."""
+        paginator = self._client.get_paginator("list_pipeline_execution_steps")
+        for page in paginator.paginate(PipelineExecutionArn=execution_arn):
+            for step in page.get("PipelineExecutionSteps", []):
+                if step.get("StepStatus") == "Failed":
+                    return str(step.get("StepName", "?")), str(step.get("FailureReason") or "no reason given")
+        return None
+
+    def declared_parameters(self, pipeline_name: str) -> list[dict[str, Any]]:
+        """The parameters the pipeline's definition declares (DescribePipeline): Name, Type, DefaultValue.
+        StartRefused when the pipeline does not exist or cannot be read; StartDeferred otherwise."""
+        try:
+            described = self._client.describe_pipeline(PipelineName=pipeline_name)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise (StartRefused if code in _REFUSED_FOR_GOOD else StartDeferred)(str(error)) from None
+        definition = json.loads(described.get("PipelineDefinition") or "{}")
+        return list(definition.get("Parameters", []))

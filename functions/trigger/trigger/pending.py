@@ -11,20 +11,17 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from trigger.planner import UploadedObject
-from trigger.scheduler.table import KEEP_SECONDS, MAX_TRANSACTION_ITEMS, SchedulerTable, key, to_item
+from trigger.adapters.scheduler_table import MAX_TRANSACTION_ITEMS, SchedulerTable, key, to_item
+from trigger.coalescing import PendingEntry
+from trigger.errors import WriteConflict
+from trigger.uploads import UploadedObject
 
 OBJECTS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS // 2  # an object record and a pending entry each
+KEEP_SECONDS = 30 * 24 * 3600  # object and run records: replays within 30 days start nothing new
 
 
 def object_pk(obj: UploadedObject) -> str:
     return "object#" + "\n".join((obj.bucket, obj.key, obj.version_marker))
-
-
-def pending_pk(pipeline_name: str) -> str:
-    return f"pending#{pipeline_name}"
 
 
 def entry_sk(obj: UploadedObject, arrived_at: float) -> str:
@@ -33,24 +30,17 @@ def entry_sk(obj: UploadedObject, arrived_at: float) -> str:
     return f"{arrived_at:017.6f}#{digest}"
 
 
-@dataclass(frozen=True)
-class PendingEntry:
-    sk: str
-    object: UploadedObject
-    arrived_at: float
-
-
 @dataclass
 class Recorded:
     new: list[UploadedObject] = field(default_factory=list)
     duplicates: list[UploadedObject] = field(default_factory=list)
-    calls: int = 0
 
 
 class PendingObjects:
     def __init__(self, table: SchedulerTable, pipeline_name: str) -> None:
         self._table = table
         self._pipeline = pipeline_name
+        self.pk = f"pending#{pipeline_name}"
 
     def record(self, objects: list[UploadedObject], now: float) -> Recorded:
         """Each new object version joins the pending set once; the others are reported as duplicates."""
@@ -59,11 +49,10 @@ class PendingObjects:
         for start in range(0, len(unique), OBJECTS_PER_TRANSACTION):
             chunk = unique[start : start + OBJECTS_PER_TRANSACTION]
             while chunk:
-                outcome.calls += 1
                 try:
                     self._table.transact([item for obj in chunk for item in self._writes(obj, now)])
-                except ClientError as error:
-                    seen = _duplicates(error, chunk)
+                except WriteConflict as conflict:
+                    seen = [obj for n, obj in enumerate(chunk) if _failed(conflict, 2 * n)]
                     if not seen:
                         raise
                     outcome.duplicates.extend(seen)
@@ -81,7 +70,7 @@ class PendingObjects:
             "pipeline": self._pipeline,
             "expires_at": int(now) + KEEP_SECONDS,
         }
-        entry = {"pk": pending_pk(self._pipeline), "sk": entry_sk(obj, now), "arrived_at": now, **object_as_item(obj)}
+        entry = {"pk": self.pk, "sk": entry_sk(obj, now), "arrived_at": now, **obj.as_item()}
         return [
             {
                 "Put": {
@@ -95,14 +84,14 @@ class PendingObjects:
 
     def oldest(self, limit: int) -> list[PendingEntry]:
         """The pending entries in arrival order, at most ``limit``."""
-        return [_entry(item) for item in self._table.query(pending_pk(self._pipeline), limit=limit)]
+        return [_entry(item) for item in self._table.query(self.pk, limit=limit)]
 
     def count(self) -> int:
         """How many objects are pending."""
-        return self._table.count(pending_pk(self._pipeline))
+        return self._table.count(self.pk)
 
     def newest_arrival(self) -> float | None:
-        items = list(self._table.query(pending_pk(self._pipeline), limit=1, ScanIndexForward=False))
+        items = list(self._table.query(self.pk, limit=1, ScanIndexForward=False))
         return float(items[0]["arrived_at"]) if items else None
 
     def forget(self, objects: list[UploadedObject]) -> int:
@@ -112,45 +101,12 @@ class PendingObjects:
 
     def remove(self, sks: list[str]) -> int:
         """Take these entries out of the set (idempotent: a deleted one stays deleted); returns the calls."""
-        return self._table.delete_all([key(pending_pk(self._pipeline), sk) for sk in sks])
-
-
-def object_as_item(obj: UploadedObject) -> dict[str, Any]:
-    """An object version as the table stores it (in a pending entry, and in its run's record)."""
-    return {
-        "bucket": obj.bucket,
-        "key": obj.key,
-        "event_name": obj.event_name,
-        "size": obj.size,
-        "e_tag": obj.e_tag,
-        "version_id": obj.version_id,
-        "sequencer": obj.sequencer,
-    }
-
-
-def object_from_item(item: dict[str, Any]) -> UploadedObject:
-    return UploadedObject(
-        bucket=item["bucket"],
-        key=item["key"],
-        event_name=item["event_name"],
-        size=int(item["size"]) if item.get("size") is not None else None,
-        e_tag=item.get("e_tag"),
-        version_id=item.get("version_id"),
-        sequencer=item.get("sequencer"),
-    )
+        return self._table.delete_all([key(self.pk, sk) for sk in sks])
 
 
 def _entry(item: dict[str, Any]) -> PendingEntry:
-    return PendingEntry(sk=item["sk"], object=object_from_item(item), arrived_at=float(item["arrived_at"]))
+    return PendingEntry(sk=item["sk"], object=UploadedObject.from_item(item), arrived_at=float(item["arrived_at"]))
 
 
-def _duplicates(error: ClientError, chunk: list[UploadedObject]) -> list[UploadedObject]:
-    """The objects whose record already existed, from a cancelled transaction's reasons."""
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return []
-    reasons = error.response.get("CancellationReasons") or []
-    return [
-        obj
-        for n, obj in enumerate(chunk)
-        if 2 * n < len(reasons) and reasons[2 * n].get("Code") == "ConditionalCheckFailed"
-    ]
+def _failed(conflict: WriteConflict, index: int) -> bool:
+    return index < len(conflict.reasons) and conflict.reasons[index] == "ConditionalCheckFailed"

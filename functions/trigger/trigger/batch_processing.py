@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger.observability import logger, metrics
-from trigger.service import BatchOutcome, ParsedMessage
+from trigger.queue_batch import BatchOutcome, ParsedMessage
 
 
 class TriggerBatchProcessor(BatchProcessor):

@@ -1,4 +1,8 @@
-"""The scheduler's DynamoDB table: item keys, (de)serialisation, and the batched calls it makes."""
+"""The scheduler's DynamoDB table: item keys, (de)serialisation, and the calls the scheduler makes.
+
+A write whose condition fails raises the project's WriteConflict, with one reason per item of a
+transaction; every other error propagates.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from trigger.errors import WriteConflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems
 MAX_BATCH_WRITE_ITEMS = 25  # BatchWriteItem
-KEEP_SECONDS = 30 * 24 * 3600  # object and run records: replays within 30 days start nothing new
 KEY_SCHEMA = [("pk", "HASH"), ("sk", "RANGE")]  # the template's SchedulerTable declares the same
 TTL_ATTRIBUTE = "expires_at"  # DynamoDB deletes an item some time after this epoch second
+_CONDITION_FAILED = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -35,6 +41,11 @@ def to_value(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(value))
 
 
+def to_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Expression attribute values in DynamoDB's form."""
+    return {name: to_value(value) for name, value in values.items()}
+
+
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
@@ -43,22 +54,41 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def _conflict(error: ClientError) -> WriteConflict | None:
+    if error.response.get("Error", {}).get("Code") not in _CONDITION_FAILED:
+        return None
+    reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons") or []]
+    return WriteConflict(str(error), [None if code in (None, "None") else str(code) for code in reasons])
+
+
 class SchedulerTable:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.name = table_name
-        self.client = client or boto3.client("dynamodb")
+        self._client = client
 
     def transact(self, items: Sequence[dict[str, Any]]) -> None:
-        """Items written as one transaction (at most 100)."""
-        self.client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
+        """Items written as one transaction (at most 100); WriteConflict if a condition failed."""
+        try:
+            self._client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
+        except ClientError as error:
+            conflict = _conflict(error)
+            if conflict is None:
+                raise
+            raise conflict from None
 
-    def transact_in_chunks(self, items: Sequence[dict[str, Any]]) -> int:
-        """Independent writes, 100 per call; returns the number of calls."""
-        calls = 0
-        for start in range(0, len(items), MAX_TRANSACTION_ITEMS):
-            self.transact(items[start : start + MAX_TRANSACTION_ITEMS])
-            calls += 1
-        return calls
+    def update(self, item_key: dict[str, Any], **arguments: Any) -> None:
+        """One conditional UpdateItem; WriteConflict if its condition failed."""
+        try:
+            self._client.update_item(TableName=self.name, Key=item_key, **arguments)
+        except ClientError as error:
+            conflict = _conflict(error)
+            if conflict is None:
+                raise
+            raise conflict from None
+
+    def get(self, item_key: dict[str, Any]) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self.name, Key=item_key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
 
     def delete_all(self, keys: Sequence[dict[str, Any]]) -> int:
         """Delete these items, 25 per BatchWriteItem (a deleted item stays deleted); returns the calls."""
@@ -67,7 +97,7 @@ class SchedulerTable:
         while requests:
             chunk, requests = requests[:MAX_BATCH_WRITE_ITEMS], requests[MAX_BATCH_WRITE_ITEMS:]
             calls += 1
-            response = self.client.batch_write_item(RequestItems={self.name: chunk})
+            response = self._client.batch_write_item(RequestItems={self.name: chunk})
             requests = list(response.get("UnprocessedItems", {}).get(self.name, [])) + requests
         return calls
 
@@ -81,7 +111,7 @@ class SchedulerTable:
         }
         total = 0
         while True:
-            page = self.client.query(**arguments)
+            page = self._client.query(**arguments)
             total += int(page.get("Count", 0))
             if "LastEvaluatedKey" not in page:
                 return total
@@ -100,7 +130,7 @@ class SchedulerTable:
         while True:
             if limit is not None:
                 arguments["Limit"] = limit - returned
-            page = self.client.query(**arguments)
+            page = self._client.query(**arguments)
             for item in page.get("Items", []):
                 returned += 1
                 yield from_item(item)

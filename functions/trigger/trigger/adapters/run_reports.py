@@ -1,35 +1,16 @@
-"""The reports a run writes to S3 (data_report.json, evaluation.json): what it trained and how it scored."""
+"""Read the reports a run wrote to S3 (data_report.json, evaluation.json), if it wrote them."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from trigger.run_reports import DATA_REPORT, EVALUATION, RunReports
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-# Where the pipeline's Preprocess and Evaluate steps write them, under the run's own folder.
-DATA_REPORT = "report/data_report.json"
-EVALUATION = "evaluation/evaluation.json"
-
-
-@dataclass(frozen=True)
-class RunReports:
-    data_report: dict[str, Any] | None
-    evaluation: dict[str, Any] | None
-
-    @property
-    def refusal(self) -> str | None:
-        """Why the data could not train a model, or why the model was not good enough."""
-        if self.data_report and self.data_report.get("accepted") is False:
-            return f"the data was refused: {self.data_report.get('reason')}"
-        gate = (self.evaluation or {}).get("gate") or {}
-        if gate.get("passed") is False:
-            return str(gate.get("reason"))
-        return None
 
 
 class RunReportReader:
@@ -39,6 +20,9 @@ class RunReportReader:
         self._runs_prefix = runs_prefix
 
     def read(self, execution_arn: str) -> RunReports:
+        """A foreign pipeline writes neither: both are then None."""
+        if not self._bucket:
+            return RunReports(None, None)
         folder = f"{self._runs_prefix}{execution_arn.rsplit('/', 1)[-1]}/"
         return RunReports(self._json(folder + DATA_REPORT), self._json(folder + EVALUATION))
 

@@ -1,7 +1,7 @@
-"""What the trigger does with a batch of messages. Knows nothing about Lambda.
+"""What the trigger does with a batch of queue messages. Knows nothing about Lambda.
 
 1. Each message is parsed alone. One that can never succeed (not an S3 notification, or an
-   object SageMaker would refuse) goes to the dead-letter queue at once, with the reason.
+   object no run can take) goes to the dead-letter queue at once, with the reason.
 2. The accepted objects of the whole batch are recorded in the pending set: each object version
    once, so a redelivery, a duplicate notification or a replay records nothing new.
 3. The messages are acknowledged: nothing waits in SQS. Only a message whose objects could not
@@ -18,12 +18,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from trigger.config import TriggerSettings
+from trigger.adapters.dead_letters import DeadLetters
+from trigger.dispatch import DispatchOutcome
 from trigger.events import S3TestEvent, TriggerQueueRecord
 from trigger.observability import logger, metrics
-from trigger.planner import ObjectFilter, UploadedObject, refusal_of
-from trigger.run_scheduler import RunScheduler
-from trigger.scheduler.dispatch import DispatchOutcome
+from trigger.runs import RunShape, refusal_of
+from trigger.scheduler import RunScheduler
+from trigger.uploads import ObjectFilter, UploadedObject
 
 
 @dataclass
@@ -38,20 +39,20 @@ class ParsedMessage:
 class BatchOutcome:
     recorded: list[UploadedObject] = field(default_factory=list)
     duplicates: list[UploadedObject] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     failed_message_ids: set[str] = field(default_factory=set)
     dispatched: DispatchOutcome | None = None
 
 
-class TriggerService:
-    def __init__(self, settings: TriggerSettings, scheduler: RunScheduler) -> None:
-        self._settings = settings
-        self._scheduler = scheduler
-        self._filter = ObjectFilter(prefix=settings.data_prefix, suffix=settings.data_suffix)
+class PermanentMessageError(RuntimeError):
+    """A message that can never succeed, with no dead-letter queue to put it in directly."""
 
-    @property
-    def scheduler(self) -> RunScheduler:
-        return self._scheduler
+
+@dataclass
+class QueueBatch:
+    scheduler: RunScheduler
+    object_filter: ObjectFilter
+    shape: RunShape
+    dead_letters: DeadLetters | None
 
     def parse(self, record: dict[str, Any]) -> ParsedMessage:
         """Per message (the batch processor passes it as ``record``). Raises only when a message
@@ -71,50 +72,45 @@ class TriggerService:
         accepted = []
         for s3_record in body.records:
             obj = UploadedObject.from_record(s3_record)
-            skip = self._filter.reason_to_skip(obj)
+            skip = self.object_filter.reason_to_skip(obj)
             if skip is not None:
                 logger.info("skipped object", extra={"object": obj.uri, "event": obj.event_name, "reason": skip})
                 metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
                 continue
-            refusal = refusal_of(obj)
+            refusal = refusal_of(obj, self.shape)
             if refusal is not None:
                 self._dead_letter(message_id, message.raw_body, f"{obj.uri[:300]}: {refusal}")
                 return ParsedMessage(message_id)
             accepted.append(obj)
         return ParsedMessage(message_id, accepted)
 
-    def handle_batch(self, messages: Iterable[ParsedMessage]) -> BatchOutcome:
+    def handle(self, messages: Iterable[ParsedMessage]) -> BatchOutcome:
         messages = list(messages)
         outcome = BatchOutcome()
         objects = [obj for message in messages for obj in message.objects]
         if objects:
             try:
-                recorded = self._scheduler.accept(objects)
+                recorded = self.scheduler.accept(objects)
             except Exception:  # noqa: BLE001 - the messages fail and are redelivered: nothing is lost
                 logger.exception("could not record the batch's objects; its messages return to the queue")
                 outcome.failed_message_ids.update(m.message_id for m in messages if m.objects)
                 return outcome
             outcome.recorded, outcome.duplicates = recorded.new, recorded.duplicates
         try:
-            outcome.dispatched = self._scheduler.dispatch()
+            outcome.dispatched = self.scheduler.dispatch()
         except Exception:  # noqa: BLE001 - the objects are recorded: the next dispatch or the sweep starts them
             logger.exception("dispatch failed; the recorded objects stay pending for the next dispatch or the sweep")
         return outcome
 
     def _dead_letter(self, message_id: str, body: str, reason: str) -> None:
-        dead_letters = self._scheduler.dead_letters
-        if dead_letters is None:  # no queue configured: fail it, and the queue's redrive takes it there
+        if self.dead_letters is None:  # no queue configured: fail it, and the queue's redrive takes it there
             raise PermanentMessageError(reason)
-        dead_letters.put(body, reason)  # if this raises, the message fails and is redelivered
+        self.dead_letters.put(body, reason)  # if this raises, the message fails and is redelivered
         logger.error(
             "message can never succeed: moved to the dead-letter queue with its reason",
             extra={"message_id": message_id, "reason": reason, "permanent": True},
         )
         metrics.add_metric(name="MessageDeadLettered", unit=MetricUnit.Count, value=1)
-
-
-class PermanentMessageError(RuntimeError):
-    """A message that can never succeed, with no dead-letter queue to put it in directly."""
 
 
 def _problems(invalid: ValidationError) -> str:

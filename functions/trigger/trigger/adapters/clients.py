@@ -1,0 +1,57 @@
+"""The AWS clients the core uses: each made on its first use, unless it was given (tests give
+moto's, and inject faults on them)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+# Standard mode retries throttling and 5xx errors with exponential backoff and full jitter.
+# Ten attempts span about a minute of backoff; the function timeout leaves room for it.
+RETRYING_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
+
+
+class Clients:
+    def __init__(self, **given: Any) -> None:
+        unknown = set(given) - {"dynamodb", "sagemaker", "s3", "sns", "sqs"}
+        if unknown:
+            raise TypeError(f"unknown clients: {sorted(unknown)}")
+        self._given = given
+
+    def _client(self, service: str) -> Any:
+        return self._given.get(service) or boto3.client(service, config=RETRYING_CLIENT_CONFIG)  # type: ignore[call-overload]
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb")
+        return client
+
+    @cached_property
+    def sagemaker(self) -> SageMakerClient:
+        client: SageMakerClient = self._client("sagemaker")
+        return client
+
+    @cached_property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
+        return client
+
+    @cached_property
+    def sns(self) -> SNSClient:
+        client: SNSClient = self._client("sns")
+        return client
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self._client("sqs")
+        return client

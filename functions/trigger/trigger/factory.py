@@ -1,0 +1,75 @@
+"""One factory builds the core from its settings: the three handlers and every test use it.
+Tests give it moto's clients (and inject faults on them) and a clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from trigger.adapters.clients import Clients
+from trigger.adapters.dead_letters import DeadLetters
+from trigger.adapters.manifests import ManifestStore
+from trigger.adapters.notifications import NotificationTopic
+from trigger.adapters.pipeline_executions import PipelineExecutions
+from trigger.adapters.run_reports import RunReportReader
+from trigger.adapters.scheduler_table import SchedulerTable
+from trigger.concurrency_cap import ConcurrencyCap
+from trigger.dispatch import Dispatcher
+from trigger.pending import PendingObjects
+from trigger.pipeline_check import PipelineCheck
+from trigger.queue_batch import QueueBatch
+from trigger.run_ledger import RunLedger
+from trigger.run_status import RunStatusNotifier
+from trigger.scheduler import RunScheduler
+from trigger.settings import TriggerSettings
+from trigger.uploads import ObjectFilter
+
+
+@dataclass
+class Core:
+    settings: TriggerSettings
+    clients: Clients
+    scheduler: RunScheduler
+    queue_batch: QueueBatch
+    run_status: RunStatusNotifier
+    check: PipelineCheck
+
+
+def build_core(
+    settings: TriggerSettings, clients: Clients | None = None, clock: Callable[[], float] = time.time
+) -> Core:
+    clients = clients or Clients()
+    table = SchedulerTable(settings.scheduler_table_name, clients.dynamodb)
+    cap = ConcurrencyCap(table, settings.pipeline_name, settings.max_concurrent_executions)
+    ledger = RunLedger(table, settings.pipeline_name, cap)
+    pending = PendingObjects(table, settings.pipeline_name)
+    executions = PipelineExecutions(clients.sagemaker)
+    topic = NotificationTopic(settings.notification_topic_arn, clients.sns if settings.notification_topic_arn else None)
+    dead_letters = DeadLetters(settings.dead_letter_queue_url, clients.sqs) if settings.dead_letter_queue_url else None
+    check = PipelineCheck(executions, settings.mapping, settings.pipeline_name)
+    dispatcher = Dispatcher(
+        pending=pending,
+        cap=cap,
+        ledger=ledger,
+        executions=executions,
+        manifests=ManifestStore(clients.s3),
+        dead_letters=dead_letters,
+        check=check,
+        shape=settings.run_shape,
+        policy=settings.run_policy,
+        clock=clock,
+    )
+    scheduler = RunScheduler(dispatcher, pending, ledger, executions, topic, clock)
+    return Core(
+        settings=settings,
+        clients=clients,
+        scheduler=scheduler,
+        queue_batch=QueueBatch(
+            scheduler, ObjectFilter(settings.data_prefix, settings.data_suffix), settings.run_shape, dead_letters
+        ),
+        run_status=RunStatusNotifier(
+            executions, RunReportReader(clients.s3, settings.data_bucket, settings.runs_prefix), ledger, topic
+        ),
+        check=check,
+    )

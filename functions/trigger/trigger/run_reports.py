@@ -1,0 +1,27 @@
+"""The reports a run of the bundled pipeline writes (data_report.json, evaluation.json), read as
+a person needs them: what it trained on and how it scored. A foreign pipeline writes neither."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Where the pipeline's Preprocess and Evaluate steps write them, under the run's own folder.
+DATA_REPORT = "report/data_report.json"
+EVALUATION = "evaluation/evaluation.json"
+
+
+@dataclass(frozen=True)
+class RunReports:
+    data_report: dict[str, Any] | None
+    evaluation: dict[str, Any] | None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the data could not train a model, or why the model was not good enough."""
+        if self.data_report and self.data_report.get("accepted") is False:
+            return f"the data was refused: {self.data_report.get('reason')}"
+        gate = (self.evaluation or {}).get("gate") or {}
+        if gate.get("passed") is False:
+            return str(gate.get("reason"))
+        return None

@@ -1,1 +1,0 @@
-"""Tells a person, once, how each run of the pipeline ended."""

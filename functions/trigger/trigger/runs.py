@@ -1,0 +1,181 @@
+"""A pipeline run: the uploads it is for, the parameters it gets (through the mapping), its token
+and names, and its manifest. Pure logic: no AWS here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from trigger.parameter_mapping import MappingError, ParameterMapping, RunValues
+from trigger.uploads import UploadedObject
+from trigger.uploads import refusal_of as object_refusal
+
+# SageMaker limits (StartPipelineExecution).
+MAX_DISPLAY_NAME_LENGTH = 82
+MAX_DESCRIPTION_LENGTH = 3072
+S3_PREFIX, MANIFEST_FILE = "S3Prefix", "ManifestFile"  # SageMaker's S3DataType values
+NEW_OBJECTS = "NewObjects"  # a run trains on the objects that triggered it
+ALL_OBJECTS = "AllObjects"  # a run trains on every object under the data prefix when it starts
+MANIFEST_NAME, LISTING_NAME = "input.manifest", "objects.json"
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """What every run of this deployment has in common."""
+
+    pipeline_name: str
+    mapping: ParameterMapping
+    manifest_prefix: str
+    data_prefix: str = ""
+    training_data: str = NEW_OBJECTS
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """One StartPipelineExecution call, fully determined by the objects that caused it."""
+
+    pipeline_name: str
+    parameters: dict[str, str]
+    display_name: str
+    description: str
+    client_request_token: str
+    objects: tuple[UploadedObject, ...]
+    manifest_key: str | None = None  # set when the run has a manifest
+    trains_on: str = ""  # in a person's words: what the run reads
+
+    @property
+    def bucket(self) -> str:
+        return self.objects[0].bucket
+
+    @property
+    def listing_uri(self) -> str | None:
+        """objects.json beside the manifest: which uploads the run is for."""
+        return f"s3://{self.bucket}/{self.manifest_key.rsplit('/', 1)[0]}/{LISTING_NAME}" if self.manifest_key else None
+
+    def as_record(self) -> dict[str, Any]:
+        """What is remembered about the run: enough to ask SageMaker for it again."""
+        return {
+            "pipeline_name": self.pipeline_name,
+            "parameters": self.parameters,
+            "display_name": self.display_name,
+            "description": self.description,
+            "client_request_token": self.client_request_token,
+            "object_count": len(self.objects),
+            "first_object": self.objects[0].uri,
+        }
+
+
+def run_for(objects: list[UploadedObject], shape: RunShape) -> PipelineRun:
+    """The run for these objects of one bucket. MappingError if a value would break SageMaker's limits."""
+    ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
+    token = client_request_token(ordered[0]) if len(ordered) == 1 else _token_of_several(ordered)
+    every = shape.training_data == ALL_OBJECTS
+    has_manifest = not every and (len(ordered) > 1 or shape.mapping.uses("manifest_uri"))
+    manifest_key = f"{shape.manifest_prefix.rstrip('/')}/{token}/{MANIFEST_NAME}" if has_manifest else None
+    one = len(ordered) == 1
+    values = RunValues(
+        bucket=ordered[0].bucket,
+        key=shape.data_prefix if every else ordered[0].key if one else str(manifest_key),
+        version=(ordered[0].version_id or "") if one and not every else "",
+        input_data_type=MANIFEST_FILE if not every and not one else S3_PREFIX,
+        manifest_uri=f"s3://{ordered[0].bucket}/{manifest_key}" if manifest_key else "",
+        object_count=len(ordered),
+        prefix=shape.data_prefix,
+        training_data=shape.training_data,
+    )
+    return PipelineRun(
+        pipeline_name=shape.pipeline_name,
+        parameters=shape.mapping.render(values),
+        display_name=display_name(ordered[0].key if one else f"{len(ordered)} uploads", token),
+        description=_description(ordered, values, every)[:MAX_DESCRIPTION_LENGTH],
+        client_request_token=token,
+        objects=ordered,
+        manifest_key=manifest_key,
+        trains_on=_trains_on(ordered, values, every),
+    )
+
+
+def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
+    first, last = ordered[0], ordered[-1]
+    if every:
+        uploads = first.key if len(ordered) == 1 else f"{len(ordered)} uploads"
+        return (
+            f"Started by {uploads} in s3://{first.bucket}/{values.prefix}; trains on every object under that "
+            f"prefix ({ALL_OBJECTS}), from {first.key} to {last.key}"
+        )
+    if len(ordered) == 1:
+        version = f" ({first.version_label})" if first.version_label else ""
+        return f"Started by the upload of {first.uri}{version}"
+    return (
+        f"Started by {len(ordered)} uploads to s3://{first.bucket}/, from {first.key} to {last.key}; "
+        f"the list is in {values.manifest_uri.rsplit('/', 1)[0]}/{LISTING_NAME}"
+    )
+
+
+def _trains_on(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
+    if every:
+        return f"every object under s3://{values.bucket}/{values.prefix} when it starts ({ALL_OBJECTS})"
+    if len(ordered) == 1:
+        return f"this object ({NEW_OBJECTS})"
+    return f"these {len(ordered)} objects ({NEW_OBJECTS})"
+
+
+def refusal_of(obj: UploadedObject, shape: RunShape) -> str | None:
+    """Why no run can take this object, or None: its key (see uploads.refusal_of), or a parameter
+    the mapping would render over SageMaker's limits."""
+    refusal = object_refusal(obj)
+    if refusal is not None:
+        return refusal
+    try:
+        run_for([obj], shape)
+    except MappingError as error:
+        return f"{error} ({obj.uri[:120]}...)"
+    return None
+
+
+def manifest_documents(run: PipelineRun) -> dict[str, str]:
+    """The files written side by side in the run's manifest folder.
+
+    input.manifest is SageMaker's ManifestFile format (a prefix, then keys relative to it);
+    objects.json answers "which uploads did this run train on?" with versions, sizes and ETags.
+    """
+    input_manifest: list[Any] = [{"prefix": f"s3://{run.bucket}/"}, *(obj.key for obj in run.objects)]
+    listing = {
+        "run": run.client_request_token,
+        "pipeline": run.pipeline_name,
+        "objects": [
+            {"bucket": o.bucket, "key": o.key, "version": o.version_id, "size": o.size, "etag": o.e_tag}
+            for o in run.objects
+        ],
+    }
+    return {MANIFEST_NAME: json.dumps(input_manifest), LISTING_NAME: json.dumps(listing, indent=1)}
+
+
+def _token_of_several(ordered: tuple[UploadedObject, ...]) -> str:
+    """The same objects, whatever their order of arrival, give the same token."""
+    return hashlib.sha256("\n".join(client_request_token(obj) for obj in ordered).encode("ascii")).hexdigest()
+
+
+def client_request_token(obj: UploadedObject) -> str:
+    """Same object version, same token (64 hex characters, within SageMaker's 32 to 128)."""
+    identity = "\n".join((obj.bucket, obj.key, obj.version_marker))
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+
+
+_NOT_ALLOWED_IN_DISPLAY_NAME = re.compile(r"[^a-zA-Z0-9]+")
+
+
+def display_name(key: str, token: str) -> str:
+    """A name a person recognises in the console: the file name plus a short unique suffix.
+
+    SageMaker allows letters, digits and single or repeated hyphens between them, 82 at most.
+    """
+    suffix = token[:8]
+    file_name = key.rsplit("/", 1)[-1]
+    readable = _NOT_ALLOWED_IN_DISPLAY_NAME.sub("-", file_name).strip("-")
+    room = MAX_DISPLAY_NAME_LENGTH - len(suffix) - 1
+    readable = readable[:room].rstrip("-")
+    return f"{readable}-{suffix}" if readable else f"upload-{suffix}"

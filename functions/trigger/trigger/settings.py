@@ -1,0 +1,130 @@
+"""The settings of the three functions (trigger, run ended, sweep), read once from the environment.
+
+A missing or malformed variable fails at import, with a message naming it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trigger.coalescing import RunPolicy
+from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, MappingError, ParameterMapping, parse_mapping
+from trigger.runs import ALL_OBJECTS, NEW_OBJECTS, RunShape
+
+
+class ConfigurationError(RuntimeError):
+    """An environment variable the function needs is missing or malformed."""
+
+
+class TriggerSettings(BaseModel):
+    """What the functions need to know about their deployment.
+
+    Each field is filled from the environment variable named in its alias.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, ignored_types=(cached_property,))
+
+    pipeline_name: str = Field(alias="PIPELINE_NAME", min_length=1, max_length=256)
+    # The pipeline parameters of each run (template parameter PipelineParameters).
+    pipeline_parameters: str = Field(default=BUNDLED_PIPELINE_MAPPING, alias="PIPELINE_PARAMETERS")
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    # The bucket notification already filters; checking again here keeps a misconfigured
+    # notification (or a replayed message) from starting runs on unrelated objects.
+    data_prefix: str = Field(default="", alias="DATA_PREFIX")
+    data_suffix: str = Field(default="", alias="DATA_SUFFIX")
+    # The run scheduler's table (keys pk, sk): pending objects, the cap and the run ledger.
+    scheduler_table_name: str = Field(alias="SCHEDULER_TABLE_NAME", min_length=1)
+    # Where a message that can never succeed goes at its first failure, with the reason attached.
+    # Empty: such a message fails and reaches the queue's DLQ through the redrive policy.
+    dead_letter_queue_url: str = Field(default="", alias="DEAD_LETTER_QUEUE_URL")
+    # The run policy (template parameters of the same names).
+    max_concurrent_executions: int = Field(default=1, alias="MAX_CONCURRENT_EXECUTIONS", ge=0)  # 0: no cap
+    max_objects_per_run: int = Field(default=1000, alias="MAX_OBJECTS_PER_RUN", ge=1, le=1000)
+    quiet_seconds: int = Field(default=0, alias="QUIET_SECONDS", ge=0)
+    max_wait_seconds: int = Field(default=900, alias="MAX_WAIT_SECONDS", ge=0)
+    min_seconds_between_runs: int = Field(default=0, alias="MIN_SECONDS_BETWEEN_RUNS", ge=0)
+    manifest_prefix: str = Field(alias="MANIFEST_PREFIX", min_length=1)
+    # NewObjects: a run trains on the uploads that started it. AllObjects: on everything under DATA_PREFIX.
+    training_data: Literal["NewObjects", "AllObjects"] = Field(default="NewObjects", alias="TRAINING_DATA")
+    # RunStatusFunction only: one notification per run end, and where each run's reports are.
+    idempotency_table_name: str = Field(default="", alias="IDEMPOTENCY_TABLE_NAME")
+    data_bucket: str = Field(default="", alias="DATA_BUCKET")
+    runs_prefix: str = Field(default="", alias="RUNS_PREFIX")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TriggerSettings:
+        if self.training_data == ALL_OBJECTS and not self.data_prefix:
+            # The whole bucket would include the runs' own outputs under pipeline-artifacts/.
+            raise ValueError("TRAINING_DATA=AllObjects needs a DATA_PREFIX: the folder every run trains on")
+        try:
+            mapping = parse_mapping(self.pipeline_parameters)
+        except MappingError as error:
+            raise ValueError(str(error)) from None
+        _refuse_manifest_read_as_data(mapping, self.training_data, self.max_objects_per_run)
+        return self
+
+    @cached_property
+    def mapping(self) -> ParameterMapping:
+        return parse_mapping(self.pipeline_parameters)
+
+    @cached_property
+    def run_shape(self) -> RunShape:
+        return RunShape(
+            pipeline_name=self.pipeline_name,
+            mapping=self.mapping,
+            manifest_prefix=self.manifest_prefix,
+            data_prefix=self.data_prefix,
+            training_data=self.training_data,
+        )
+
+    @cached_property
+    def run_policy(self) -> RunPolicy:
+        return RunPolicy(
+            max_objects_per_run=self.max_objects_per_run,
+            quiet_seconds=self.quiet_seconds,
+            max_wait_seconds=self.max_wait_seconds,
+            min_seconds_between_runs=self.min_seconds_between_runs,
+        )
+
+
+def _refuse_manifest_read_as_data(mapping: ParameterMapping, training_data: str, max_objects_per_run: int) -> None:
+    """A run of several uploads gives {key} and {uri} its manifest: a pipeline told only the URI would
+    read the manifest as if it were data. Say so at start instead of training on the wrong thing."""
+    reads_one_location = mapping.uses("key") or mapping.uses("uri")
+    tells_manifest_apart = mapping.uses("input_data_type") or mapping.uses("manifest_uri")
+    if training_data == NEW_OBJECTS and max_objects_per_run > 1 and reads_one_location and not tells_manifest_apart:
+        raise ValueError(
+            "PIPELINE_PARAMETERS maps {key} or {uri} without {input_data_type}: a run of several uploads "
+            "would pass its manifest as if it were the data. Set MaxObjectsPerRun=1 (one object per run), "
+            "or map {input_data_type} so the pipeline knows a manifest from data"
+        )
+
+
+def required(value: str, name: str) -> str:
+    """A setting a function cannot work without; a missing one fails at start, named."""
+    if not value:
+        raise ConfigurationError(f"invalid configuration: {name}: the function needs it")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
+    """Read the settings, failing with a message that names each bad variable."""
+    environ = os.environ if environ is None else environ
+    known = {name: environ[name] for name in _VARIABLES if name in environ}
+    try:
+        return TriggerSettings.model_validate(known)
+    except ValidationError as error:
+        problems = "; ".join(
+            ": ".join(
+                filter(None, (".".join(str(part) for part in item["loc"]), item["msg"].removeprefix("Value error, ")))
+            )
+            for item in error.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+_VARIABLES = tuple(field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None)
