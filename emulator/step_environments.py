@@ -5,6 +5,9 @@
 Each environment is made with uv from an interpreter of the image's Python minor version found on
 this machine (uv looks on PATH, in pyenv's versions and in uv's own installs). When that interpreter
 is missing it says which and how to get it, and stops: a step never runs with another Python.
+The libraries are the image's pins (pipeline/images.py), installed without resolving anything
+else (`--no-deps`): the closure is pinned, so nothing newer than the image's own lock gets in.
+Environments of images the pipeline no longer uses are removed.
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def create(image: StepImage, say: Callable[[str], None] | None = print) -> StepE
     shutil.rmtree(env.path, ignore_errors=True)
     commands = [
         [uv, "venv", "--quiet", "--no-project", "--python", interpreter, str(env.path)],
-        [uv, "pip", "install", "--quiet", "--python", str(env.python), *image.packages],
+        [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(env.python), *image.packages],
     ]
     for command in commands:
         subprocess.run(command, check=True, env=variables)  # noqa: S603
@@ -134,7 +137,18 @@ def create(image: StepImage, say: Callable[[str], None] | None = print) -> StepE
     return env
 
 
+def remove_stale() -> list[Path]:
+    """Remove the environments of images (or pins) no entry in pipeline/images.py describes any more."""
+    current = {environment(image).path for image in STEP_IMAGES}
+    stale = [path for path in ENVIRONMENTS_DIR.glob("*") if path.is_dir() and path not in current]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
 def main() -> int:
+    for path in remove_stale():
+        print(f"removed {path.relative_to(ROOT)}: no step runs in that image any more")
     try:
         for image in STEP_IMAGES:
             env = create(image)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import fields, replace
 from typing import Any
 
 import boto3
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 from ops import aws_errors
 from ops.aws_errors import CommandError, error_code
 from pipeline.config import ARTIFACTS_PREFIX, STEP_SCRIPTS, STEPS_DIR, PipelineConfig
+from pipeline.parameters import CONFIGURABLE, Parameter
 
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/retrain-pipeline-execution"
 EXAMPLE_BUCKET = "retrain-trigger-dev-data-111122223333-us-east-1"
@@ -54,34 +56,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ):
         command = commands.add_parser(name, help=text, description=text)
         _location_options(command, argparse.SUPPRESS)
-        command.add_argument("--target-column", default=None, help="default of the TargetColumn parameter")
-        gates = command.add_argument_group("defaults of the pipeline parameters that decide what is registered")
-        for option, help_text in PARAMETER_OPTIONS.items():
-            gates.add_argument(option, default=None, help=help_text, **_option_type(option))
+        defaults = command.add_argument_group(
+            "defaults of the pipeline parameters (a run can still pass its own)",
+            "each sets the default of the pipeline parameter of the same name",
+        )
+        for parameter in CONFIGURABLE:
+            defaults.add_argument(
+                parameter.option,
+                dest=parameter.config_field,
+                default=None,
+                help=f"{parameter.help} (default: {_config_default(parameter)})".replace("%", "%%"),
+                **_option_type(parameter),
+            )
     return parser.parse_args(argv)
 
 
-# Each sets the default of the pipeline parameter of the same name (a run can still pass its own).
-PARAMETER_OPTIONS = {
-    "--problem-type": "ProblemType: auto (default), regression, binary or multiclass",
-    "--min-r2": "MinR2: regression needs at least this R2 on the test split (default 0.1)",
-    "--min-auc": "MinAuc: binary classification needs at least this AUC (default 0.6)",
-    "--min-accuracy-lift": "MinAccuracyLift: multiclass accuracy above the majority class (default 0.05)",
-    "--mse-threshold": "MseThreshold: an absolute MSE ceiling for regression; 0 turns it off (default)",
-    "--min-improvement": "MinImprovement: how much better than production, relative (0.01 = 1%%; default 0: not worse)",
-    "--auto-approve": "AutoApprove: approve a new model that beats production (default false)",
-    "--id-column": "IdColumn: split rows by this column's hash instead of their feature values (default none)",
-}
+def _config_default(parameter: Parameter) -> Any:
+    default = next(field.default for field in fields(PipelineConfig) if field.name == parameter.config_field)
+    return str(default).lower() if isinstance(default, bool) else (default if default != "" else "none")
 
 
-def _option_type(option: str) -> dict[str, Any]:
-    if option == "--problem-type":
-        return {"choices": ["auto", "regression", "binary", "multiclass"]}
-    if option == "--auto-approve":
-        return {"choices": ["false", "true"]}
-    if option == "--id-column":
-        return {}
-    return {"type": float}
+def _option_type(parameter: Parameter) -> dict[str, Any]:
+    if parameter.choices:
+        return {"choices": list(parameter.choices)}
+    return {"type": float} if parameter.kind == "Float" else {}
 
 
 def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
@@ -111,28 +109,24 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     if not bucket:
         raise CommandError("no bucket: pass --bucket, set DATA_BUCKET or pass --stack-name")
     defaults = PipelineConfig(region=region, role_arn=role_arn, default_bucket=bucket)
-    return PipelineConfig(
-        region=region,
-        role_arn=role_arn,
-        default_bucket=bucket,
+    given = {
+        parameter.config_field: _given(getattr(args, parameter.config_field), parameter)
+        for parameter in CONFIGURABLE
+        if parameter.config_field and getattr(args, parameter.config_field) is not None
+    }
+    return replace(
+        defaults,
         pipeline_name=args.pipeline_name or from_stack.get("PipelineName") or defaults.pipeline_name,
         model_package_group_name=args.model_package_group
         or from_stack.get("ModelPackageGroupName")
         or defaults.model_package_group_name,
-        target_column=args.target_column or defaults.target_column,
-        problem_type=args.problem_type or defaults.problem_type,
-        min_r2=_given(args.min_r2, defaults.min_r2),
-        min_auc=_given(args.min_auc, defaults.min_auc),
-        min_accuracy_lift=_given(args.min_accuracy_lift, defaults.min_accuracy_lift),
-        mse_threshold=_given(args.mse_threshold, defaults.mse_threshold),
-        min_improvement=_given(args.min_improvement, defaults.min_improvement),
-        auto_approve=defaults.auto_approve if args.auto_approve is None else args.auto_approve == "true",
-        id_column=defaults.id_column if args.id_column is None else args.id_column,
+        **given,
     )
 
 
-def _given(value: float | None, default: float) -> float:
-    return default if value is None else value
+def _given(value: Any, parameter: Parameter) -> Any:
+    """An option's value as the configuration holds it (AutoApprove: a boolean)."""
+    return value == "true" if parameter.config_field == "auto_approve" else value
 
 
 def upsert(config: PipelineConfig, definition: str) -> str:

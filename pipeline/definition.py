@@ -31,33 +31,22 @@ import boto3
 
 from pipeline.config import RUNS_FOLDER, PipelineConfig
 from pipeline.images import SKLEARN, XGBOOST
+from pipeline.parameters import BY_NAME, EVALUATE_ARGUMENTS, PARAMETERS, PREPROCESS_ARGUMENTS, Parameter
+from pipeline.steps.reports import (
+    DATA_REPORT_FILE,
+    DATA_REPORT_OUTPUT,
+    EVALUATION_FILE,
+    EVALUATION_OUTPUT,
+    DataReportPath,
+    EvaluationPath,
+)
 
-# The pipeline's parameters. InputBucket and InputKey are the contract with every trigger path.
-INPUT_BUCKET = "InputBucket"
-INPUT_KEY = "InputKey"
-INPUT_DATA_TYPE = "InputDataType"  # S3Prefix: InputKey is the data; ManifestFile: it lists the data
-TARGET_COLUMN = "TargetColumn"
-PROBLEM_TYPE = "ProblemType"
-MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
-MIN_R2 = "MinR2"
-MIN_AUC = "MinAuc"
-MIN_ACCURACY_LIFT = "MinAccuracyLift"
-MSE_THRESHOLD = "MseThreshold"
-MIN_IMPROVEMENT = "MinImprovement"
-AUTO_APPROVE = "AutoApprove"
-ID_COLUMN = "IdColumn"
-TRAINING_DATA = "TrainingData"  # NewObjects | AllObjects: what the trigger gave the run (lineage)
-PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
-PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
-TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
-TRAINING_INSTANCE_COUNT = "TrainingInstanceCount"
-
-PROBLEM_TYPES = ["auto", "regression", "binary", "multiclass"]
 # Common to every problem type; objective, eval_metric (and num_class) come from the data report.
 HYPERPARAMETERS = {"num_round": 50, "max_depth": 5, "eta": 0.2, "subsample": 0.7}
 MULTICLASS_OBJECTIVE = {"objective": "multi:softprob", "eval_metric": "mlogloss"}
 MAX_TRAINING_SECONDS = 3600
 SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+PROCESSING_DIR = "/opt/ml/processing"
 
 
 class OfflineViolation(RuntimeError):
@@ -130,284 +119,318 @@ def definition_json(config: PipelineConfig) -> str:
         return str(_build(config).definition())
 
 
-def _build(config: PipelineConfig) -> Any:  # noqa: PLR0915 - one factory reads best as one story
-    from sagemaker.core import image_uris
-    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-    from sagemaker.core.processing import ScriptProcessor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
-    from sagemaker.core.workflow.conditions import ConditionEquals
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
-    from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow import (
-        ConditionStep,
-        FailStep,
-        ModelStep,
-        Pipeline,
-        ProcessingStep,
-        TrainingStep,
-    )
-    from sagemaker.serve.model_builder import ModelBuilder
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+def _build(config: PipelineConfig) -> Any:
+    """The pipeline, step by step as the diagram in the README draws it."""
+    from sagemaker.mlops.workflow import Pipeline
 
-    boto_session = boto3.Session(region_name=config.region)
-    boto_session.events.register("before-send", _refuse_requests)
-    session = PipelineSession(
-        boto_session=boto_session, default_bucket=config.default_bucket, sagemaker_config=SDK_CONFIG
-    )
-
-    input_bucket = ParameterString(name=INPUT_BUCKET)
-    input_key = ParameterString(name=INPUT_KEY)
-    input_data_type = ParameterString(
-        name=INPUT_DATA_TYPE, default_value="S3Prefix", enum_values=["S3Prefix", "ManifestFile"]
-    )
-    target_column = ParameterString(name=TARGET_COLUMN, default_value=config.target_column)
-    problem_type = ParameterString(name=PROBLEM_TYPE, default_value=config.problem_type, enum_values=PROBLEM_TYPES)
-    approval_status = ParameterString(name=MODEL_APPROVAL_STATUS, default_value="PendingManualApproval")
-    min_r2 = ParameterFloat(name=MIN_R2, default_value=config.min_r2)
-    min_auc = ParameterFloat(name=MIN_AUC, default_value=config.min_auc)
-    min_accuracy_lift = ParameterFloat(name=MIN_ACCURACY_LIFT, default_value=config.min_accuracy_lift)
-    mse_threshold = ParameterFloat(name=MSE_THRESHOLD, default_value=config.mse_threshold)
-    min_improvement = ParameterFloat(name=MIN_IMPROVEMENT, default_value=config.min_improvement)
-    auto_approve = ParameterString(
-        name=AUTO_APPROVE, default_value=str(config.auto_approve).lower(), enum_values=["false", "true"]
-    )
-    id_column = ParameterString(name=ID_COLUMN, default_value=config.id_column)
-    training_data = ParameterString(
-        name=TRAINING_DATA, default_value="NewObjects", enum_values=["NewObjects", "AllObjects"]
-    )
-    processing_type = ParameterString(name=PROCESSING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
-    processing_count = ParameterInteger(name=PROCESSING_INSTANCE_COUNT, default_value=1)
-    training_type = ParameterString(name=TRAINING_INSTANCE_TYPE, default_value="ml.m5.xlarge")
-    training_count = ParameterInteger(name=TRAINING_INSTANCE_COUNT, default_value=1)
-
-    def run_uri(*parts: str) -> Any:
-        """A location private to one execution, so concurrent runs never overwrite each other."""
-        return Join(
-            on="/", values=[config.artifacts_uri, RUNS_FOLDER, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts]
-        )
-
-    def s3_input(name: str, source: Any, local_path: str, data_type: Any = "S3Prefix") -> Any:
-        return ProcessingInput(
-            input_name=name,
-            s3_input=ProcessingS3Input(
-                s3_uri=source, local_path=local_path, s3_data_type=data_type, s3_input_mode="File"
+    steps = _Steps(config)
+    preprocess = steps.preprocess()
+    check_data = steps.check_data(
+        accepted=steps.choose_objective(
+            multiclass=steps.model_branch(
+                "Multiclass", {**MULTICLASS_OBJECTIVE, "num_class": DataReportPath.NUM_CLASS}
+            ),
+            otherwise=steps.model_branch(
+                "", {"objective": DataReportPath.OBJECTIVE, "eval_metric": DataReportPath.EVAL_METRIC}
             ),
         )
-
-    def s3_output(name: str, folder: str | None = None) -> Any:
-        return ProcessingOutput(
-            output_name=name,
-            s3_output=ProcessingS3Output(
-                s3_uri=run_uri(folder or name), local_path=f"/opt/ml/processing/{name}", s3_upload_mode="EndOfJob"
-            ),
-        )
-
-    sklearn_image = image_uris.retrieve(framework=SKLEARN.framework, region=config.region, version=SKLEARN.version)
-    xgboost_image = image_uris.retrieve(framework=XGBOOST.framework, region=config.region, version=XGBOOST.version)
-
-    preprocessor = ScriptProcessor(
-        image_uri=sklearn_image,
-        command=["python3"],
-        instance_type=processing_type,
-        instance_count=processing_count,
-        role=config.role_arn,
-        sagemaker_session=session,
-        base_job_name=f"{config.pipeline_name}-preprocess",
-    )
-    data_report = PropertyFile(name="DataReport", output_name="report", path="data_report.json")
-    preprocess = ProcessingStep(
-        name="Preprocess",
-        step_args=preprocessor.run(
-            inputs=[
-                s3_input(
-                    "data",
-                    Join(on="/", values=["s3:/", input_bucket, input_key]),
-                    "/opt/ml/processing/input/data",
-                    data_type=input_data_type,
-                )
-            ],
-            outputs=[s3_output("train"), s3_output("validation"), s3_output("test"), s3_output("report")],
-            code=config.code_uri("preprocess.py"),
-            arguments=["--target-column", target_column, "--problem-type", problem_type, "--id-column", id_column],
-        ),
-        property_files=[data_report],
-    )
-
-    def from_data_report(path: str) -> Any:
-        return JsonGet(step_name=preprocess.name, property_file=data_report, json_path=path)
-
-    def output_uri(step: Any, name: str) -> Any:
-        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
-
-    def model_branch(suffix: str, objective: dict[str, Any]) -> list[Any]:
-        """Train -> Evaluate -> CheckQuality (register, or fail with the gate's reason)."""
-        trainer = ModelTrainer(
-            training_image=xgboost_image,
-            compute=Compute(instance_type=training_type, instance_count=training_count),
-            role=config.role_arn,
-            sagemaker_session=session,
-            base_job_name=f"{config.pipeline_name}-train",
-            hyperparameters={**HYPERPARAMETERS, **objective},
-            stopping_condition=StoppingCondition(max_runtime_in_seconds=MAX_TRAINING_SECONDS),
-            output_data_config=OutputDataConfig(s3_output_path=f"{config.artifacts_uri}/models"),
-            input_data_config=[
-                InputData(channel_name=name, data_source=output_uri(preprocess, name), content_type="text/csv")
-                for name in ("train", "validation")
-            ],
-        )
-        train = TrainingStep(name=f"Train{suffix}", step_args=trainer.train())
-        model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
-
-        evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-        evaluator = ScriptProcessor(
-            image_uri=xgboost_image,
-            command=["python3"],
-            instance_type=processing_type,
-            instance_count=1,
-            role=config.role_arn,
-            sagemaker_session=session,
-            base_job_name=f"{config.pipeline_name}-evaluate",
-        )
-        evaluate = ProcessingStep(
-            name=f"Evaluate{suffix}",
-            step_args=evaluator.run(
-                inputs=[
-                    s3_input("model", model_artifacts, "/opt/ml/processing/model"),
-                    s3_input("test", output_uri(preprocess, "test"), "/opt/ml/processing/test"),
-                    s3_input("report", output_uri(preprocess, "report"), "/opt/ml/processing/report"),
-                ],
-                outputs=[s3_output("evaluation")],
-                code=config.code_uri("evaluate.py"),
-                arguments=[
-                    "--min-r2",
-                    min_r2.to_string(),
-                    "--min-auc",
-                    min_auc.to_string(),
-                    "--min-accuracy-lift",
-                    min_accuracy_lift.to_string(),
-                    "--mse-threshold",
-                    mse_threshold.to_string(),
-                    "--min-improvement",
-                    min_improvement.to_string(),
-                    "--auto-approve",
-                    auto_approve,
-                    "--approval-status",
-                    approval_status,
-                    "--model-package-group",
-                    config.model_package_group_name,
-                    "--region",
-                    config.region,
-                ],
-            ),
-            property_files=[evaluation_report],
-        )
-
-        def from_evaluation(path: str) -> Any:
-            return JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=path)
-
-        def report_uri(step: Any, name: str, file_name: str) -> Any:
-            return Join(on="/", values=[output_uri(step, name), file_name])
-
-        model = ModelBuilder(
-            s3_model_data_url=model_artifacts,
-            image_uri=xgboost_image,
-            sagemaker_session=session,
-            role_arn=config.role_arn,
-        )
-        create_model = ModelStep(name=f"CreateModel{suffix}", step_args=model.build())
-        register_model = ModelStep(
-            name=f"RegisterModel{suffix}",
-            step_args=model.register(
-                model_package_group_name=config.model_package_group_name,
-                content_types=["text/csv"],
-                response_types=["text/csv"],
-                inference_instances=["ml.m5.large"],
-                transform_instances=["ml.m5.large"],
-                approval_status=from_evaluation("decision.approval_status"),
-                customer_metadata_properties={
-                    # Lineage: which run, on which data, compared with which model in production.
-                    "ExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
-                    "TrainingData": training_data,
-                    "Input": from_data_report("lineage.input_for_registry"),
-                    "InputDataType": input_data_type,
-                    "ObjectCount": from_data_report("lineage.object_count"),
-                    "ObjectListSha256": from_data_report("lineage.objects_sha256"),
-                    "ChampionModelPackageArn": from_evaluation("champion_summary.model_package_arn"),
-                    "ChampionMetric": from_evaluation("champion_summary.metric"),
-                },
-                model_metrics=ModelMetrics(
-                    # The evaluation (metrics, baseline, gate, label mapping) and the data report
-                    # (what the model was trained on and how each column was encoded) stay with it.
-                    model_statistics=MetricsSource(
-                        s3_uri=report_uri(evaluate, "evaluation", "evaluation.json"), content_type="application/json"
-                    ),
-                    model_data_statistics=MetricsSource(
-                        s3_uri=report_uri(preprocess, "report", "data_report.json"), content_type="application/json"
-                    ),
-                ),
-            ),
-        )
-        # Not better than production: a normal end, with nothing registered.
-        check_champion = ConditionStep(
-            name=f"CheckChampion{suffix}",
-            conditions=[ConditionEquals(left=from_evaluation("decision.register"), right=True)],
-            if_steps=[create_model, register_model],
-            else_steps=[],
-        )
-        check_quality = ConditionStep(
-            name=f"CheckQuality{suffix}",
-            conditions=[ConditionEquals(left=from_evaluation("gate.passed"), right=True)],
-            if_steps=[check_champion],
-            else_steps=[FailStep(name=f"QualityTooLow{suffix}", error_message=from_evaluation("gate.reason"))],
-        )
-        return [train, evaluate, check_quality]
-
-    choose_objective = ConditionStep(
-        name="ChooseObjective",
-        conditions=[ConditionEquals(left=from_data_report("problem_type.chosen"), right="multiclass")],
-        if_steps=model_branch(
-            "Multiclass", {**MULTICLASS_OBJECTIVE, "num_class": from_data_report("training.num_class")}
-        ),
-        else_steps=model_branch(
-            "",
-            {
-                "objective": from_data_report("training.objective"),
-                "eval_metric": from_data_report("training.eval_metric"),
-            },
-        ),
-    )
-    check_data = ConditionStep(
-        name="CheckData",
-        conditions=[ConditionEquals(left=from_data_report("accepted"), right=True)],
-        if_steps=[choose_objective],
-        else_steps=[FailStep(name="DataRefused", error_message=from_data_report("reason"))],
     )
     return Pipeline(
         name=config.pipeline_name,
-        parameters=[
-            input_bucket,
-            input_key,
-            input_data_type,
-            target_column,
-            problem_type,
-            approval_status,
-            min_r2,
-            min_auc,
-            min_accuracy_lift,
-            mse_threshold,
-            min_improvement,
-            auto_approve,
-            id_column,
-            training_data,
-            processing_type,
-            processing_count,
-            training_type,
-            training_count,
-        ],
+        parameters=list(steps.parameters.values()),
         steps=[preprocess, check_data],
-        sagemaker_session=session,
+        sagemaker_session=steps.session,
+    )
+
+
+def _declare(parameter: Parameter, config: PipelineConfig) -> Any:
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+
+    kind = {"String": ParameterString, "Float": ParameterFloat, "Integer": ParameterInteger}[parameter.kind]
+    default = parameter.default_in(config)
+    options: dict[str, Any] = {} if default is None else {"default_value": default}
+    if parameter.choices:
+        options["enum_values"] = list(parameter.choices)
+    return kind(name=parameter.name, **options)
+
+
+class _Steps:
+    """Builds each step of the pipeline for one configuration; the order is `_build`'s."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        from sagemaker.core import image_uris
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        self.config = config
+        boto_session = boto3.Session(region_name=config.region)
+        boto_session.events.register("before-send", _refuse_requests)
+        self.session = PipelineSession(
+            boto_session=boto_session, default_bucket=config.default_bucket, sagemaker_config=SDK_CONFIG
+        )
+        self.parameters = {parameter.name: _declare(parameter, config) for parameter in PARAMETERS}
+        self.images = {
+            image: image_uris.retrieve(framework=image.framework, region=config.region, version=image.version)
+            for image in (SKLEARN, XGBOOST)
+        }
+        self.preprocess_step: Any = None
+        self.data_report: Any = None
+
+    # -- Preprocess and the checks on its report ------------------------------------------------------
+
+    def preprocess(self) -> Any:
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow import ProcessingStep
+
+        parameters = self.parameters
+        data = Join(on="/", values=["s3:/", parameters["InputBucket"], parameters["InputKey"]])
+        self.data_report = PropertyFile(name="DataReport", output_name=DATA_REPORT_OUTPUT, path=DATA_REPORT_FILE)
+        self.preprocess_step = ProcessingStep(
+            name="Preprocess",
+            step_args=self._processor(SKLEARN, "preprocess", parameters["ProcessingInstanceCount"]).run(
+                inputs=[_s3_input("data", data, f"{PROCESSING_DIR}/input/data", parameters["InputDataType"])],
+                outputs=[self._s3_output(name) for name in ("train", "validation", "test", DATA_REPORT_OUTPUT)],
+                code=self.config.code_uri("preprocess.py"),
+                arguments=self._arguments(PREPROCESS_ARGUMENTS),
+            ),
+            property_files=[self.data_report],
+        )
+        return self.preprocess_step
+
+    def check_data(self, accepted: Any) -> Any:
+        """Data that cannot train a model fails the run with the report's one-line reason."""
+        return self._condition(
+            "CheckData",
+            self.from_data_report(DataReportPath.ACCEPTED),
+            True,
+            if_steps=[accepted],
+            else_steps=[self._fail("DataRefused", self.from_data_report(DataReportPath.REASON))],
+        )
+
+    def choose_objective(self, multiclass: list[Any], otherwise: list[Any]) -> Any:
+        """Only the multi: objectives take num_class (xgboost refuses it with the others): a branch of its own."""
+        return self._condition(
+            "ChooseObjective",
+            self.from_data_report(DataReportPath.PROBLEM_TYPE),
+            "multiclass",
+            if_steps=multiclass,
+            else_steps=otherwise,
+        )
+
+    # -- Train -> Evaluate -> CheckQuality -> CheckChampion -> CreateModel + RegisterModel ------------
+
+    def model_branch(self, suffix: str, objective: dict[str, str]) -> list[Any]:
+        """``objective``: each hyperparameter a fixed value, or a path into the data report."""
+        from_report = {
+            name: self.from_data_report(value) if "." in value else value for name, value in objective.items()
+        }
+        train = self.train(suffix, from_report)
+        evaluate, evaluation = self.evaluate(suffix, train)
+        model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
+        register = self.register(suffix, model_artifacts, evaluate, evaluation)
+        check_champion = self._condition(
+            f"CheckChampion{suffix}",  # not better than production: a normal end, nothing registered
+            self._from(evaluate, evaluation, EvaluationPath.REGISTER),
+            True,
+            if_steps=register,
+            else_steps=[],
+        )
+        check_quality = self._condition(
+            f"CheckQuality{suffix}",
+            self._from(evaluate, evaluation, EvaluationPath.GATE_PASSED),
+            True,
+            if_steps=[check_champion],
+            else_steps=[
+                self._fail(f"QualityTooLow{suffix}", self._from(evaluate, evaluation, EvaluationPath.GATE_REASON))
+            ],
+        )
+        return [train, evaluate, check_quality]
+
+    def train(self, suffix: str, objective: dict[str, Any]) -> Any:
+        from sagemaker.mlops.workflow import TrainingStep
+        from sagemaker.train import ModelTrainer
+        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+
+        trainer = ModelTrainer(
+            training_image=self.images[XGBOOST],
+            compute=Compute(
+                instance_type=self.parameters["TrainingInstanceType"],
+                instance_count=self.parameters["TrainingInstanceCount"],
+            ),
+            role=self.config.role_arn,
+            sagemaker_session=self.session,
+            base_job_name=f"{self.config.pipeline_name}-train",
+            hyperparameters={**HYPERPARAMETERS, **objective},
+            stopping_condition=StoppingCondition(max_runtime_in_seconds=MAX_TRAINING_SECONDS),
+            output_data_config=OutputDataConfig(s3_output_path=f"{self.config.artifacts_uri}/models"),
+            input_data_config=[
+                InputData(
+                    channel_name=name, data_source=self._output_uri(self.preprocess_step, name), content_type="text/csv"
+                )
+                for name in ("train", "validation")
+            ],
+        )
+        return TrainingStep(name=f"Train{suffix}", step_args=trainer.train())
+
+    def evaluate(self, suffix: str, train: Any) -> tuple[Any, Any]:
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow import ProcessingStep
+
+        evaluation = PropertyFile(name="EvaluationReport", output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE)
+        inputs = {
+            "model": train.properties.ModelArtifacts.S3ModelArtifacts,
+            "test": self._output_uri(self.preprocess_step, "test"),
+            DATA_REPORT_OUTPUT: self._output_uri(self.preprocess_step, DATA_REPORT_OUTPUT),
+        }
+        step = ProcessingStep(
+            name=f"Evaluate{suffix}",
+            step_args=self._processor(XGBOOST, "evaluate", 1).run(
+                inputs=[_s3_input(name, source, f"{PROCESSING_DIR}/{name}") for name, source in inputs.items()],
+                outputs=[self._s3_output(EVALUATION_OUTPUT)],
+                code=self.config.code_uri("evaluate.py"),
+                arguments=[
+                    *self._arguments(EVALUATE_ARGUMENTS),
+                    *("--model-package-group", self.config.model_package_group_name, "--region", self.config.region),
+                ],
+            ),
+            property_files=[evaluation],
+        )
+        return step, evaluation
+
+    def register(self, suffix: str, model_artifacts: Any, evaluate: Any, evaluation: Any) -> list[Any]:
+        from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+        from sagemaker.mlops.workflow import ModelStep
+        from sagemaker.serve.model_builder import ModelBuilder
+
+        model = ModelBuilder(
+            s3_model_data_url=model_artifacts,
+            image_uri=self.images[XGBOOST],
+            sagemaker_session=self.session,
+            role_arn=self.config.role_arn,
+        )
+        reports = {
+            # The evaluation (metrics, baseline, gate, label mapping) and the data report (what the
+            # model was trained on, how each column was encoded, the split scheme) stay with the model.
+            "model_statistics": (evaluate, EVALUATION_OUTPUT, EVALUATION_FILE),
+            "model_data_statistics": (self.preprocess_step, DATA_REPORT_OUTPUT, DATA_REPORT_FILE),
+        }
+        metrics = {
+            field: MetricsSource(s3_uri=self._report_uri(*where), content_type="application/json")
+            for field, where in reports.items()
+        }
+        create_model = ModelStep(
+            name=f"CreateModel{suffix}", step_args=model.build()
+        )  # before register: it sets up the model
+        register_args = model.register(
+            model_package_group_name=self.config.model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            approval_status=self._from(evaluate, evaluation, EvaluationPath.APPROVAL_STATUS),
+            customer_metadata_properties=self._lineage(evaluate, evaluation),
+            model_metrics=ModelMetrics(**metrics),
+        )
+        return [create_model, ModelStep(name=f"RegisterModel{suffix}", step_args=register_args)]
+
+    def _lineage(self, evaluate: Any, evaluation: Any) -> dict[str, Any]:
+        """Which run, on which data, split how, compared with which model in production."""
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+
+        return {
+            "ExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            "TrainingData": self.parameters["TrainingData"],
+            "Input": self.from_data_report(DataReportPath.INPUT),
+            "InputDataType": self.parameters["InputDataType"],
+            "ObjectCount": self.from_data_report(DataReportPath.OBJECT_COUNT),
+            "ObjectListSha256": self.from_data_report(DataReportPath.OBJECTS_SHA256),
+            "SplitScheme": self.from_data_report(DataReportPath.SPLIT_SCHEME),
+            "ChampionModelPackageArn": self._from(evaluate, evaluation, EvaluationPath.CHAMPION_ARN),
+            "ChampionMetric": self._from(evaluate, evaluation, EvaluationPath.CHAMPION_METRIC),
+        }
+
+    # -- the pieces every step is made of -----------------------------------------------------------
+
+    def from_data_report(self, path: str) -> Any:
+        return self._from(self.preprocess_step, self.data_report, path)
+
+    @staticmethod
+    def _from(step: Any, property_file: Any, path: str) -> Any:
+        from sagemaker.core.workflow.functions import JsonGet
+
+        return JsonGet(step_name=step.name, property_file=property_file, json_path=path)
+
+    def _arguments(self, names: tuple[str, ...]) -> list[Any]:
+        """`--option value` for each parameter; numbers as text, as a container's arguments are."""
+        arguments: list[Any] = []
+        for name in names:
+            value = self.parameters[name]
+            arguments += [BY_NAME[name].option, value if BY_NAME[name].kind == "String" else value.to_string()]
+        return arguments
+
+    def _processor(self, image: Any, name: str, instance_count: Any) -> Any:
+        from sagemaker.core.processing import ScriptProcessor
+
+        return ScriptProcessor(
+            image_uri=self.images[image],
+            command=["python3"],
+            instance_type=self.parameters["ProcessingInstanceType"],
+            instance_count=instance_count,
+            role=self.config.role_arn,
+            sagemaker_session=self.session,
+            base_job_name=f"{self.config.pipeline_name}-{name}",
+        )
+
+    def _run_uri(self, *parts: str) -> Any:
+        """A location private to one execution, so concurrent runs never overwrite each other."""
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+
+        execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+        return Join(on="/", values=[self.config.artifacts_uri, RUNS_FOLDER, execution_id, *parts])
+
+    def _s3_output(self, name: str) -> Any:
+        from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=self._run_uri(name), local_path=f"{PROCESSING_DIR}/{name}", s3_upload_mode="EndOfJob"
+            ),
+        )
+
+    @staticmethod
+    def _output_uri(step: Any, name: str) -> Any:
+        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+    def _report_uri(self, step: Any, output: str, file_name: str) -> Any:
+        from sagemaker.core.workflow.functions import Join
+
+        return Join(on="/", values=[self._output_uri(step, output), file_name])
+
+    @staticmethod
+    def _condition(name: str, left: Any, right: Any, if_steps: list[Any], else_steps: list[Any]) -> Any:
+        from sagemaker.core.workflow.conditions import ConditionEquals
+        from sagemaker.mlops.workflow import ConditionStep
+
+        return ConditionStep(
+            name=name,
+            conditions=[ConditionEquals(left=left, right=right)],
+            if_steps=if_steps,
+            else_steps=else_steps,
+        )
+
+    @staticmethod
+    def _fail(name: str, message: Any) -> Any:
+        from sagemaker.mlops.workflow import FailStep
+
+        return FailStep(name=name, error_message=message)
+
+
+def _s3_input(name: str, source: Any, local_path: str, data_type: Any = "S3Prefix") -> Any:
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(s3_uri=source, local_path=local_path, s3_data_type=data_type, s3_input_mode="File"),
     )

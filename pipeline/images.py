@@ -1,14 +1,20 @@
 """The SageMaker images the pipeline's steps run in, and what each one runs: the one place that says so.
 
-The Python minor version and the library versions are those of the images' public Dockerfiles and
-requirements. The definition retrieves the images by framework and version from here; the local
-runner and the tests run each step script in an environment built from the same entry, so a script
-that needs a newer Python or library than its image fails here as it would on AWS.
+Both images are built in aws/deep-learning-containers from a `pyproject.toml` and a `uv.lock`. For each
+image this records its Python and the exact version its `uv.lock` resolves for every library the step
+scripts (and the imitation of the built-in algorithm) import, with the dependencies of those libraries:
+the closure, so that `make step-envs` installs exactly these and nothing newer. The definition
+retrieves the images by framework and version from here; the local runner and the tests run each
+step script in an environment built from the same entry, so a script that needs a newer Python or
+library than its image fails here as it would on AWS.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+DLC_REPOSITORY = "aws/deep-learning-containers"
+XGBOOST_ALGORITHM_REPOSITORY = "aws/sagemaker-xgboost-container"
 
 
 @dataclass(frozen=True)
@@ -17,11 +23,20 @@ class StepImage:
     version: str  # the image tag's version part
     repository: str  # the ECR repository the image URI names
     python: str  # the image's Python, major.minor
-    packages: tuple[str, ...]  # the libraries the step scripts use, pinned as the image pins them
+    packages: tuple[str, ...]  # name==version, as the image's uv.lock resolves them
+    source: str  # where the pins were read: repository, path and commit
 
     @property
     def name(self) -> str:
         return f"{self.framework}-{self.version}"
+
+    def pinned(self, distribution: str) -> str:
+        """The version this image holds of ``distribution`` (KeyError: it holds none)."""
+        versions = dict(package.split("==", 1) for package in self.packages)
+        return versions[distribution]
+
+    def holds(self, distribution: str) -> bool:
+        return any(package.split("==", 1)[0] == distribution for package in self.packages)
 
     def matches(self, image_uri: str) -> bool:
         """True for this image's URI in any region: `<registry>/<repository>:<version>[-...]`."""
@@ -29,26 +44,88 @@ class StepImage:
         return repository == self.repository and (tag == self.version or tag.startswith(self.version + "-"))
 
 
-# Preprocess. Python 3.9; scikit-learn 1.2.1 with pandas 1.5.3 and numpy 1.23.5.
+# Preprocess. aws/deep-learning-containers, docker/sklearn/1.9-0/ (pyproject.toml: requires-python
+# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12 on amazonlinux:2023; uv.lock: the versions below),
+# commit 2c080f67deef5fa8e75a1eb3373dd97b5c83d8ec (2026-08-07), read at e0ecedea6a1c56d6b5914f9cfb2fec5c548e67e0.
 SKLEARN = StepImage(
     framework="sklearn",
-    version="1.2-1",
+    version="1.9-0",
     repository="sagemaker-scikit-learn",
-    python="3.9",
-    packages=("scikit-learn==1.2.1", "pandas==1.5.3", "numpy==1.23.5", "scipy==1.8.0"),
+    python="3.12",
+    packages=(
+        "scikit-learn==1.9.0",
+        "pandas==2.2.3",
+        "numpy==2.5.1",
+        "scipy==1.18.0",
+        "pyarrow==25.0.0",
+        "boto3==1.43.46",
+        "botocore==1.43.47",
+        "s3transfer==0.19.1",
+        "jmespath==1.1.0",
+        "urllib3==2.7.0",
+        "python-dateutil==2.9.0.post0",
+        "pytz==2026.2",
+        "tzdata==2026.3",
+        "six==1.17.0",
+        "joblib==1.5.3",
+        "threadpoolctl==3.6.0",
+        "narwhals==2.24.0",
+    ),
+    source=f"{DLC_REPOSITORY} docker/sklearn/1.9-0/uv.lock @ 2c080f67deef5fa8e75a1eb3373dd97b5c83d8ec",
 )
 
 # Train (the built-in algorithm) and Evaluate (the same image as a processing container).
-# Python 3.8; xgboost 1.7.4 with numpy 1.24.1; boto3 1.17.52, with which Evaluate finds the champion.
+# aws/deep-learning-containers, docker/xgboost/ (pyproject.toml version 3.2.0, requires-python
+# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12; uv.lock: the versions below), commit
+# 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96 (2026-08-04). Its algorithm is the wheel of
+# aws/sagemaker-xgboost-container's master branch (.github/config/image/xgboost/sagemaker.yml:
+# xgboost_container_branch "master"; scripts/ci/build/xgboost/pre_build.sh), imitated by
+# emulator/images/xgboost_algorithm.py. Left out: nvidia-nccl-cu12 2.30.4, which the lock adds to
+# xgboost for multi-GPU training and which a CPU job never loads.
 XGBOOST = StepImage(
     framework="xgboost",
-    version="1.7-1",
+    version="3.2-0",
     repository="sagemaker-xgboost",
-    python="3.8",
-    packages=("xgboost==1.7.4", "numpy==1.24.1", "scipy==1.8.0", "boto3==1.17.52", "botocore==1.20.52"),
+    python="3.12",
+    packages=(
+        "xgboost==3.2.0",
+        "numpy==2.1.0",
+        "scipy==1.15.0",
+        "pandas==2.2.3",
+        "scikit-learn==1.8.0",
+        "matplotlib==3.10.9",
+        "pyarrow==22.0.0",
+        "boto3==1.38.0",
+        "botocore==1.38.0",
+        "s3transfer==0.12.0",
+        "jmespath==1.1.0",
+        "urllib3==2.7.0",
+        "python-dateutil==2.9.0",
+        "pytz==2026.1.post1",
+        "tzdata==2026.2",
+        "six==1.17.0",
+        "joblib==1.5.3",
+        "threadpoolctl==3.6.0",
+        "contourpy==1.3.3",
+        "cycler==0.12.1",
+        "fonttools==4.62.1",
+        "kiwisolver==1.5.0",
+        "packaging==26.2",
+        "pillow==12.3.0",
+        "pyparsing==3.3.2",
+    ),
+    source=f"{DLC_REPOSITORY} docker/xgboost/uv.lock @ 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96",
 )
 
 STEP_IMAGES = (SKLEARN, XGBOOST)
+
+# The import name of each library a step script may import, and the distribution that provides it.
+DISTRIBUTION_OF_MODULE = {
+    "sklearn": "scikit-learn",
+    "dateutil": "python-dateutil",
+    "PIL": "pillow",
+    "mpl_toolkits": "matplotlib",
+}
 
 
 class UnknownImage(LookupError):

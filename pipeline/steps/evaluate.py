@@ -1,10 +1,10 @@
 """Evaluate: score the model, the trivial baseline and the model in production on the test split; decide.
 
-Runs in the SageMaker XGBoost 1.7-1 container (Python 3.8, xgboost 1.7, boto3 1.17), or on its own:
+Runs in the SageMaker XGBoost 3.2-0 container (Python 3.12, xgboost 3.2, boto3 1.38), or on its own:
 
     python evaluate.py --base-dir /tmp/processing \
         --min-r2 0.1 --min-auc 0.6 --min-accuracy-lift 0.05 --mse-threshold 0 \
-        --min-improvement 0 --auto-approve false --approval-status PendingManualApproval \
+        --min-improvement 0 --auto-approve false --model-approval-status PendingManualApproval \
         --model-package-group '' --region us-east-1
 
 Reads {base-dir}/model/model.tar.gz (holding `xgboost-model`, as the built-in algorithm writes it),
@@ -15,7 +15,8 @@ decision with its reason, and the same metrics in the layout SageMaker Model Reg
 
 The champion is the latest Approved package of --model-package-group (none: no comparison). It
 is scored on the same test split, laid out as its features by name, when every column it used is
-here for the same problem and classes (otherwise the new model is registered for review);
+here for the same problem and classes and its rows were split by the same scheme (otherwise the new
+model is registered for review: under another split scheme, its test rows may be rows it trained on);
 the new model is registered only if it passes the gates and beats the champion on the primary
 metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means not worse).
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import tarfile
 import tempfile
@@ -37,9 +37,11 @@ import xgboost
 from scipy.stats import rankdata
 
 EPSILON = 1e-15
+# Copies of reports.py's vocabulary (this script runs on its own in its image; a test keeps them equal).
 # The metric that decides against the champion, per problem type.
 PRIMARY_METRIC = {"regression": "rmse", "binary": "auc", "multiclass": "accuracy"}
-LOWER_IS_BETTER = {"rmse"}
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "log_loss")
+LEGACY_SPLIT_SCHEME = "pandas-hash"  # data reports written before the split scheme was recorded
 # A column the champion used that went missing in this many more of the rows (as a share) makes the
 # comparison unfair to it: the new model is registered for review instead.
 MAX_MISSING_SHARE_INCREASE = 0.5
@@ -67,7 +69,7 @@ def load_model(model_dir: Path) -> xgboost.Booster:
         member = archive.getmember("xgboost-model")  # the only file used; nothing else is unpacked
         if not member.isfile():
             raise ValueError("xgboost-model in model.tar.gz is not a regular file")
-        archive.extract(member, unpacked)
+        archive.extract(member, unpacked, filter="data")
         booster = xgboost.Booster()
         booster.load_model(str(Path(unpacked) / "xgboost-model"))
     return booster
@@ -219,8 +221,13 @@ def _cmp(passes: bool) -> str:
     return ">=" if passes else "is below"
 
 
+def label(name: str) -> str:
+    """A metric's label; one missing from LABELS is shown by its own name rather than failing the step."""
+    return LABELS.get(name, name.replace("_", " "))
+
+
 def describe(metrics: dict[str, Any]) -> str:
-    return ", ".join(f"{LABELS[name]} {_number(value)}" for name, value in metrics.items())
+    return ", ".join(f"{label(name)} {_number(value)}" for name, value in metrics.items())
 
 
 def _number(value: float | None) -> str:
@@ -242,9 +249,8 @@ def find_champion(region: str, group: str) -> dict[str, Any] | None:
     """The latest Approved package of the group: its ARN, model URI and data report URI."""
     import boto3  # in the image; imported here so the script runs without it when no group is given
 
-    # boto3 1.17 predates AWS_ENDPOINT_URL: honour it as newer SDKs do (unset on AWS).
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
-    sagemaker = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint)
+    # The image's boto3 (1.38) reads AWS_ENDPOINT_URL itself: unset on AWS, the local emulator's locally.
+    sagemaker = boto3.client("sagemaker", region_name=region)
     listed = sagemaker.list_model_packages(
         ModelPackageGroupName=group,
         ModelApprovalStatus="Approved",
@@ -260,7 +266,7 @@ def find_champion(region: str, group: str) -> dict[str, Any] | None:
         "model_package_arn": package["ModelPackageArn"],
         "model_uri": package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
         "data_report_uri": data_statistics.get("S3Uri"),
-        "s3": boto3.client("s3", region_name=region, endpoint_url=endpoint),
+        "s3": boto3.client("s3", region_name=region),
     }
 
 
@@ -281,6 +287,13 @@ def score_champion(
         return {**found, "reason": f"it solves a {trained_on['problem_type']['chosen']} problem"}
     if trained_on.get("label_mapping") != data_report.get("label_mapping"):
         return {**found, "reason": "it was trained on other classes"}
+    theirs, ours = _split_scheme(trained_on), _split_scheme(data_report)
+    if theirs != ours:
+        return {
+            **found,
+            "reason": f"its rows were split by scheme {theirs}, this run's by {ours}: some of this run's "
+            "test rows may be rows it was trained on",
+        }
     aligned = align_features(features, data_report, trained_on)
     if isinstance(aligned, str):
         return {**found, "reason": aligned}
@@ -289,6 +302,10 @@ def score_champion(
         booster = load_model(Path(folder))
     metrics, _ = score(data_report["problem_type"]["chosen"], actual, booster, aligned, data_report["baseline"])
     return {**found, "metrics": metrics, "comparable": True, "reason": ""}
+
+
+def _split_scheme(report: dict[str, Any]) -> str:
+    return str((report.get("split") or {}).get("scheme") or LEGACY_SPLIT_SCHEME)
 
 
 def missing_share(report: dict[str, Any], column: str) -> float:
@@ -351,14 +368,14 @@ def decide(
     """Register or not, with the sentence that says why, and the approval status to register with."""
     name = PRIMARY_METRIC[problem_type]
     ours = metrics[name]
-    label = f"{LABELS[name]} {_number(ours)}"
+    shown = f"{label(name)} {_number(ours)}"
     if not gate_result["passed"]:
         register, summary = False, gate_result["reason"]
     elif champion is None:
-        register, summary = True, f"{label}, no model in production: registered"
+        register, summary = True, f"{shown}, no model in production: registered"
     elif not champion["comparable"]:
         # Unchecked against production: registered for a person to review, never approved by itself.
-        summary = f"{label}; production cannot be compared ({champion['reason']}): registered for review"
+        summary = f"{shown}; production cannot be compared ({champion['reason']}): registered for review"
         return {
             "register": True,
             "summary": summary,
@@ -370,7 +387,7 @@ def decide(
         theirs = champion["metrics"][name]
         improvement = _improvement(name, ours, theirs)
         register = improvement is not None and improvement >= args.min_improvement
-        versus = f"{label} vs production {_number(theirs)}"
+        versus = f"{shown} vs production {_number(theirs)}"
         summary = f"{versus}: registered" if register else f"not better than production ({versus}): not registered"
     approve = register and args.auto_approve == "true"
     return {
@@ -402,7 +419,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mse-threshold", type=float, required=True, help="0: off")
     parser.add_argument("--min-improvement", type=float, required=True, help="relative, against the champion")
     parser.add_argument("--auto-approve", choices=("true", "false"), required=True)
-    parser.add_argument("--approval-status", required=True, help="for a model that is not auto-approved")
+    parser.add_argument(
+        "--model-approval-status",
+        "--approval-status",  # its name in definitions upserted before the parameters were declared once
+        dest="approval_status",
+        required=True,
+        help="for a model that is not auto-approved",
+    )
     parser.add_argument("--model-package-group", required=True, help="where the champion is; empty: none")
     parser.add_argument("--region", required=True)
     args = parser.parse_args(argv)
@@ -440,7 +463,7 @@ def _champion_summary(champion: dict[str, Any] | None, name: str) -> dict[str, s
     if champion is None:
         return {"model_package_arn": "none", "metric": "none"}
     value = (champion["metrics"] or {}).get(name)
-    metric = f"{LABELS[name]} {_number(value)}" if champion["comparable"] else f"not comparable: {champion['reason']}"
+    metric = f"{label(name)} {_number(value)}" if champion["comparable"] else f"not comparable: {champion['reason']}"
     return {"model_package_arn": champion["model_package_arn"], "metric": metric}
 
 

@@ -1,6 +1,6 @@
 """Preprocess: turn the uploaded CSV file(s) into splits the built-in XGBoost algorithm trains on.
 
-Runs in the SageMaker scikit-learn 1.2-1 container (Python 3.9, pandas 1.5), or on its own:
+Runs in the SageMaker scikit-learn 1.9-0 container (Python 3.12, pandas 2.2), or on its own:
 
     python preprocess.py --target-column target [--problem-type auto] --base-dir /tmp/processing
 
@@ -31,11 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Copies of reports.py's names (this script runs on its own in its image; a test keeps them equal).
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
-# Each row goes to a split by a hash of its feature values (the target left out): the same row, in
-# any file and any run, always lands in the same split, even when its label is corrected later.
+SPLIT_SCHEME = "sha256-canonical-v1"
+# Each row goes to a split by a SHA-256 of a canonical text of its feature values (the target left
+# out), defined here and not by pandas or numpy: the same row, in any file, any run and under any
+# library version, always lands in the same split, even when its label is corrected later.
 # Buckets 0-69 train, 70-84 validation, 85-99 test.
 SPLIT_BUCKETS = (("train", 70), ("validation", 85), ("test", 100))
+NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+EXACT_INTEGERS = 2**53  # whole numbers below this are written without a decimal point
 MIN_ROWS = 20
 MAX_CATEGORIES = 20  # per text column: the most frequent, then "other"
 MAX_FEATURES = 1000
@@ -144,7 +149,8 @@ def column_kind(values: pd.Series) -> str:
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, errors="coerce", infer_datetime_format=True)
+    # Each value parsed on its own, as pandas 1.x's infer_datetime_format fell back to (pandas 2 removed it).
+    return pd.to_datetime(values, errors="coerce", format="mixed")
 
 
 def column_kinds(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> dict[str, tuple[str, str]]:
@@ -278,24 +284,62 @@ def _number_text(value: float) -> str:
 
 def _split_percentages() -> dict[str, int]:
     uppers = [upper for _, upper in SPLIT_BUCKETS]
-    return {name: upper - lower for (name, upper), lower in zip(SPLIT_BUCKETS, [0, *uppers])}
+    return {name: upper - lower for (name, upper), lower in zip(SPLIT_BUCKETS, [0, *uppers[:-1]], strict=True)}
+
+
+def number_text(number: float) -> str:
+    """One decimal form per number: 1, 1.0 and "1" are `1`; -0.0 is `0`; 0.1 is `0.1` (shortest round trip)."""
+    if math.isnan(number):
+        return "null"
+    if math.isinf(number):
+        return '"inf"' if number > 0 else '"-inf"'
+    if number.is_integer() and abs(number) < EXACT_INTEGERS:
+        return str(int(number))
+    return repr(float(number))
+
+
+def cell_text(value: Any) -> str:
+    """The canonical JSON text of one cell: a number, stripped text, or null for a missing value."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return "null"
+        return number_text(float(text)) if NUMBER_TEXT.fullmatch(text) else json.dumps(text)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else json.dumps(str(value))
+    try:
+        return number_text(float(value))
+    except (TypeError, ValueError):  # pandas' NA and NaT, and anything that is not a number
+        return "null" if value != value or str(value) in ("<NA>", "NaT") else json.dumps(str(value).strip())  # noqa: PLR0124
+
+
+def column_texts(name: str, values: pd.Series) -> list[str]:
+    """`"name":cell` for each row: numbers of a numeric column straight from its floats."""
+    key = json.dumps(name) + ":"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return [key + number_text(number) for number in values.to_numpy(dtype=float, na_value=np.nan).tolist()]
+    missing = values.isna().to_numpy()
+    return [
+        key + ("null" if absent else cell_text(value)) for value, absent in zip(values.tolist(), missing, strict=True)
+    ]
+
+
+def row_bucket(row: str) -> int:
+    return int.from_bytes(hashlib.sha256(row.encode("utf-8")).digest()[:8], "big") % 100
 
 
 def split_of_rows(table: pd.DataFrame) -> pd.Series:
-    """train / validation / test for each row, by a hash of its values (column order does not matter)."""
-    canonical = pd.DataFrame(index=table.index)
-    for column in sorted(table.columns):
-        values = table[column]
-        numbers = pd.to_numeric(values, errors="coerce")
-        if values.dtype != object or numbers.notna().sum() == values.notna().sum():
-            canonical[column] = numbers.astype(float)  # 1, 1.0 and "1" are the same value
-        else:
-            canonical[column] = values.astype(str).str.strip().where(values.notna(), "")
-    buckets = pd.util.hash_pandas_object(canonical, index=False).to_numpy() % 100
+    """train / validation / test for each row, by the SHA-256 of `{"column":value,...}`, columns in name order."""
+    buckets: list[int] = []
+    for start in range(0, len(table), ENCODE_CHUNK_ROWS):
+        chunk = table.iloc[start : start + ENCODE_CHUNK_ROWS]
+        columns = [column_texts(str(name), chunk[name]) for name in sorted(chunk.columns, key=str)]
+        buckets += [row_bucket("{" + ",".join(cells) + "}") for cells in zip(*columns, strict=True)]
     names = np.empty(len(buckets), dtype=object)
+    numbers = np.asarray(buckets, dtype=int)
     lower = 0
     for name, upper in SPLIT_BUCKETS:
-        names[(buckets >= lower) & (buckets < upper)] = name
+        names[(numbers >= lower) & (numbers < upper)] = name
         lower = upper
     return pd.Series(names, index=table.index)
 
@@ -513,6 +557,35 @@ def prepare(
         raise DataRefused(f"only {len(table)} usable data rows; at least {MIN_ROWS} are needed to train and evaluate")
     problem_type, rule = choose_problem_type(table[target], requested, target)
     label, mapping = encode_label(table[target], problem_type)
+    split, counts = assign_splits(table, target, id_column)
+    features = table.drop(columns=[target, id_column] if id_column else [target])
+    train = split == "train"
+    encoder = Encoder()
+    encoder.fit(features, report.pop("kinds"), train)
+    report.update(
+        {
+            "accepted": True,
+            "reason": "",
+            "target": target,
+            "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
+            "split": {
+                "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
+                "percent": _split_percentages(),
+                "scheme": SPLIT_SCHEME,
+            },
+            "rows": {**rows, "used": len(table), **counts},
+            "label_mapping": mapping,
+            "baseline": _baseline(label[train], problem_type, len(mapping or {})),
+            "columns": encoder.columns,
+            "features": encoder.feature_names(),
+            "training": _training(problem_type, len(mapping or {})),
+        }
+    )
+    return report, encoded_parts(label, features, split, encoder)
+
+
+def assign_splits(table: pd.DataFrame, target: str, id_column: str) -> tuple[pd.Series, dict[str, int]]:
+    """Each row's split, and how many rows each has; refused when one would be empty."""
     split_keys = table[[id_column]] if id_column else table.drop(columns=[target])
     split = split_of_rows(split_keys)
     counts = {name: int((split == name).sum()) for name, _ in SPLIT_BUCKETS}
@@ -524,46 +597,28 @@ def prepare(
             f"{'values of ' + repr(id_column) if id_column else 'feature rows'} (rows alike go to one split); "
             "add rows with other values" + ("" if id_column else ", or name an IdColumn to split by")
         )
-    features = table.drop(columns=[target, id_column] if id_column else [target])
-    kinds = report.pop("kinds")
-    train = split == "train"
-    encoder = Encoder()
-    encoder.fit(features, kinds, train)
+    return split, counts
+
+
+def _training(problem_type: str, classes: int) -> dict[str, str]:
     objective, eval_metric = OBJECTIVES[problem_type]
-    training_label = label[train]
-    report.update(
-        {
-            "accepted": True,
-            "reason": "",
-            "target": target,
-            "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
-            "split": {
-                "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
-                "percent": _split_percentages(),
-            },
-            "rows": {**rows, "used": len(table), **counts},
-            "label_mapping": mapping,
-            "baseline": _baseline(training_label, problem_type, len(mapping or {})),
-            "columns": encoder.columns,
-            "features": encoder.feature_names(),
-            "training": {
-                "objective": objective,
-                "eval_metric": eval_metric,
-                # Only the multi: objectives take num_class (xgboost fails with it on the others).
-                "num_class": str(len(mapping or {})) if problem_type == "multiclass" else "",
-            },
-        }
-    )
+    # Only the multi: objectives take num_class (xgboost fails with it on the others).
+    return {
+        "objective": objective,
+        "eval_metric": eval_metric,
+        "num_class": str(classes) if problem_type == "multiclass" else "",
+    }
 
-    def parts() -> Iterator[tuple[str, np.ndarray]]:
-        for start in range(0, len(table), ENCODE_CHUNK_ROWS):
-            chunk = slice(start, start + ENCODE_CHUNK_ROWS)
-            encoded = np.column_stack([label.iloc[chunk].to_numpy(), encoder.transform(features.iloc[chunk])])
-            chunk_split = split.iloc[chunk].to_numpy()
-            for name, _ in SPLIT_BUCKETS:
-                yield name, encoded[chunk_split == name]
 
-    return report, parts()
+def encoded_parts(
+    label: pd.Series, features: pd.DataFrame, split: pd.Series, encoder: Encoder
+) -> Iterator[tuple[str, np.ndarray]]:
+    for start in range(0, len(features), ENCODE_CHUNK_ROWS):
+        chunk = slice(start, start + ENCODE_CHUNK_ROWS)
+        encoded = np.column_stack([label.iloc[chunk].to_numpy(), encoder.transform(features.iloc[chunk])])
+        chunk_split = split.iloc[chunk].to_numpy()
+        for name, _ in SPLIT_BUCKETS:
+            yield name, encoded[chunk_split == name]
 
 
 def _baseline(training_label: pd.Series, problem_type: str, classes: int) -> dict[str, Any]:

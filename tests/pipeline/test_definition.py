@@ -81,7 +81,7 @@ def test_training_uses_the_built_in_xgboost_with_the_objective_the_data_report_c
     report = {"PropertyFile": {"Get": "Steps.Preprocess.PropertyFiles.DataReport"}}
     for name in ("Train", "TrainMulticlass"):
         train = steps[name]["Arguments"]
-        assert "sagemaker-xgboost:1.7-1" in train["AlgorithmSpecification"]["TrainingImage"]
+        assert "sagemaker-xgboost:3.2-0" in train["AlgorithmSpecification"]["TrainingImage"]
         assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
         assert [c["ChannelName"] for c in train["InputDataConfig"]] == ["train", "validation"]
         assert {c["ContentType"] for c in train["InputDataConfig"]} == {"text/csv"}
@@ -126,11 +126,12 @@ def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition
         lineage = register["CustomerMetadataProperties"]
         assert lineage["ExecutionArn"] == {"Get": "Execution.PipelineExecutionArn"}
         assert lineage["TrainingData"] == {"Get": "Parameters.TrainingData"}
-        from_reports = ("Input", "ObjectCount", "ObjectListSha256")
+        from_reports = ("Input", "ObjectCount", "ObjectListSha256", "SplitScheme")
         assert {name: lineage[name]["Std:JsonGet"]["Path"] for name in from_reports} == {
             "Input": "lineage.input_for_registry",
             "ObjectCount": "lineage.object_count",
             "ObjectListSha256": "lineage.objects_sha256",
+            "SplitScheme": "split.scheme",
         }
         assert lineage["ChampionModelPackageArn"]["Std:JsonGet"]["Path"] == "champion_summary.model_package_arn"
         assert "evaluation.json" in json.dumps(register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
@@ -156,9 +157,11 @@ def test_each_step_names_the_image_whose_python_and_libraries_are_declared(defin
     from pipeline.images import image_for
 
     steps = steps_by_name(json.loads(definition))
-    assert image_for(steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"]).python == "3.9"
-    assert image_for(steps["Evaluate"]["Arguments"]["AppSpecification"]["ImageUri"]).python == "3.8"
-    assert image_for(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]).python == "3.8"
+    preprocess = image_for(steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"])
+    evaluate = image_for(steps["Evaluate"]["Arguments"]["AppSpecification"]["ImageUri"])
+    train = image_for(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
+    assert (preprocess.name, preprocess.python) == ("sklearn-1.9-0", "3.12")
+    assert (evaluate.name, evaluate.python) == (train.name, train.python) == ("xgboost-3.2-0", "3.12")
 
 
 def test_runs_write_to_their_own_folder_outside_the_data_prefix(definition):

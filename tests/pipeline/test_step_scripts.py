@@ -18,7 +18,7 @@ import pytest
 
 from emulator.sample_data import diabetes_csv
 from emulator.step_environments import MissingInterpreter, environment, find_interpreter, python_for
-from pipeline.images import SKLEARN, XGBOOST, StepImage
+from pipeline.images import SKLEARN, XGBOOST, StepImage, image_for
 from tests.pipeline.conftest import STEPS
 
 
@@ -64,32 +64,24 @@ def numbers(rows: int, seed: int = 1) -> pd.DataFrame:
 # -- the images' Python ---------------------------------------------------------------------------
 
 
-def test_each_script_runs_with_the_python_of_its_image(run_step, image_of_script, tmp_path):
+def image_python_says(image: StepImage, code: str) -> str:
+    python = environment(image).python
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_each_script_runs_with_the_python_and_libraries_its_images_lock_pins(run_step, image_of_script):
     for script, image in (("preprocess.py", SKLEARN), ("evaluate.py", XGBOOST)):
-        python = python_for(image_of_script[script])
-        version = subprocess.run(
-            [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert version == image.python
-    libraries = subprocess.run(
-        [
-            str(python_for(image_of_script["preprocess.py"])),
-            "-c",
-            "import sklearn, pandas; print(sklearn.__version__, pandas.__version__)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert [f"scikit-learn=={libraries[0]}", f"pandas=={libraries[1]}"] == list(SKLEARN.packages[:2])
+        assert image_for(image_of_script[script]) == image
+        assert image_python_says(image, "import sys; print('%d.%d' % sys.version_info[:2])") == "3.12"
+    installed = "import importlib.metadata as m; print(' '.join(f'{d.name}=={d.version}' for d in m.distributions()))"
+    for image in (SKLEARN, XGBOOST):
+        # exactly the pins, nothing more: a library the image does not hold cannot be imported there
+        assert sorted(image_python_says(image, installed).split()) == sorted(image.packages)
 
 
 def test_a_script_using_syntax_newer_than_its_image_fails_there(run_step, tmp_path):
     newer = tmp_path / "newer.py"
-    newer.write_text("match 1:\n    case 1:\n        print('3.10 syntax')\n")  # Python 3.10+
+    newer.write_text("type Pair[T = int] = tuple[T, T]\nprint('3.13 syntax')\n")  # type parameter defaults: 3.13+
     on_host = subprocess.run([sys.executable, str(newer)], capture_output=True, text=True, check=False)
     in_image = subprocess.run(
         [str(environment(SKLEARN).python), str(newer)], capture_output=True, text=True, check=False
@@ -101,7 +93,9 @@ def test_a_script_using_syntax_newer_than_its_image_fails_there(run_step, tmp_pa
 
 
 def test_a_missing_interpreter_is_named_with_how_to_get_it():
-    image = StepImage(framework="sklearn", version="0.0-1", repository="sagemaker-old", python="2.9", packages=())
+    image = StepImage(
+        framework="sklearn", version="0.0-1", repository="sagemaker-old", python="2.9", packages=(), source="none"
+    )
 
     with pytest.raises(MissingInterpreter, match=r"Python 2\.9 is needed .* `uv python install 2\.9`"):
         find_interpreter(image)
