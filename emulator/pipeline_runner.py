@@ -274,9 +274,12 @@ class LocalPipelineRunner:
         # The API carries every hyperparameter as a string, whatever the definition resolved to.
         values = {name: _api_string(value) for name, value in arguments.get("HyperParameters", {}).items()}
         hyperparameters.write_text(json.dumps(values), encoding="utf-8")
+        data_config = hyperparameters.with_name("inputdataconfig.json")  # as SageMaker writes it for the channels
+        data_config.write_text(json.dumps(_input_data_config(arguments["InputDataConfig"])), encoding="utf-8")
         failure = base / "output" / "failure"
         failure.parent.mkdir(parents=True, exist_ok=True)
-        command += ["--hyperparameters", str(hyperparameters), "--model-dir", str(base / "model")]
+        command += ["--hyperparameters", str(hyperparameters), "--input-data-config", str(data_config)]
+        command += ["--model-dir", str(base / "model")]
         command += ["--failure-file", str(failure)]
         completed = self._run_in_image(command)
         if completed.returncode != 0:
@@ -505,9 +508,26 @@ def _api_string(value: Any) -> str:
     return str(value)
 
 
+def _input_data_config(channels: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """/opt/ml/input/config/inputdataconfig.json: each channel's content type, input mode and distribution."""
+    config: dict[str, dict[str, str]] = {}
+    for channel in channels:
+        described = {"TrainingInputMode": channel.get("InputMode", "File")}
+        source = channel["DataSource"]["S3DataSource"]
+        described["S3DistributionType"] = source.get("S3DataDistributionType", "FullyReplicated")
+        if "ContentType" in channel:
+            described["ContentType"] = channel["ContentType"]
+        config[channel["ChannelName"]] = described
+    return config
+
+
 def _exit_message(completed: subprocess.CompletedProcess[str], message_file: Path) -> str:
-    """What SageMaker would show: the container's message file, else the last line it printed."""
+    """What SageMaker would show: the container's message file, else the last line it printed.
+
+    A built-in algorithm's failure file is "framework error: ", a traceback and the message: the message.
+    """
     if message_file.exists() and message_file.read_text(encoding="utf-8").strip():
-        return message_file.read_text(encoding="utf-8").strip().splitlines()[0]
+        lines = message_file.read_text(encoding="utf-8").strip().splitlines()
+        return lines[-1] if lines[0].startswith("framework error:") else lines[0]
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit code {completed.returncode}"

@@ -434,12 +434,14 @@ def train_in_image(base: Path, features: np.ndarray, labels: np.ndarray, objecti
     (base / "train").mkdir(parents=True)
     np.savetxt(base / "train" / "train.csv", np.column_stack([labels, features]), delimiter=",")
     (base / "hyperparameters.json").write_text(json.dumps({"num_round": "20", "objective": objective}))
+    (base / "inputdataconfig.json").write_text(json.dumps({"train": {"ContentType": "text/csv"}}))
     python = str(environment(XGBOOST).python)
     subprocess.run(
         [
             python,
             str(ALGORITHM_SCRIPT),
             *("--hyperparameters", str(base / "hyperparameters.json"), "--channel", f"train={base / 'train'}"),
+            *("--input-data-config", str(base / "inputdataconfig.json")),
             *("--model-dir", str(base / "trained"), "--failure-file", str(base / "failure")),
         ],
         check=True,
