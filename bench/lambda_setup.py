@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 

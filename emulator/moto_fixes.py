@@ -1,4 +1,4 @@
-"""Two changes to how moto runs, each applied by ``apply()``.
+"""Three changes to how moto runs, each applied by ``apply()``.
 
 Speed, with the same answers: moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
 condition fails) once per item of the transaction, not once per table: a 100-item transaction
@@ -10,6 +10,11 @@ Faithfulness: moto's S3 event notifications leave out ``versionId``, which S3 pu
 notification from a versioning-enabled bucket. Without it, an upload and a backfill of the same
 object version looked like two versions locally. ``apply()`` adds it, as S3 does; nothing else in
 the notification changes.
+
+A missing action: moto 5.2.5 has no ListPipelineExecutionSteps (NotImplementedError). ``apply()``
+adds it as the SageMaker API reference describes it: the execution's steps, newest first, each with
+StepName, StepStatus and, for a failed one, FailureReason. The steps are those the local pipeline
+runner recorded for the execution (status_events.record_in_moto); an execution nothing ran has none.
 """
 
 from __future__ import annotations
@@ -43,6 +48,26 @@ def _table_snapshot(self: Table, memo: dict[int, Any]) -> Table:
 def apply() -> None:
     _copy_each_table_once_per_transaction()
     _notify_with_the_version_id()
+    _list_pipeline_execution_steps()
+
+
+RECORDED_STEPS = "recorded_steps"  # the attribute of moto's execution that holds what a local run did
+
+
+def _list_pipeline_execution_steps() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.responses import SageMakerResponse
+
+    if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
+        return
+
+    def list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
+        arn = self._get_param("PipelineExecutionArn")
+        self.sagemaker_backend.describe_pipeline_execution(arn)  # a ValidationException if there is none
+        execution = self.sagemaker_backend.pipelines[arn.split("/")[1]].pipeline_executions[arn]
+        return ActionResult({"PipelineExecutionSteps": list(reversed(getattr(execution, RECORDED_STEPS, [])))})
+
+    SageMakerResponse.list_pipeline_execution_steps = list_pipeline_execution_steps  # type: ignore[attr-defined]
 
 
 def _notify_with_the_version_id() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 
 import boto3
 
+from emulator.moto_fixes import RECORDED_STEPS
 from emulator.moto_server import REGION
-from emulator.pipeline_runner import RunResult
+from emulator.pipeline_runner import RunResult, StepResult
 
 DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 
@@ -55,6 +56,15 @@ def record_in_moto(result: RunResult) -> None:
     execution = sagemaker_backends[account][REGION].pipelines[pipeline].pipeline_executions[result.execution_arn]
     execution.pipeline_execution_status = result.status
     execution.pipeline_execution_failure_reason = result.failure_reason or None  # type: ignore[assignment]
+    setattr(execution, RECORDED_STEPS, [_step_summary(step, result) for step in result.steps])
+
+
+def _step_summary(step: StepResult, result: RunResult) -> dict[str, Any]:
+    """A step as ListPipelineExecutionSteps describes it."""
+    summary: dict[str, Any] = {"StepName": step.name, "StepStatus": step.status}
+    if step.status == "Failed":
+        summary["FailureReason"] = (result.failure_reason if step.name == result.failure_step else "") or step.detail
+    return summary
 
 
 @contextmanager

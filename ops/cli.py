@@ -24,9 +24,9 @@ from ops.aws_errors import CommandError, error_code
 from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
+from trigger.adapters.run_reports import RunReportReader
 from trigger.events import notification_body as notification_of
 from trigger.notifications import describe_metrics
-from trigger.adapters.run_reports import RunReportReader
 from trigger.run_reports import RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit

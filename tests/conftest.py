@@ -3,15 +3,13 @@ moto's server on 127.0.0.1 for end-to-end tests. The fake credentials below neve
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 # Set before anything creates a boto3 client or imports the function (it reads its settings once).
 # The functions' environment is the one of the `dev` stack of the sample account, as `sam local
 # invoke --env-vars` gets it: events/env.json, which a test keeps equal to what the template sets
 # (RunStatusFunction's holds the other functions' variables too).
-from emulator.function_environment import function_environment  # noqa: E402 - stdlib only
+from emulator.function_environment import function_environment
 
 os.environ.update(
     function_environment(),

@@ -89,7 +89,7 @@ def test_a_sagemaker_outage_delays_runs_but_loses_none(local_run):
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x\n1\n")
 
     # the first 25 attempts are throttled: two dispatches exhaust their retries; the run waits with its token
-    clients = [local_run.app.service.scheduler.executions._client, local_run.sweep.scheduler.executions._client]
+    clients = [local_run.app.core.clients.sagemaker, local_run.sweep.core.clients.sagemaker]
     with ExitStack() as stack:
         logs = [
             stack.enter_context(

@@ -38,12 +38,12 @@ def one_call_in_ten(attempt: int) -> bool:
 def app_clients(run: LocalRun) -> list[tuple[str, Any]]:
     """The clients of the trigger function and of the sweep, each with the call that fails."""
     clients = []
-    for scheduler in (run.app.service.scheduler, run.sweep.scheduler):
+    for core in (run.app.core, run.sweep.core):
         clients += [
-            ("StartPipelineExecution", scheduler.executions._client),
-            ("PutObject", scheduler.manifests._client),
-            ("TransactWriteItems", scheduler.pending._table.client),
-            ("Publish", scheduler.notifier._client),
+            ("StartPipelineExecution", core.clients.sagemaker),
+            ("PutObject", core.clients.s3),
+            ("TransactWriteItems", core.clients.dynamodb),
+            ("Publish", core.clients.sns),
         ]
     return clients
 
@@ -112,7 +112,7 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
             )
             for operation, client in app_clients(local_run)
         ]
-        sns = local_run.app.service.scheduler.notifier._client
+        sns = local_run.app.core.clients.sns
         sns.meta.events.register_first("before-send.sns.Publish", crash_once)
         report = local_run.event_source.drain(max_invocations=200)
         sns.meta.events.unregister("before-send.sns.Publish", crash_once)

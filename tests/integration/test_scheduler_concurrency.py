@@ -46,7 +46,9 @@ def slow_reads(core: Core, seconds: float) -> None:
     core.clients.dynamodb.meta.events.register("after-call.dynamodb.Query", late)
 
 
-def run_invocations(cap: int, stagger: float, read_delay: float) -> tuple[list[tuple[PipelineRun, str]], list[str], int]:
+def run_invocations(
+    cap: int, stagger: float, read_delay: float
+) -> tuple[list[tuple[PipelineRun, str]], list[str], int]:
     started: list[tuple[PipelineRun, str]] = []
     most_running = {"value": 0}
     lock = threading.Lock()

@@ -209,7 +209,9 @@ def test_a_step_type_it_does_not_know_is_refused_clearly(served_bucket):
 
 
 def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, served_bucket, image_environments):
-    from trigger.planner import UploadedObject, manifest_documents, run_for
+    from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
+    from trigger.runs import RunShape, manifest_documents, run_for
+    from trigger.uploads import UploadedObject
 
     s3 = boto3.client("s3", region_name=REGION)
     rows = diabetes_csv(rows=150).decode().splitlines()
@@ -220,7 +222,7 @@ def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition
         key = f"{DATA_PREFIX}burst/part {n}.csv"
         s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join([header, *part]).encode())
         objects.append(UploadedObject(bucket=BUCKET, key=key, event_name="ObjectCreated:Put", version_id=f"v{n}"))
-    run = run_for(objects, pipeline_name=CONFIG.pipeline_name, manifest_prefix=MANIFEST_PREFIX)
+    run = run_for(objects, RunShape(CONFIG.pipeline_name, parse_mapping(BUNDLED_PIPELINE_MAPPING), MANIFEST_PREFIX))
     folder = run.manifest_key.rsplit("/", 1)[0]  # type: ignore[union-attr]
     for name, document in manifest_documents(run).items():
         s3.put_object(Bucket=BUCKET, Key=f"{folder}/{name}", Body=document.encode())

@@ -20,8 +20,11 @@ def test_missing_scheduler_table_fails_with_a_message_that_names_it():
         load_settings({"PIPELINE_NAME": "retrain-pipeline"})
 
 
-def test_only_pipeline_name_and_scheduler_table_are_required_and_the_policy_defaults_to_one_run_at_a_time():
-    settings = load_settings({"PIPELINE_NAME": "retrain-pipeline", "SCHEDULER_TABLE_NAME": "t"})
+REQUIRED = {"PIPELINE_NAME": "retrain-pipeline", "SCHEDULER_TABLE_NAME": "t", "MANIFEST_PREFIX": "m/"}
+
+
+def test_only_pipeline_name_scheduler_table_and_manifest_prefix_are_required_and_one_run_at_a_time_is_the_default():
+    settings = load_settings(REQUIRED)
     assert settings.pipeline_name == "retrain-pipeline"
     assert settings.notification_topic_arn == ""
     assert (settings.data_prefix, settings.data_suffix) == ("", "")
@@ -32,15 +35,30 @@ def test_only_pipeline_name_and_scheduler_table_are_required_and_the_policy_defa
 
 def test_a_run_cannot_take_more_objects_than_its_item_holds():
     with pytest.raises(ConfigurationError, match="MAX_OBJECTS_PER_RUN"):
-        load_settings({"PIPELINE_NAME": "p", "SCHEDULER_TABLE_NAME": "t", "MAX_OBJECTS_PER_RUN": "5000"})
+        load_settings({**REQUIRED, "MAX_OBJECTS_PER_RUN": "5000"})
 
 
 def test_training_data_defaults_to_new_objects_and_all_objects_needs_a_prefix():
-    required = {"PIPELINE_NAME": "retrain-pipeline", "SCHEDULER_TABLE_NAME": "t"}
-    assert load_settings(required).all_objects_under is None
+    required = REQUIRED
+    assert load_settings(required).run_shape.training_data == "NewObjects"
     settings = load_settings({**required, "TRAINING_DATA": "AllObjects", "DATA_PREFIX": "incoming/"})
-    assert settings.all_objects_under == "incoming/"
+    assert (settings.run_shape.training_data, settings.run_shape.data_prefix) == ("AllObjects", "incoming/")
     with pytest.raises(ConfigurationError, match="TRAINING_DATA=AllObjects needs a DATA_PREFIX"):
         load_settings({**required, "TRAINING_DATA": "AllObjects"})
     with pytest.raises(ConfigurationError, match="TRAINING_DATA"):
         load_settings({**required, "TRAINING_DATA": "Everything"})
+
+
+def test_the_default_mapping_is_the_bundled_pipelines_and_a_malformed_one_fails_at_start_naming_the_pair():
+    assert load_settings(REQUIRED).mapping.names == ["InputBucket", "InputKey", "InputDataType", "TrainingData"]
+    with pytest.raises(ConfigurationError, match="PipelineParameters pair 'InputDataUrl' is not Name=value"):
+        load_settings({**REQUIRED, "PIPELINE_PARAMETERS": "InputDataUrl"})
+
+
+def test_a_mapping_that_would_pass_a_manifest_as_data_is_refused_unless_runs_take_one_object():
+    mapping = {"PIPELINE_PARAMETERS": "InputDataUrl={uri}"}
+    with pytest.raises(ConfigurationError, match="MaxObjectsPerRun=1"):
+        load_settings({**REQUIRED, **mapping})
+    assert load_settings({**REQUIRED, **mapping, "MAX_OBJECTS_PER_RUN": "1"}).mapping.names == ["InputDataUrl"]
+    with_type = "InputDataUrl={uri},InputType={input_data_type}"
+    assert load_settings({**REQUIRED, "PIPELINE_PARAMETERS": with_type}).mapping.names == ["InputDataUrl", "InputType"]

@@ -7,6 +7,7 @@ the slot and starts what arrived meanwhile; the sweep does the same when a statu
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -96,7 +97,12 @@ def test_a_new_version_of_the_same_key_is_in_the_next_run(targets, lambda_contex
 def test_a_lone_upload_is_the_plain_run_and_a_burst_while_it_runs_is_exactly_one_next_run(targets, lambda_context):
     lambda_handler({"Records": [message(f"{DATA_PREFIX}alone.csv", "v1")]}, lambda_context)
     [alone] = targets.executions()
-    assert alone["Parameters"] == {"InputBucket": SAMPLE_BUCKET, "InputKey": f"{DATA_PREFIX}alone.csv"}
+    assert alone["Parameters"] == {
+        "InputBucket": SAMPLE_BUCKET,
+        "InputKey": f"{DATA_PREFIX}alone.csv",
+        "InputDataType": "S3Prefix",
+        "TrainingData": "NewObjects",
+    }
     # While it runs, 50 uploads arrive in batches of every size: all acknowledged, none started.
     burst = [message(f"{DATA_PREFIX}burst/{n:03d}.csv", "v1") for n in range(50)]
     for start, size in ((0, 1), (1, 9), (10, 40)):
@@ -128,15 +134,17 @@ def test_a_failed_or_stopped_run_frees_its_slot_too(targets, lambda_context):
 
 def test_the_same_status_event_twice_frees_one_slot(targets, lambda_context, monkeypatch):
     import run_ended
+    from trigger.factory import build_core
+    from trigger.settings import load_settings
 
-    monkeypatch.setattr(run_ended.scheduler.slots, "_cap", 2)
+    monkeypatch.setattr(run_ended, "core", build_core(load_settings({**os.environ, "MAX_CONCURRENT_EXECUTIONS": "2"})))
     for key in ("a", "b"):
         lambda_handler({"Records": [message(f"{DATA_PREFIX}{key}.csv", "v1")]}, lambda_context)
     first = min(targets.executions(), key=lambda e: e["StartTime"])["PipelineExecutionArn"]
     end_run(targets, first, lambda_context)
     end_run(targets, first, lambda_context)  # EventBridge delivers at least once
 
-    assert run_ended.scheduler.slots.state().running == 1  # b's run still holds its slot
+    assert run_ended.core.scheduler.dispatcher.cap.state().running == 1  # b's run still holds its slot
 
 
 def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(targets, lambda_context):
@@ -159,7 +167,7 @@ def test_sagemaker_resource_limit_keeps_the_run_and_the_next_dispatch_starts_it(
     import app
 
     record = message(f"{DATA_PREFIX}limited.csv", "v1")
-    client = app.service.scheduler.executions._client
+    client = app.core.clients.sagemaker
     with inject_faults(client, "StartPipelineExecution", json_error("ResourceLimitExceeded", 400)):
         response = lambda_handler({"Records": [record]}, lambda_context)
 

@@ -52,6 +52,8 @@ def test_one_upload_starts_one_run_with_bucket_and_key(targets, lambda_context):
     assert execution["Parameters"] == {
         "InputBucket": SAMPLE_BUCKET,
         "InputKey": f"{DATA_PREFIX}abalone.csv",
+        "InputDataType": "S3Prefix",
+        "TrainingData": "NewObjects",
     }
     assert execution["PipelineExecutionDisplayName"].startswith("abalone-csv-")
 
@@ -173,7 +175,7 @@ def test_a_key_sagemaker_would_reject_goes_to_the_dlq_at_once_with_the_reason(ta
     assert failed_ids(response) == []
     [dead] = targets.dead_letters()
     assert dead["body"] == event["Records"][0]["body"]
-    assert "accepts at most 1024" in dead["reason"]
+    assert "at most 1024" in dead["reason"]
     assert targets.executions() == []
     [refusal] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert refusal.__dict__["permanent"] is True
@@ -216,7 +218,7 @@ def test_a_run_sagemaker_refuses_for_good_puts_its_uploads_in_the_dlq_and_says_s
 def sagemaker_client() -> Any:
     import app
 
-    return app.service.scheduler.executions._client
+    return app.core.clients.sagemaker
 
 
 def test_a_throttled_start_is_reported_once_and_started_by_the_next_dispatch(targets, lambda_context):

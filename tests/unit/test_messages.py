@@ -5,9 +5,9 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.test_planner import UPLOAD
-from trigger.messages import console_link, run_not_started, run_started
-from trigger.planner import run_for_object
+from tests.unit.test_runs import SHAPE, UPLOAD
+from trigger.notifications import console_link, run_not_started, run_started
+from trigger.runs import run_for
 
 EXECUTION = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/retrain-pipeline/execution/abc123"
 
@@ -26,7 +26,7 @@ accepted_keys = (
 
 @given(key=accepted_keys)
 def test_subjects_are_what_sns_accepts_for_any_key(key):
-    run = run_for_object(replace(UPLOAD, key=key), pipeline_name="p")
+    run = run_for([replace(UPLOAD, key=key)], SHAPE)
     notifications = (
         run_started(run, EXECUTION),
         run_not_started(run, "x", permanent=False),
@@ -38,7 +38,7 @@ def test_subjects_are_what_sns_accepts_for_any_key(key):
 
 
 def test_a_failed_start_says_what_failed_and_what_happens_next():
-    run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
+    run = run_for([UPLOAD], SHAPE)
     transient = run_not_started(run, "ThrottlingException: slow down", permanent=False)
     assert "Reason: ThrottlingException: slow down" in transient.body
     assert "tried again with the same ClientRequestToken" in transient.body

@@ -14,8 +14,8 @@ import pytest
 from tests.aws import SAMPLE_BUCKET, TriggerTargets
 from tests.events import load_event
 from tests.template_values import DATA_PREFIX
+from trigger.notifications import RunEnding, run_ended
 from trigger.status_events import PipelineStatusEvent
-from trigger.run_status.messages import run_ended
 
 
 @pytest.fixture
@@ -83,7 +83,9 @@ def test_a_failed_run_is_told_with_its_status(targets, idempotency_table, lambda
 
 def test_a_failure_reason_from_sagemaker_is_quoted():
     change = PipelineStatusEvent.model_validate(load_event("pipeline-status-failed.json")).detail
-    text = run_ended(change, "Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0").body
+    reason = "Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0"
+    text = run_ended(change, RunEnding(failure_reason=reason, failed_step="CheckMse")).body
+    assert "Step:      CheckMse\n" in text
     assert "Reason:    Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0\n" in text
 
 

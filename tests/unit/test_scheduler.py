@@ -84,7 +84,7 @@ def test_a_lone_upload_starts_its_run_at_once_and_a_redelivery_records_nothing(c
 
 def test_a_burst_of_1000_while_a_run_is_going_becomes_exactly_one_next_run(core):
     record(core, UPLOAD)
-    [(first, first_arn)] = core.scheduler.dispatch().started
+    [(_, first_arn)] = core.scheduler.dispatch().started
     burst = [upload(n) for n in range(1000)]
     for start in range(0, 1000, 100):  # ten batches of the trigger queue
         record(core, *burst[start : start + 100])
@@ -117,7 +117,7 @@ def test_quiet_seconds_waits_for_a_burst_to_end_but_never_longer_than_max_wait(c
     for n in range(1, 10):
         clock.now += 60
         record(core, upload(n))
-        assert core.scheduler.dispatch().waiting.startswith("QuietSeconds")
+        assert str(core.scheduler.dispatch().waiting).startswith("QuietSeconds")
     clock.now += 60  # the oldest has now waited 600 s
     [(run, _)] = core.scheduler.dispatch().started
     assert len(run.objects) == 10
@@ -129,7 +129,7 @@ def test_min_seconds_between_runs_holds_the_next_start(clock):
     assert len(core.scheduler.dispatch().started) == 1
     clock.now += 100
     record(core, upload(1))
-    assert core.scheduler.dispatch().waiting.startswith("MinSecondsBetweenRuns")
+    assert str(core.scheduler.dispatch().waiting).startswith("MinSecondsBetweenRuns")
     clock.now += 200
     assert len(core.scheduler.dispatch().started) == 1
 
@@ -203,7 +203,12 @@ def test_a_run_sagemaker_refuses_for_good_is_dead_lettered_and_frees_its_slot(cl
     queue = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
     core = build_core(
         load_settings(
-            {**os.environ, "NOTIFICATION_TOPIC_ARN": "", "PIPELINE_NAME": "no-such-pipeline", "DEAD_LETTER_QUEUE_URL": queue}
+            {
+                **os.environ,
+                "NOTIFICATION_TOPIC_ARN": "",
+                "PIPELINE_NAME": "no-such-pipeline",
+                "DEAD_LETTER_QUEUE_URL": queue,
+            }
         ),
         Clients(sqs=sqs, **{name: boto3.client(name, region_name=REGION) for name in ("dynamodb", "sagemaker", "s3")}),
         clock,

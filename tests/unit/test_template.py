@@ -195,7 +195,7 @@ def test_the_function_runs_our_handler_with_powertools_from_the_layer(template):
     assert function["Handler"] == "app.lambda_handler"
     assert template["Globals"]["Function"]["Runtime"] == "python3.13"
     assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
-    assert "powertools" in json.dumps(function["Layers"])
+    assert "powertools" in json.dumps(template["Globals"]["Function"]["Layers"])
 
 
 def test_the_function_package_holds_only_our_code():
@@ -455,6 +455,6 @@ def test_the_readmes_sam_local_invoke_names_real_functions_events_and_the_templa
     for function, event in invocations:
         assert template["Resources"][function]["Type"] == "AWS::Serverless::Function"
         assert (ROOT / "events" / event).is_file(), event
-    layer = template["Resources"]["TriggerFunction"]["Properties"]["Layers"][0]["Fn::If"][1]
+    layer = template["Globals"]["Function"]["Layers"][0]["Fn::If"][1]
     [parameter] = re.findall(r"\{\{resolve:ssm:([^}]+)\}\}", layer)
     assert f"aws ssm get-parameter --name {parameter} " in section

@@ -104,7 +104,7 @@ def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: 
         uploads = first.key if len(ordered) == 1 else f"{len(ordered)} uploads"
         return (
             f"Started by {uploads} in s3://{first.bucket}/{values.prefix}; trains on every object under that "
-            f"prefix ({ALL_OBJECTS}), from {first.key} to {last.key}"
+            f"prefix (TrainingData={ALL_OBJECTS}), from {first.key} to {last.key}"
         )
     if len(ordered) == 1:
         version = f" ({first.version_label})" if first.version_label else ""
@@ -117,10 +117,10 @@ def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: 
 
 def _trains_on(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
     if every:
-        return f"every object under s3://{values.bucket}/{values.prefix} when it starts ({ALL_OBJECTS})"
+        return f"every object under s3://{values.bucket}/{values.prefix} when it starts (TrainingData={ALL_OBJECTS})"
     if len(ordered) == 1:
-        return f"this object ({NEW_OBJECTS})"
-    return f"these {len(ordered)} objects ({NEW_OBJECTS})"
+        return f"this object (TrainingData={NEW_OBJECTS})"
+    return f"these {len(ordered)} objects (TrainingData={NEW_OBJECTS})"
 
 
 def refusal_of(obj: UploadedObject, shape: RunShape) -> str | None:

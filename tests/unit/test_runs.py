@@ -1,25 +1,18 @@
-"""Which runs a message asks for, and how each is named and identified."""
+"""Which uploads the trigger takes, and the run it starts for them: parameters, token, names."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.config import runs_prefix
 from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
-from trigger.planner import (
-    InvalidRunRequest,
-    ObjectFilter,
-    UploadedObject,
-    client_request_token,
-    display_name,
-    run_for,
-    run_for_object,
-)
+from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
+from trigger.runs import RunShape, client_request_token, display_name, refusal_of, run_for
+from trigger.uploads import ObjectFilter, UploadedObject
 
 UPLOAD = UploadedObject(
     bucket="data",
@@ -32,6 +25,8 @@ UPLOAD = UploadedObject(
 )
 FILTER = ObjectFilter(prefix=DATA_PREFIX, suffix=".csv")
 DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}$")
+SHAPE = RunShape("retrain-pipeline", parse_mapping(BUNDLED_PIPELINE_MAPPING), MANIFEST_PREFIX, DATA_PREFIX)
+EVERYTHING = replace(SHAPE, training_data="AllObjects")
 
 
 def test_only_created_objects_under_the_prefix_with_the_suffix_are_accepted_and_the_others_get_a_reason():
@@ -61,10 +56,16 @@ def test_what_runs_write_never_starts_a_run_even_with_an_empty_prefix():
     assert everything.reason_to_skip(UPLOAD) is None
 
 
-def test_a_run_passes_bucket_and_key_as_the_contract_parameters():
-    run = run_for_object(UPLOAD, pipeline_name="retrain-pipeline")
+def test_a_run_of_one_upload_passes_the_bundled_pipeline_its_bucket_and_key():
+    run = run_for([UPLOAD], SHAPE)
     assert run.pipeline_name == "retrain-pipeline"
-    assert run.parameters == {"InputBucket": "data", "InputKey": f"{DATA_PREFIX}abalone.csv"}
+    assert run.parameters == {
+        "InputBucket": "data",
+        "InputKey": f"{DATA_PREFIX}abalone.csv",
+        "InputDataType": "S3Prefix",
+        "TrainingData": "NewObjects",
+    }
+    assert run.manifest_key is None
     assert f"s3://data/{DATA_PREFIX}abalone.csv" in run.description
     assert "v1" in run.description
 
@@ -93,9 +94,8 @@ def test_display_name_keeps_the_file_name_readable():
     assert display_name(f"{DATA_PREFIX}日本", "abcdef0123456789") == "upload-abcdef01"
 
 
-def test_a_parameter_value_over_1024_characters_is_refused_before_calling_sagemaker():
-    with pytest.raises(InvalidRunRequest, match="InputKey would be 1030 characters"):
-        run_for_object(replace(UPLOAD, key="k" * 1030), pipeline_name="p")
+def test_a_key_over_1024_characters_is_refused_before_calling_sagemaker():
+    assert "1030 characters long" in str(refusal_of(replace(UPLOAD, key="k/" * 515), SHAPE))
 
 
 # -- TrainingData=AllObjects: the uploads only start the run ----------------------------------------
@@ -104,9 +104,14 @@ def test_a_parameter_value_over_1024_characters_is_refused_before_calling_sagema
 def test_with_all_objects_a_burst_starts_one_run_on_everything_under_the_prefix():
     burst = [replace(UPLOAD, key=f"{DATA_PREFIX}day{n}.csv", version_id=f"v{n}") for n in range(3)]
 
-    run = run_for(burst, pipeline_name="p", manifest_prefix=MANIFEST_PREFIX, all_objects_under=DATA_PREFIX)
+    run = run_for(burst, EVERYTHING)
 
-    assert run.parameters == {"InputBucket": "data", "InputKey": DATA_PREFIX, "TrainingData": "AllObjects"}
+    assert run.parameters == {
+        "InputBucket": "data",
+        "InputKey": DATA_PREFIX,
+        "InputDataType": "S3Prefix",
+        "TrainingData": "AllObjects",
+    }
     assert run.manifest_key is None  # SageMaker lists the prefix when the run starts
     assert run.trains_on == f"every object under s3://data/{DATA_PREFIX} when it starts (TrainingData=AllObjects)"
     assert f"{DATA_PREFIX}day0.csv" in run.description
@@ -115,25 +120,24 @@ def test_with_all_objects_a_burst_starts_one_run_on_everything_under_the_prefix(
 
 def test_with_all_objects_a_redelivered_upload_gets_the_same_run_and_the_next_upload_a_new_one():
     def plan(*objects: UploadedObject) -> str:
-        run = run_for(list(objects), pipeline_name="p", manifest_prefix=MANIFEST_PREFIX, all_objects_under=DATA_PREFIX)
-        return run.client_request_token
+        return run_for(list(objects), EVERYTHING).client_request_token
 
     assert plan(UPLOAD) == plan(UPLOAD) == client_request_token(UPLOAD)
     assert plan(replace(UPLOAD, version_id="v2")) != plan(UPLOAD)
 
 
-def test_new_objects_train_on_what_started_the_run():
-    single = run_for([UPLOAD], pipeline_name="p", manifest_prefix=MANIFEST_PREFIX)
+def test_new_objects_train_on_what_started_the_run_a_burst_through_its_manifest():
     burst = [UPLOAD, replace(UPLOAD, key=f"{DATA_PREFIX}b.csv")]
-    several = run_for(burst, pipeline_name="p", manifest_prefix=MANIFEST_PREFIX)
-    assert "TrainingData" not in single.parameters  # the pipeline's default: NewObjects
-    assert single.training_data == several.training_data == "NewObjects"
+    several = run_for(burst, SHAPE)
     assert several.parameters["InputDataType"] == "ManifestFile"
+    assert several.parameters["InputKey"] == several.manifest_key
+    assert several.parameters["InputKey"].startswith(MANIFEST_PREFIX)
+    assert several.parameters["TrainingData"] == "NewObjects"
 
 
 def test_a_key_part_longer_than_a_file_name_can_be_is_refused_before_any_run():
     fine = replace(UPLOAD, key=DATA_PREFIX + "é" * 125 + ".csv")  # a 254-byte name
     too_long = replace(UPLOAD, key=DATA_PREFIX + "é" * 126 + ".csv")  # 256 bytes
-    assert run_for_object(fine, pipeline_name="p").parameters["InputKey"] == fine.key
-    with pytest.raises(InvalidRunRequest, match="file names are at most 255 bytes"):
-        run_for_object(too_long, pipeline_name="p")
+    assert refusal_of(fine, SHAPE) is None
+    assert run_for([fine], SHAPE).parameters["InputKey"] == fine.key
+    assert "file names are at most 255 bytes" in str(refusal_of(too_long, SHAPE))
