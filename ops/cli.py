@@ -27,6 +27,7 @@ from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.adapters.run_reports import RunReportReader
 from trigger.events import notification_body as notification_of
 from trigger.notifications import describe_metrics
+from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING
 from trigger.run_reports import RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
@@ -78,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--prefix", default=None, help="only objects under this prefix (default: the stack's DataPrefix)"
     )
     command("dlq", "list the dead-letter queue's messages: objects and why each is there")
+    check = command("check", "does PipelineParameters fit the pipeline? its parameters, problems, an example run's")
+    check.add_argument("--pipeline-parameters", help="the mapping to check (default: the stack's PipelineParameters)")
+    check.add_argument("--key", help="the example upload's key (default: example.csv under the data prefix)")
     local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
     local.add_argument("action", choices=["up", "down"])
     local.add_argument("--target", help="the target column of the CSVs you upload (local up; default: the pipeline's)")
@@ -340,6 +344,23 @@ def _progress(what: str, done: int, total: int) -> None:
         print(f"\r{what}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
+def check_mapping(args: argparse.Namespace, targets: Targets) -> int:
+    from ops.check import CheckRequest, check
+
+    stack = stack_values(args.stack_name, args.region) if args.stack_name else {}
+    return check(
+        CheckRequest(
+            pipeline_name=_need(targets.pipeline_name, "pipeline name"),
+            mapping=args.pipeline_parameters or stack.get("PipelineParameters") or BUNDLED_PIPELINE_MAPPING,
+            bucket=targets.bucket or "your-data-bucket",
+            data_prefix=targets.data_prefix or "",
+            training_data=stack.get("TrainingData") or "NewObjects",
+            max_objects_per_run=int(stack.get("MaxObjectsPerRun") or 1000),
+            key=args.key,
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     return aws_errors.run_command("retrain-trigger", parse_args(argv), _run, _fixes)
 
@@ -377,6 +398,8 @@ def _run(args: argparse.Namespace) -> int:
         return redrive(targets, dry_run=args.dry_run)
     if args.command == "dlq":
         return show_dead_letters(targets)
+    if args.command == "check":
+        return check_mapping(args, targets)
     return status(targets, args.limit)
 
 
