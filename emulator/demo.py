@@ -43,7 +43,7 @@ from emulator.step_environments import EnvironmentNotReady
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
-from trigger.notifications import describe_metrics
+from trigger.reports import describe_metrics
 
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 # Under the stack's DataPrefix: a folder with a space, a name with a space and a plus.

@@ -26,8 +26,8 @@ from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.adapters.run_reports import RunReportReader
 from trigger.events import notification_body as notification_of
-from trigger.notifications import describe_metrics
 from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING
+from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit

@@ -458,3 +458,9 @@ def test_the_readmes_sam_local_invoke_names_real_functions_events_and_the_templa
     layer = template["Globals"]["Function"]["Layers"][0]["Fn::If"][1]
     [parameter] = re.findall(r"\{\{resolve:ssm:([^}]+)\}\}", layer)
     assert f"aws ssm get-parameter --name {parameter} " in section
+
+
+def test_the_functions_read_the_reports_by_the_one_definition_beside_the_step_scripts():
+    """The function package holds only functions/trigger/: it carries pipeline/steps/reports.py as is."""
+    carried = ROOT / "functions" / "trigger" / "trigger" / "reports.py"
+    assert carried.read_bytes() == (ROOT / "pipeline" / "steps" / "reports.py").read_bytes()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
 from trigger.runs import PipelineRun
 from trigger.status_events import PipelineExecutionStatusChange
@@ -14,15 +15,6 @@ from trigger.status_events import PipelineExecutionStatusChange
 MAX_SUBJECT_LENGTH = 99  # SNS: ASCII, no line breaks, under 100 characters
 MAX_LISTED_OBJECTS = 10
 SUBJECTS = {"Succeeded": "Retraining succeeded", "Failed": "Retraining FAILED", "Stopped": "Retraining stopped"}
-METRIC_LABELS = {
-    "mse": "MSE",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R2",
-    "auc": "AUC",
-    "f1": "F1",
-    "macro_f1": "macro-F1",
-}
 
 
 @dataclass(frozen=True)
@@ -61,15 +53,6 @@ def subject_line(text: str) -> str:
     # SNS wants printable ASCII: anything else (unicode keys, control characters) becomes "?".
     flat = "".join(char if " " <= char <= "~" else "?" for char in " ".join(text.split()))
     return flat if len(flat) <= MAX_SUBJECT_LENGTH else flat[: MAX_SUBJECT_LENGTH - 3] + "..."
-
-
-def describe_metrics(metrics: dict[str, float | None]) -> str:
-    """`RMSE 59.9, R2 0.449`: each metric at four significant digits."""
-    shown = []
-    for name, value in metrics.items():
-        label = METRIC_LABELS.get(name, name.replace("_", " "))
-        shown.append(f"{label} n/a" if value is None else f"{label} {value:.4g}")
-    return ", ".join(shown)
 
 
 def listing(uris: list[str], total: int, listing_uri: str | None) -> str:

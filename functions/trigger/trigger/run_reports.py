@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trigger.reports import DATA_REPORT_FILE, DATA_REPORT_OUTPUT, EVALUATION_FILE, EVALUATION_OUTPUT
+
 # Where the pipeline's Preprocess and Evaluate steps write them, under the run's own folder.
-DATA_REPORT = "report/data_report.json"
-EVALUATION = "evaluation/evaluation.json"
+DATA_REPORT = f"{DATA_REPORT_OUTPUT}/{DATA_REPORT_FILE}"
+EVALUATION = f"{EVALUATION_OUTPUT}/{EVALUATION_FILE}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,214 @@
+"""The two reports a run writes, data_report.json and evaluation.json: their shape and vocabulary, defined once.
+
+Preprocess writes data_report.json, Evaluate writes evaluation.json. The pipeline definition reads
+them (the JSON paths below), `python -m pipeline` names their vocabulary, and the run-status function
+reads them to tell a person how a run went. Standard library only: the function carries a copy of
+this file, and the tests check that what each step script writes conforms to it.
+
+The step scripts run on their own in their images (SageMaker uploads one file per step), so they
+keep their own copies of the few names they need; a test checks that those copies equal these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+DATA_REPORT_FILE = "data_report.json"
+EVALUATION_FILE = "evaluation.json"
+# The processing outputs that hold them: <run folder>/report/data_report.json, <run folder>/evaluation/...
+DATA_REPORT_OUTPUT = "report"
+EVALUATION_OUTPUT = "evaluation"
+
+# -- vocabulary --------------------------------------------------------------------------------------
+
+PROBLEM_TYPES = ("regression", "binary", "multiclass")
+AUTO = "auto"  # ProblemType: let Preprocess decide from the target column
+REQUESTABLE_PROBLEM_TYPES = (AUTO, *PROBLEM_TYPES)
+# TrainingData: what the trigger gave a run (its uploads, or every object under the data prefix).
+TRAINING_DATA = ("NewObjects", "AllObjects")
+
+# The metrics Evaluate writes for each problem type, and the one that decides against production.
+METRICS = {
+    "regression": ("mse", "rmse", "mae", "r2"),
+    "binary": ("auc", "accuracy", "f1", "log_loss"),
+    "multiclass": ("accuracy", "macro_f1", "log_loss"),
+}
+PRIMARY_METRIC = {"regression": "rmse", "binary": "auc", "multiclass": "accuracy"}
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "log_loss")
+METRIC_LABELS = {
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R2",
+    "auc": "AUC",
+    "accuracy": "accuracy",
+    "f1": "F1",
+    "macro_f1": "macro-F1",
+    "log_loss": "log loss",
+}
+# SageMaker Model Registry's model quality layout: evaluation.json holds the metrics under this key too.
+REGISTRY_SECTIONS = {
+    "regression": "regression_metrics",
+    "binary": "binary_classification_metrics",
+    "multiclass": "multiclass_classification_metrics",
+}
+
+# How rows are assigned to train/validation/test. A model is compared only with a champion whose
+# test rows were chosen the same way: under another scheme, some of this run's test rows may be rows
+# the champion was trained on. Reports written before the scheme was recorded used pandas' row hash.
+SPLIT_SCHEME = "sha256-canonical-v1"
+LEGACY_SPLIT_SCHEME = "pandas-hash"
+
+
+def metric_label(name: str) -> str:
+    """How a person reads a metric's name; one with no label is shown by its own name, never an error."""
+    return METRIC_LABELS.get(name, name.replace("_", " "))
+
+
+def describe_metrics(metrics: Mapping[str, float | None]) -> str:
+    """`RMSE 59.9, R2 0.449`: each metric at four significant digits (n/a when not defined)."""
+    return ", ".join(
+        f"{metric_label(name)} {'n/a' if value is None else f'{value:.4g}'}" for name, value in metrics.items()
+    )
+
+
+def split_scheme_of(data_report: Mapping[str, Any]) -> str:
+    split = data_report.get("split")
+    scheme = split.get("scheme") if isinstance(split, Mapping) else None
+    return str(scheme) if scheme else LEGACY_SPLIT_SCHEME
+
+
+# -- where the pipeline definition reads them (JsonGet paths) ----------------------------------------
+
+
+class DataReportPath:
+    ACCEPTED = "accepted"
+    REASON = "reason"
+    PROBLEM_TYPE = "problem_type.chosen"
+    OBJECTIVE = "training.objective"
+    EVAL_METRIC = "training.eval_metric"
+    NUM_CLASS = "training.num_class"
+    INPUT = "lineage.input_for_registry"
+    OBJECT_COUNT = "lineage.object_count"
+    OBJECTS_SHA256 = "lineage.objects_sha256"
+    SPLIT_SCHEME = "split.scheme"
+
+
+class EvaluationPath:
+    GATE_PASSED = "gate.passed"
+    GATE_REASON = "gate.reason"
+    REGISTER = "decision.register"
+    APPROVAL_STATUS = "decision.approval_status"
+    CHAMPION_ARN = "champion_summary.model_package_arn"
+    CHAMPION_METRIC = "champion_summary.metric"
+
+
+# -- shape --------------------------------------------------------------------------------------------
+# A shape maps each key to: a type (or tuple of types), a tuple of allowed strings, or a nested shape.
+
+Shape = Mapping[str, Any]
+NUMBER = (int, float)
+OPTIONAL_NUMBER = (int, float, type(None))
+
+_LINEAGE: Shape = {
+    "input": str,
+    "input_for_registry": str,
+    "input_data_type": ("S3Prefix", "ManifestFile"),
+    "bucket": str,
+    "objects": list,
+    "object_count": str,  # strings: model package metadata holds strings
+    "objects_sha256": str,
+}
+REFUSED_DATA_REPORT: Shape = {"accepted": bool, "reason": str, "target": str}
+ACCEPTED_DATA_REPORT: Shape = {
+    **REFUSED_DATA_REPORT,
+    "files": list,
+    "columns_not_in_every_file": dict,
+    "problem_type": {"requested": REQUESTABLE_PROBLEM_TYPES, "chosen": PROBLEM_TYPES, "rule": str},
+    "split": {"by": str, "percent": dict, "scheme": (SPLIT_SCHEME,)},
+    "rows": {"rows_read": int, "rows_without_target": int, "used": int, "train": int, "validation": int, "test": int},
+    "label_mapping": (dict, type(None)),
+    "baseline": dict,
+    "columns": dict,
+    "features": list,
+    "training": {"objective": str, "eval_metric": str, "num_class": str},
+    "lineage": _LINEAGE,
+}
+_CHAMPION: Shape = {"model_package_arn": str, "metrics": (dict, type(None)), "comparable": bool, "reason": str}
+EVALUATION: Shape = {
+    "problem_type": PROBLEM_TYPES,
+    "primary_metric": tuple(PRIMARY_METRIC.values()),
+    "metrics": dict,
+    "baseline_metrics": dict,
+    "gate": {"passed": bool, "checks": list, "summary": str, "reason": str},
+    "champion": (dict, type(None)),
+    "decision": {
+        "register": bool,
+        "summary": str,
+        "approval_status": ("Approved", "PendingManualApproval", "Rejected"),
+        "primary_metric": tuple(PRIMARY_METRIC.values()),
+        "min_improvement": NUMBER,
+    },
+    "champion_summary": {"model_package_arn": str, "metric": str},
+    "rows": {"test": int},
+    "label_mapping": (dict, type(None)),
+}
+
+
+def shape_problems(document: Any, shape: Shape, where: str = "") -> list[str]:
+    """What in ``document`` does not have ``shape``: one line each (empty: it conforms)."""
+    if not isinstance(document, Mapping):
+        return [f"{where or 'the report'} is {type(document).__name__}, not an object"]
+    problems: list[str] = []
+    for key, expected in shape.items():
+        path = f"{where}.{key}" if where else key
+        if key not in document:
+            problems.append(f"{path} is missing")
+        elif isinstance(expected, Mapping):
+            problems.extend(shape_problems(document[key], expected, path))
+        elif isinstance(expected, tuple) and expected and all(isinstance(item, str) for item in expected):
+            if document[key] not in expected:
+                problems.append(f"{path} is {document[key]!r}, not one of {', '.join(expected)}")
+        elif isinstance(document[key], bool) and expected in (int, NUMBER, OPTIONAL_NUMBER):
+            problems.append(f"{path} is a boolean, not a number")
+        elif not isinstance(document[key], expected):
+            problems.append(f"{path} is {type(document[key]).__name__}, not {_type_names(expected)}")
+    return problems
+
+
+def _type_names(expected: type | tuple[type, ...]) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
+
+
+def data_report_problems(report: Any) -> list[str]:
+    """An accepted report has every section; a refused one says why, and may list what it read."""
+    if isinstance(report, Mapping) and report.get("accepted") is False:
+        problems = shape_problems(report, REFUSED_DATA_REPORT)
+        return problems + (shape_problems(report["lineage"], _LINEAGE, "lineage") if "lineage" in report else [])
+    return shape_problems(report, ACCEPTED_DATA_REPORT)
+
+
+def evaluation_problems(report: Any) -> list[str]:
+    """The evaluation's shape, its metrics those of its problem type, each with a label, in both layouts."""
+    problems = shape_problems(report, EVALUATION)
+    if problems:
+        return problems
+    problem_type = report["problem_type"]
+    for section in ("metrics", "baseline_metrics"):
+        names = tuple(report[section])
+        if names != METRICS[problem_type]:
+            problems.append(f"{section} are {', '.join(names)}, not {', '.join(METRICS[problem_type])}")
+        problems += [
+            f"{section}.{name} is not a number"
+            for name, value in report[section].items()
+            if value is not None and (isinstance(value, bool) or not isinstance(value, NUMBER))
+        ]
+    problems += [f"metric {name} has no label" for name in report["metrics"] if name not in METRIC_LABELS]
+    if report["champion"] is not None:
+        problems += shape_problems(report["champion"], _CHAMPION, "champion")
+    registry = report.get(REGISTRY_SECTIONS[problem_type])
+    if not isinstance(registry, Mapping) or set(registry) != set(report["metrics"]):
+        problems.append(f"{REGISTRY_SECTIONS[problem_type]} does not hold the same metrics as metrics")
+    return problems
