@@ -1,5 +1,7 @@
 """The baseline of P4: train and evaluate XGBoost on a CSV by hand, with nothing around it.
 
+Runs in the XGBoost image's look-alike (Python 3.12, xgboost 3.2.0, pandas 2.2.3).
+
 python bench/bare_training.py data.csv target
 """
 

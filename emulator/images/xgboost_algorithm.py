@@ -168,7 +168,7 @@ def _in_range(value: Any, allowed: Any) -> bool:
         return True
     if isinstance(allowed, tuple) and len(allowed) == 4 and isinstance(allowed[2], (int, float)):
         low, low_closed, high, high_closed = allowed
-        return (value >= low if low_closed else value > low) and (value <= high if high_closed else value < high)
+        return bool((value >= low if low_closed else value > low) and (value <= high if high_closed else value < high))
     return value in allowed
 
 
@@ -297,7 +297,7 @@ def load_channel(name: str, folder: Path, content_type: str) -> xgboost.DMatrix 
     if data_format is None:
         raise UserError(f"{content_type} is not imitated locally (only CSV, libsvm and parquet are)")
     if data_format == "parquet":
-        import pyarrow.parquet  # in the image
+        import pyarrow.parquet  # type: ignore[import-untyped]  # in the image
 
         table = pyarrow.parquet.read_table(folder).to_pandas().to_numpy()
         return xgboost.DMatrix(table[:, 1:], label=table[:, 0])

@@ -39,7 +39,7 @@ SPLIT_SCHEME = "sha256-canonical-v1"
 # library version, always lands in the same split, even when its label is corrected later.
 # Buckets 0-69 train, 70-84 validation, 85-99 test.
 SPLIT_BUCKETS = (("train", 70), ("validation", 85), ("test", 100))
-NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII digits only
 EXACT_INTEGERS = 2**53  # whole numbers below this are written without a decimal point
 MIN_ROWS = 20
 MAX_CATEGORIES = 20  # per text column: the most frequent, then "other"

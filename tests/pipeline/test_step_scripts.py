@@ -19,6 +19,7 @@ import pytest
 from emulator.sample_data import diabetes_csv
 from emulator.step_environments import MissingInterpreter, environment, find_interpreter, python_for
 from pipeline.images import SKLEARN, XGBOOST, StepImage, image_for
+from pipeline.steps.reports import data_report_problems, evaluation_problems
 from tests.pipeline.conftest import STEPS
 
 
@@ -31,7 +32,17 @@ def with_input(base: Path, *files: tuple[str, bytes]) -> Path:
 
 
 def report_of(base: Path) -> dict[str, Any]:
-    return dict(json.loads((base / "report" / "data_report.json").read_text()))
+    """The data report Preprocess wrote, which must have the shape pipeline/steps/reports.py defines."""
+    report = dict(json.loads((base / "report" / "data_report.json").read_text()))
+    assert data_report_problems(report) == []
+    return report
+
+
+def evaluation_of(base: Path) -> dict[str, Any]:
+    """The evaluation Evaluate wrote, which must have the shape pipeline/steps/reports.py defines."""
+    report = dict(json.loads((base / "evaluation" / "evaluation.json").read_text()))
+    assert evaluation_problems(report) == []
+    return report
 
 
 def preprocess(run_step, base: Path, *arguments: str) -> dict[str, Any]:
@@ -488,7 +499,7 @@ def test_evaluate_scores_the_model_and_the_baseline_and_applies_the_gate(run_ste
     result = run_step("evaluate.py", tmp_path, *GATES)
 
     assert result.returncode == 0, result.stderr
-    report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
+    report = evaluation_of(tmp_path)
     assert report["metrics"]["mse"] == pytest.approx(float(np.mean((labels - predicted) ** 2)), rel=1e-5)
     assert report["metrics"]["rmse"] == pytest.approx(report["metrics"]["mse"] ** 0.5)
     assert report["baseline_metrics"]["mse"] == pytest.approx(float(np.mean((labels - 0.25) ** 2)))
@@ -513,7 +524,7 @@ def test_a_model_no_better_than_the_baseline_fails_the_gate_with_its_reason(run_
     result = run_step("evaluate.py", tmp_path, *strict, *NO_CHAMPION)
 
     assert result.returncode == 0, result.stderr
-    gate = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["gate"]
+    gate = evaluation_of(tmp_path)["gate"]
     auc = gate["checks"][0]["value"]
     assert gate["passed"] is False
     assert gate["reason"] == f"model not good enough: AUC {auc:.3f} is below MinAuc 0.99"

@@ -1,0 +1,214 @@
+"""One definition of the reports and their vocabulary (pipeline/steps/reports.py), the split that no
+library version can move, and the step scripts' own copies of both."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.step_environments import environment
+from pipeline.images import DISTRIBUTION_OF_MODULE, SKLEARN, XGBOOST, StepImage
+from pipeline.steps import evaluate, preprocess, reports
+from tests.pipeline.conftest import STEPS
+
+ROOT = Path(__file__).resolve().parents[2]
+ALGORITHM = ROOT / "emulator" / "images" / "xgboost_algorithm.py"
+
+# -- the split -------------------------------------------------------------------------------------
+
+# A table as users have it: numbers written several ways, padded text, missing cells, columns in any order.
+GOLDEN_CSV = """\
+size,colour,target,count,note
+1,red,3.5,007,
+1.0, red ,9,7.0,
+2.50,blue,1,1e3,x
+-0,green,2,0.1,
+1234567890123,  ,4,-3.25,"quoted, text"
+0.30000000000000004,Rouge,5,12,é
+,blue,6,,y
+7,red,7,8,True
+"""
+# The buckets (0-99) of those rows, computed once with hashlib alone: a change of scheme moves them.
+GOLDEN_BUCKETS = [57, 57, 68, 67, 63, 60, 7, 54]  # rows 1 and 2 are one row spelled two ways
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def canonical_cell(text: str) -> str:
+    """The scheme, written from its definition with the standard library only."""
+    text = text.strip()
+    if not text:
+        return "null"
+    if NUMBER.fullmatch(text):
+        number = float(text)
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return json.dumps(text)
+
+
+def expected_buckets(table: str, leave_out: str) -> list[int]:
+    rows = list(csv.DictReader(io.StringIO(table)))
+    columns = sorted(name for name in rows[0] if name != leave_out)
+    texts = ["{" + ",".join(f"{json.dumps(c)}:{canonical_cell(row[c])}" for c in columns) + "}" for row in rows]
+    return [int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % 100 for text in texts]
+
+
+SPLIT_IN_PYTHON = (
+    "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import preprocess\n"
+    "frame, _ = preprocess.read_file(Path(sys.argv[2]))\n"
+    "names = preprocess.split_of_rows(frame.drop(columns=['target']))\n"
+    "print(json.dumps(names.tolist()))\n"
+)
+
+
+def split_names(buckets: list[int]) -> list[str]:
+    return ["train" if b < 70 else "validation" if b < 85 else "test" for b in buckets]
+
+
+def test_the_golden_table_splits_the_same_in_the_preprocess_image_and_in_the_projects_python(
+    image_environments, tmp_path
+):
+    data = tmp_path / "golden.csv"
+    data.write_text(GOLDEN_CSV, encoding="utf-8")
+    assert expected_buckets(GOLDEN_CSV, leave_out="target") == GOLDEN_BUCKETS
+
+    splits = {
+        python: json.loads(
+            subprocess.run(
+                [python, "-c", SPLIT_IN_PYTHON, str(STEPS), str(data)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for python in (str(environment(SKLEARN).python), sys.executable)  # pandas 2.2.3 and the project's
+    }
+
+    assert list(splits.values()) == [split_names(GOLDEN_BUCKETS)] * 2
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_number_and_its_text_are_the_same_value(number):
+    as_number = preprocess.cell_text(number)
+
+    assert preprocess.cell_text(repr(number)) == as_number
+    assert preprocess.cell_text(f"  {number!r} ") == as_number
+    assert as_number == canonical_cell(repr(number))
+    assert float(as_number) == number or (number == 0 and as_number == "0")
+
+
+@given(st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1))
+def test_whole_numbers_have_one_form_whatever_their_type_or_spelling(whole):
+    forms = {preprocess.cell_text(whole), preprocess.cell_text(float(whole)), preprocess.cell_text(f"{whole}.0")}
+
+    assert forms == {str(whole)}
+
+
+@given(st.text())
+def test_any_text_is_stripped_and_quoted_or_read_as_the_number_it_spells(text):
+    cell = preprocess.cell_text(text)
+
+    assert cell == canonical_cell(text)
+    assert json.loads(cell) is None or cell == canonical_cell(text.strip())
+
+
+@pytest.mark.parametrize("missing", [None, math.nan, "", "   "])
+def test_every_missing_value_is_one_token(missing):
+    assert preprocess.cell_text(missing) == "null"
+
+
+# -- the step scripts' copies of the vocabulary ----------------------------------------------------
+
+
+def test_the_step_scripts_copies_of_the_vocabulary_are_reports_own():
+    assert preprocess.PROBLEM_TYPES == reports.REQUESTABLE_PROBLEM_TYPES
+    assert tuple(preprocess.OBJECTIVES) == reports.PROBLEM_TYPES
+    assert preprocess.SPLIT_SCHEME == reports.SPLIT_SCHEME
+    assert evaluate.LABELS == reports.METRIC_LABELS
+    assert evaluate.PRIMARY_METRIC == reports.PRIMARY_METRIC
+    assert evaluate.LOWER_IS_BETTER == reports.LOWER_IS_BETTER
+    assert evaluate.REGISTRY_SECTIONS == reports.REGISTRY_SECTIONS
+    assert evaluate.LEGACY_SPLIT_SCHEME == reports.LEGACY_SPLIT_SCHEME
+
+
+def test_a_metric_without_a_label_is_shown_by_its_name_instead_of_failing_the_step(image_environments):
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import evaluate; "
+        "print(evaluate.describe({'pr_auc': 0.81234, 'rmse': None}))"
+    )
+    described = subprocess.run(
+        [str(environment(XGBOOST).python), "-c", code, str(STEPS)], capture_output=True, text=True, check=True
+    )
+
+    assert described.stdout.strip() == "pr auc 0.8123, RMSE n/a"
+    assert reports.describe_metrics({"pr_auc": 0.81234, "rmse": None}) == described.stdout.strip()
+
+
+def test_a_report_that_does_not_conform_is_described_line_by_line():
+    report = {"accepted": True, "reason": "", "target": "y", "problem_type": {"chosen": "ranking"}}
+
+    problems = reports.data_report_problems(report)
+
+    assert "problem_type.chosen is 'ranking', not one of regression, binary, multiclass" in problems
+    assert "problem_type.requested is missing" in problems
+    assert "split is missing" in problems
+    assert reports.data_report_problems({"accepted": False, "reason": "empty", "target": "y"}) == []
+    assert reports.evaluation_problems([]) == ["the report is list, not an object"]
+
+
+# -- what each step script may import --------------------------------------------------------------
+
+
+def imported_distributions(script: Path) -> set[str]:
+    """The distributions a script imports (the standard library left out)."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    third_party = modules - set(sys.stdlib_module_names) - {"__future__"}
+    return {DISTRIBUTION_OF_MODULE.get(module, module) for module in third_party}
+
+
+def not_in_image(script: Path, image: StepImage) -> set[str]:
+    return {distribution for distribution in imported_distributions(script) if not image.holds(distribution)}
+
+
+def test_each_step_script_imports_only_libraries_its_image_holds(image_of_script):
+    from pipeline.images import image_for
+
+    for script, image_uri in image_of_script.items():
+        assert not_in_image(STEPS / script, image_for(image_uri)) == set(), script
+    assert not_in_image(ALGORITHM, XGBOOST) == set()
+    assert imported_distributions(STEPS / "evaluate.py") == {"numpy", "xgboost", "scipy", "boto3"}
+
+
+def test_a_script_importing_a_library_its_image_lacks_is_caught(tmp_path):
+    script = tmp_path / "step.py"
+    script.write_text("import json\nimport pandas as pd\nfrom sklearn.metrics import r2_score\nimport polars\n")
+
+    assert not_in_image(script, SKLEARN) == {"polars"}
+    assert not_in_image(script, XGBOOST) == {"polars"}
+    assert imported_distributions(script) == {"pandas", "scikit-learn", "polars"}
+
+
+# -- the pipeline's code stays readable ------------------------------------------------------------
+
+
+def test_no_function_in_the_pipeline_is_over_50_lines():
+    long = []
+    for path in sorted((ROOT / "pipeline").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 50:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
