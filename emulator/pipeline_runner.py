@@ -15,7 +15,9 @@ and runs the steps in dependency order:
 - Model / RegisterModel: CreateModel / CreateModelPackage on the SageMaker API (moto).
 - Fail: ends the run with the step's message.
 
-Any other step type, or an image no look-alike describes, is refused with a clear message.
+A step of any other type, or on an image no look-alike describes, ends the run with that reason.
+A processing job's program runs with the entrypoint and arguments its definition gives, its
+/opt/ml mapped to a folder of that run (emulator/images/container_paths.py).
 Instance types and counts, retries and caching are not imitated.
 """
 
@@ -42,8 +44,9 @@ from emulator.step_environments import python_for
 from pipeline.images import XGBOOST, UnknownImage
 
 ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
+CONTAINER_PROGRAM = Path(__file__).resolve().parent / "images" / "container_paths.py"
 
-CONTAINER_PROCESSING_DIR = "/opt/ml/processing"
+CONTAINER_ROOT = "/opt/ml"
 
 
 class UnsupportedStep(RuntimeError):
@@ -170,12 +173,7 @@ class LocalPipelineRunner:
             "RegisterModel": self._register_model,
             "Fail": self._fail,
         }
-        handler = handlers.get(step["Type"])
-        if handler is None:
-            raise UnsupportedStep(
-                f"step {step['Name']!r} has type {step['Type']!r}, which the local runner does not run "
-                f"(it runs {', '.join(handlers)})"
-            )
+        handler = handlers.get(step["Type"]) or _cannot_run(handlers)
         started = time.monotonic()
         self._on_step(StepResult(step["Name"], step["Type"], "Executing"))
         try:
@@ -199,9 +197,9 @@ class LocalPipelineRunner:
         arguments = context.resolve(step["Arguments"])
         app = arguments["AppSpecification"]
         python = self._interpreter(step, app["ImageUri"])
-        # /opt/ml/processing, /opt/ml/config and /opt/ml/output of the container, under the step's folder.
-        base = self._scratch / step["Name"] / "processing"
-        job_config = base.parent / "config" / "processingjobconfig.json"
+        # The container's /opt/ml is this folder of the run: steps and runs never share one.
+        base = self._scratch / step["Name"] / "opt" / "ml"
+        job_config = _local(base, "/opt/ml/config/processingjobconfig.json")
         job_config.parent.mkdir(parents=True, exist_ok=True)
         job_config.write_text(json.dumps({"ProcessingJobName": step["Name"], **arguments}), encoding="utf-8")
         for processing_input in arguments.get("ProcessingInputs", []):
@@ -211,19 +209,16 @@ class LocalPipelineRunner:
                 self._download_manifest(s3_input["S3Uri"], local)
             else:
                 self._download(s3_input["S3Uri"], local)
-        entrypoint = [_local_arg(base, part) for part in app.get("ContainerEntrypoint", [])]
-        if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"}:
-            raise UnsupportedStep(f"step {step['Name']!r}: only Python script processing runs locally")
-        command = [
-            str(python),
-            *entrypoint[1:],
-            *map(str, app.get("ContainerArguments", [])),
-            "--base-dir",
-            str(base),
-        ]
-        completed = self._run_in_image(command)
+        entrypoint = list(app.get("ContainerEntrypoint", []))
+        if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"} or len(entrypoint) < 2:
+            raise StepFailed(
+                f"{step['Name']}: the local runner runs Python programs only; this job's entrypoint is {entrypoint}"
+            )
+        # The entrypoint and arguments exactly as the job gives them; /opt/ml is mapped to `base`.
+        command = [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:], *map(str, app.get("ContainerArguments", []))]
+        completed = self._run_in_image(command, {**arguments.get("Environment", {}), "OPT_ML_FOLDER": str(base)}, base)
         if completed.returncode != 0:
-            raise StepFailed(f"{step['Name']}: {_exit_message(completed, base.parent / 'output' / 'message')}")
+            raise StepFailed(f"{step['Name']}: {_exit_message(completed, _local(base, '/opt/ml/output/message'))}")
         outputs = {}
         for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
             s3_output = output["S3Output"]
@@ -242,23 +237,33 @@ class LocalPipelineRunner:
             )
         return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
 
-    def _run_in_image(self, command: list[str]) -> subprocess.CompletedProcess[str]:
+    def _run_in_image(
+        self, command: list[str], job_environment: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """A container's program, its AWS calls sent to the same local endpoint as the runner's."""
-        environment = {**os.environ, "AWS_ENDPOINT_URL": self._endpoint, "AWS_DEFAULT_REGION": REGION}
-        return subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600, env=environment)  # noqa: S603
+        environment = {
+            **os.environ,
+            **(job_environment or {}),
+            "AWS_ENDPOINT_URL": self._endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+        return subprocess.run(  # noqa: S603
+            command, capture_output=True, text=True, check=False, timeout=3600, env=environment, cwd=cwd
+        )
 
     def _interpreter(self, step: dict[str, Any], image_uri: str) -> Path:
+        """The look-alike of the step's image; a step on an image without one fails the run with that reason."""
         try:
             return python_for(image_uri)
         except UnknownImage as unknown:
-            raise UnsupportedStep(f"step {step['Name']!r}: {unknown}") from None
+            raise StepFailed(f"{step['Name']}: {unknown}; this step cannot run locally") from None
 
     def _training(self, step: dict[str, Any], context: _Context) -> str:
         arguments = context.resolve(step["Arguments"])
         image = arguments["AlgorithmSpecification"].get("TrainingImage", "")
         if not XGBOOST.matches(image):
-            raise UnsupportedStep(
-                f"step {step['Name']!r} trains with {image!r}; the local runner imitates only the built-in "
+            raise StepFailed(
+                f"{step['Name']}: trains with {image!r}; the local runner imitates only the built-in "
                 f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
             )
         python = self._interpreter(step, image)
@@ -479,15 +484,21 @@ def _split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _cannot_run(handlers: dict[str, Any]) -> Callable[[dict[str, Any], _Context], str]:
+    """A step of a type the runner does not imitate: the run ends there, with that reason."""
+
+    def fail(step: dict[str, Any], context: _Context) -> str:
+        raise StepFailed(
+            f"step {step['Name']!r} has type {step['Type']!r}, which the local runner does not run "
+            f"(it runs {', '.join(handlers)})"
+        )
+
+    return fail
+
+
 def _local(base: Path, container_path: str) -> Path:
-    relative = Path(container_path).relative_to(CONTAINER_PROCESSING_DIR)
-    return base / relative
-
-
-def _local_arg(base: Path, argument: str) -> str:
-    if argument.startswith(CONTAINER_PROCESSING_DIR + "/"):
-        return str(_local(base, argument))
-    return argument
+    """Where a path of the container (under /opt/ml) is in the run's folder ``base``."""
+    return base / Path(container_path).relative_to(CONTAINER_ROOT)
 
 
 def _typed(value: Any, kind: str) -> Any:
