@@ -44,8 +44,12 @@ def test_each_function_does_its_whole_job_with_only_its_roles_permissions():
         assert len([s for s in subjects if s.startswith("Retraining started")]) == 2
 
 
-def test_a_statement_taken_out_of_the_role_is_refused():
-    with enforced_local_run(without=("TriggerFunction", "StartThePipeline")) as stack:
+@pytest.mark.parametrize(
+    ("statement", "action"),
+    [("StartThePipeline", "StartPipelineExecution"), ("ReadThePipelineParameters", "DescribePipeline")],
+)
+def test_a_statement_taken_out_of_the_role_is_refused(statement, action):
+    with enforced_local_run(without=("TriggerFunction", statement)) as stack:
         create_placeholder_pipeline(stack.deployment.pipeline_name)
         boto3.client("s3", region_name=REGION).put_object(
             Bucket=stack.deployment.bucket, Key=f"{DATA_PREFIX}a.csv", Body=b"x,target\n1,2\n"
@@ -56,4 +60,4 @@ def test_a_statement_taken_out_of_the_role_is_refused():
         [told] = stack.targets.notifications()
         assert told["subject"] == f"Retraining NOT started: {DATA_PREFIX}a.csv"
         assert "AccessDenied" in told["message"]
-        assert "not authorized to perform: sagemaker:StartPipelineExecution" in told["message"]
+        assert f"not authorized to perform: sagemaker:{action}" in told["message"]

@@ -32,8 +32,8 @@ FOREIGN_PARAMETERS = [
 FOREIGN_MAPPING = "InputDataUrl={uri},TrainingInstanceType=ml.m5.2xlarge"
 
 
-def shape(mapping: str, **changes: str) -> RunShape:
-    return replace(RunShape("p", parse_mapping(mapping), MANIFEST_PREFIX, DATA_PREFIX), **changes)
+def shape(mapping: str, training_data: str = "NewObjects") -> RunShape:
+    return RunShape("p", parse_mapping(mapping), MANIFEST_PREFIX, DATA_PREFIX, training_data)
 
 
 def test_static_values_and_placeholders_render_per_run():
@@ -130,7 +130,7 @@ def test_check_refuses_a_name_the_pipeline_lacks_and_a_static_value_of_the_wrong
     assert "error: ProcessingInstanceCount is a Integer parameter, and 'two' is not a Integer" in out
 
 
-def foreign_core(mapping: str, **variables: str):  # type: ignore[no-untyped-def]
+def foreign_core(mapping: str, **variables: str):
     from trigger.factory import build_core
     from trigger.settings import load_settings
 

@@ -1,0 +1,1 @@
+"""Examples of using retrain-trigger with a pipeline of one's own."""

@@ -1,0 +1,127 @@
+"""A pipeline of the user's own (examples/own_pipeline: InputDataUrl, an instance type, no bundled
+parameter), end to end on the local stack with IAM enforcement: upload -> trigger -> the mapped
+parameters -> the local runner runs its steps as their definition gives them -> the notification."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+
+from emulator.moto_server import REGION
+from emulator.pipeline_runner import LocalPipelineRunner
+from emulator.status_events import record_in_moto, status_change_event
+from examples.own_pipeline.pipeline import PIPELINE_NAME, definition_json, upload_code
+from tests.integration.conftest import LocalRun
+from tests.template_values import DATA_PREFIX
+
+pytestmark = pytest.mark.end_to_end
+
+ONE_OBJECT = {
+    "PipelineName": PIPELINE_NAME,
+    "PipelineParameters": "InputDataUrl={uri},TrainingInstanceType=ml.m5.2xlarge",
+    "MaxObjectsPerRun": "1",
+}
+EVERYTHING = {**ONE_OBJECT, "PipelineParameters": "InputDataUrl={prefix_uri}", "TrainingData": "AllObjects"}
+WRONG = {**ONE_OBJECT, "PipelineParameters": "InputBucket={bucket},InputKey={key}"}
+ROWS = "length,diameter,rings\n" + "\n".join(f"{n / 10},{n / 20},{n % 7 + n / 10}" for n in range(1, 40)) + "\n"
+
+
+def create_own_pipeline(run: LocalRun) -> None:
+    """As its owner would: the definition the SageMaker SDK builds, and the step scripts it names."""
+    deployment = run.deployment
+    role = deployment.stack.outputs["PipelineExecutionRoleArn"]
+    boto3.client("sagemaker", region_name=REGION).create_pipeline(
+        PipelineName=PIPELINE_NAME,
+        PipelineDefinition=definition_json(role, deployment.bucket, REGION),
+        RoleArn=role,
+        ClientRequestToken=str(uuid.uuid4()),
+    )
+    upload_code(deployment.bucket, boto3.client("s3", region_name=REGION))
+
+
+def upload(run: LocalRun, *names: str, body: str = ROWS) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in names:
+        s3.put_object(Bucket=run.deployment.bucket, Key=f"{DATA_PREFIX}{name}", Body=body.encode())
+    run.event_source.drain()
+
+
+def parameters_of(execution_arn: str) -> dict[str, str]:
+    listed = boto3.client("sagemaker", region_name=REGION).list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=execution_arn
+    )
+    return {p["Name"]: p["Value"] for p in listed["PipelineParameters"]}
+
+
+@pytest.mark.parametrize("local_run", [ONE_OBJECT], indirect=True)
+def test_the_own_pipeline_runs_with_the_mapped_values_and_its_end_reads_correctly(local_run, image_environments):
+    create_own_pipeline(local_run)
+    upload(local_run, "abalone 1.csv")
+
+    [execution] = local_run.targets.executions()
+    assert parameters_of(execution["PipelineExecutionArn"]) == {
+        "InputDataUrl": f"s3://{local_run.deployment.bucket}/{DATA_PREFIX}abalone 1.csv",
+        "TrainingInstanceType": "ml.m5.2xlarge",  # the static value
+    }
+    result = LocalPipelineRunner().run(execution["PipelineExecutionArn"])
+    assert result.status == "Succeeded", result.failure_reason
+    assert [step.name for step in result.steps] == ["Prepare", "Fit"]
+    record_in_moto(result)
+    local_run.run_ended.lambda_handler(
+        status_change_event(result), local_run.deployment.stack.lambda_context("RunStatusFunction")
+    )
+    metrics = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=local_run.deployment.bucket, Key="own-pipeline/metrics/metrics.json"
+    )
+    assert json.loads(metrics["Body"].read())["approval_status"] == "PendingManualApproval"  # the pipeline's default
+    started, ended = local_run.targets.notifications()
+    assert started["subject"] == f"Retraining started: {DATA_PREFIX}abalone 1.csv"
+    assert ended["subject"] == f"Retraining succeeded: {PIPELINE_NAME}"
+    assert f"s3://{local_run.deployment.bucket}/{DATA_PREFIX}abalone 1.csv" in ended["message"]
+    assert "Traceback" not in ended["message"]
+
+
+@pytest.mark.parametrize("local_run", [ONE_OBJECT], indirect=True)
+def test_a_failed_step_of_the_own_pipeline_is_named_with_its_reason(local_run, image_environments):
+    create_own_pipeline(local_run)
+    upload(local_run, "empty.csv", body="length,diameter,rings\n")  # a header and no rows
+    [execution] = local_run.targets.executions()
+
+    result = LocalPipelineRunner().run(execution["PipelineExecutionArn"])
+    record_in_moto(result)
+    local_run.run_ended.lambda_handler(
+        status_change_event(result), local_run.deployment.stack.lambda_context("RunStatusFunction")
+    )
+
+    assert (result.status, result.failure_step) == ("Failed", "Fit")
+    ended = local_run.targets.notifications()[-1]
+    assert ended["subject"] == f"Retraining FAILED: {PIPELINE_NAME}"
+    assert "Step:      Fit\n" in ended["message"]
+    assert "Reason:    Fit: " in ended["message"]
+
+
+@pytest.mark.parametrize("local_run", [EVERYTHING], indirect=True)
+def test_a_burst_is_still_one_run(local_run):
+    create_own_pipeline(local_run)
+    upload(local_run, *(f"day {n}.csv" for n in range(5)))
+
+    [execution] = local_run.targets.executions()
+    assert parameters_of(execution["PipelineExecutionArn"]) == {
+        "InputDataUrl": f"s3://{local_run.deployment.bucket}/{DATA_PREFIX}"
+    }
+
+
+@pytest.mark.parametrize("local_run", [WRONG], indirect=True)
+def test_a_wrong_mapping_sends_the_upload_to_the_dlq_naming_the_parameters_the_pipeline_has(local_run):
+    create_own_pipeline(local_run)
+    upload(local_run, "abalone.csv")
+
+    assert local_run.targets.executions() == []
+    [dead] = local_run.targets.dead_letters()
+    assert f"maps InputBucket, which pipeline {PIPELINE_NAME} does not declare" in dead["reason"]
+    assert "InputDataUrl (String, default 's3://" in dead["reason"]
+    [told] = local_run.targets.notifications()
+    assert told["subject"] == f"Retraining NOT started: {DATA_PREFIX}abalone.csv"
