@@ -43,7 +43,8 @@ class LocalStack:
     model_package_group: str
     topic_arn: str
     stack_name: str
-    target_column: str  # what the pipeline predicts: a column every uploaded CSV has
+    target_column: str  # what the pipeline predicts: a column every uploaded CSV has ("" for one's own)
+    inbox_queue_url: str = ""  # the queue subscribed to the topic: what a person would have received
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
@@ -52,10 +53,13 @@ class LocalStack:
         return [
             f"local stack up (pid {self.pid}) at {self.endpoint}",
             f"  bucket          {self.bucket}",
-            f"                  (upload under {self.data_prefix} CSVs with a '{self.target_column}' column)",
+            f"                  (upload under {self.data_prefix} CSVs"
+            + (f" with a '{self.target_column}' column)" if self.target_column else ")"),
             f"  trigger queue   {self.queue_url}",
             f"  dead letters    {self.dead_letter_queue_url}",
             f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
+            f"  notifications   the topic's e-mails land in the queue {self.inbox_queue_url}",
+            "                  (read them with `retrain-trigger notifications`)",
             "",
             "in another shell:",
             f"  export {exports}",
@@ -90,7 +94,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def up(state_dir: Path = STATE_DIR, target: str | None = None) -> LocalStack:
+@dataclass(frozen=True)
+class StackOptions:
+    """What `local up` was asked for: the bundled pipeline's target, or a pipeline of one's own."""
+
+    target: str | None = None
+    pipeline_name: str | None = None
+    pipeline_parameters: str | None = None
+    pipeline_definition: Path | None = None
+    overrides: tuple[str, ...] = ()  # Name=value template parameters
+
+    def as_arguments(self) -> list[str]:
+        arguments = [*(("--target", self.target) if self.target else ())]
+        arguments += [*(("--pipeline-name", self.pipeline_name) if self.pipeline_name else ())]
+        arguments += [*(("--pipeline-parameters", self.pipeline_parameters) if self.pipeline_parameters else ())]
+        arguments += [*(("--pipeline-definition", str(self.pipeline_definition)) if self.pipeline_definition else ())]
+        return arguments + [part for override in self.overrides for part in ("--override", override)]
+
+    def template_parameters(self) -> dict[str, str]:
+        given = dict(override.split("=", 1) for override in self.overrides)
+        if self.pipeline_name:
+            given["PipelineName"] = self.pipeline_name
+        if self.pipeline_parameters:
+            given["PipelineParameters"] = self.pipeline_parameters
+        return given
+
+
+def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> LocalStack:
     """Start the stack in the background (or find the one running) and wait until it serves."""
     running = read_state(state_dir)
     if running and _alive(running.pid):
@@ -102,7 +132,7 @@ def up(state_dir: Path = STATE_DIR, target: str | None = None) -> LocalStack:
             [
                 sys.executable,
                 *("-m", "emulator.local_stack", "serve", "--state-dir", str(state_dir)),
-                *(("--target", target) if target else ()),
+                *(options or StackOptions()).as_arguments(),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -141,23 +171,19 @@ def down(state_dir: Path = STATE_DIR) -> str:
     raise RuntimeError(f"{stack.endpoint} still answers after the stack stopped")
 
 
-def serve(state_dir: Path, target: str | None) -> None:
+def serve(state_dir: Path, options: StackOptions) -> None:
     """The stack itself: runs until SIGTERM."""
-    from emulator.demo import Demo, _fresh_import, local_pipeline_config
+    from emulator.demo import Demo, _fresh_import
     from emulator.deployment import deploy_locally, function_environment
     from emulator.moto_server import running_moto_server
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, status_change_event
-    from pipeline.cli import upsert
-    from pipeline.definition import definition_json
 
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     with running_moto_server(serial=True) as endpoint:
-        deployment = deploy_locally()
-        # the pipeline's own TargetColumn default unless one was given
-        config = local_pipeline_config(deployment, **({"target_column": target} if target else {}))
-        upsert(config, definition_json(config))
+        deployment = deploy_locally(options.template_parameters())
+        target_column = create_pipeline(deployment, options)
         demo = Demo(say=lambda line: print(line, flush=True))
         event_source = demo.start_function(deployment)
         os.environ.update(function_environment(deployment, "SweepFunction"))
@@ -176,7 +202,8 @@ def serve(state_dir: Path, target: str | None) -> None:
             model_package_group=deployment.parameters["ModelPackageGroupName"],
             topic_arn=deployment.topic_arn,
             stack_name=deployment.stack.name,
-            target_column=config.target_column,
+            target_column=target_column,
+            inbox_queue_url=deployment.inbox_queue_url,
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
@@ -202,21 +229,101 @@ def serve(state_dir: Path, target: str | None) -> None:
     print("stopped", flush=True)
 
 
+def create_pipeline(deployment: Any, options: StackOptions) -> str:
+    """The bundled pipeline (upserted as `python -m pipeline upsert` would), or one's own from its
+    definition JSON; the target column the bundled one predicts, or "" for one's own."""
+    import uuid
+
+    from emulator.demo import local_pipeline_config
+    from pipeline.cli import upsert
+    from pipeline.definition import definition_json
+
+    if options.pipeline_definition is not None:
+        role = deployment.stack.outputs["PipelineExecutionRoleArn"]
+        boto3.client("sagemaker", region_name=REGION).create_pipeline(
+            PipelineName=deployment.pipeline_name,
+            PipelineDefinition=options.pipeline_definition.read_text(encoding="utf-8"),
+            RoleArn=role,
+            ClientRequestToken=str(uuid.uuid4()),
+        )
+        return ""
+    # the pipeline's own TargetColumn default unless one was given
+    config = local_pipeline_config(deployment, **({"target_column": options.target} if options.target else {}))
+    upsert(config, definition_json(config))
+    return config.target_column
+
+
 def _executions(sagemaker: Any, pipeline_name: str) -> set[str]:
     pages = sagemaker.get_paginator("list_pipeline_executions").paginate(PipelineName=pipeline_name)
     return {s["PipelineExecutionArn"] for page in pages for s in page["PipelineExecutionSummaries"]}
+
+
+def show_notifications(state_dir: Path = STATE_DIR) -> int:
+    """What the topic sent while the stack was up, newest first, as a person would read the e-mails."""
+    stack = read_state(state_dir)
+    if stack is None or not _alive(stack.pid):
+        print(
+            "retrain-trigger notifications: error: no local stack is running: start one with `retrain-trigger local up`"
+        )
+        return 1
+    sqs = boto3.client(
+        "sqs",
+        region_name=REGION,
+        endpoint_url=stack.endpoint,
+        aws_access_key_id=LOCAL_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    while True:  # read without taking: each message stays for the next look
+        messages = sqs.receive_message(QueueUrl=stack.inbox_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        )
+        new = [message for message in messages if message["MessageId"] not in seen]
+        if not new:
+            break
+        seen.update({message["MessageId"]: json.loads(message["Body"]) for message in new})
+    envelopes = sorted(seen.values(), key=lambda envelope: str(envelope.get("Timestamp", "")), reverse=True)
+    for envelope in envelopes:
+        print(f"--- {envelope.get('Timestamp', '')}  {envelope.get('Subject', '')}\n{envelope.get('Message', '')}")
+    print(f"{len(envelopes)} notification(s)")
+    return 0
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", help="the target column of the CSVs you upload (default: the pipeline's, 'target')")
+    parser.add_argument("--pipeline-name", help="the pipeline the trigger starts (template parameter PipelineName)")
+    parser.add_argument("--pipeline-parameters", help="the mapping (template parameter PipelineParameters)")
+    parser.add_argument(
+        "--pipeline-definition", type=Path, help="create your own pipeline from its definition JSON instead"
+    )
+    parser.add_argument(
+        "--override", action="append", default=[], metavar="NAME=VALUE", help="another template parameter"
+    )
+
+
+def stack_options(args: argparse.Namespace) -> StackOptions:
+    for override in args.override:
+        if "=" not in override:
+            raise SystemExit(f"retrain-trigger local: error: --override {override}: write NAME=VALUE")
+    definition = args.pipeline_definition.resolve() if args.pipeline_definition else None
+    if definition is not None and not definition.is_file():
+        raise SystemExit(f"retrain-trigger local: error: --pipeline-definition {definition}: no such file")
+    if definition is not None and not args.pipeline_name:
+        raise SystemExit("retrain-trigger local: error: --pipeline-definition needs --pipeline-name")
+    return StackOptions(args.target, args.pipeline_name, args.pipeline_parameters, definition, tuple(args.override))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="retrain-trigger local")
     parser.add_argument("action", choices=["up", "down", "serve"])
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
-    parser.add_argument("--target", help="the target column of the CSVs you upload (default: the pipeline's, 'target')")
+    add_stack_options(parser)
     args = parser.parse_args(argv)
+    options = stack_options(args)
     if args.action == "serve":
-        serve(args.state_dir, args.target)
+        serve(args.state_dir, options)
     elif args.action == "up":
-        print("\n".join(up(args.state_dir, args.target).instructions()))
+        print("\n".join(up(args.state_dir, options).instructions()))
     else:
         print(down(args.state_dir))
     return 0

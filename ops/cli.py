@@ -84,7 +84,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     check.add_argument("--key", help="the example upload's key (default: example.csv under the data prefix)")
     local = commands.add_parser("local", help="a local stack (moto) that stays up: `local up`, `local down`")
     local.add_argument("action", choices=["up", "down"])
-    local.add_argument("--target", help="the target column of the CSVs you upload (local up; default: the pipeline's)")
+    from emulator.local_stack import add_stack_options
+
+    add_stack_options(local)
+    commands.add_parser("notifications", help="local stack: the messages a person would have received, newest first")
     redrive = command("redrive", "move the DLQ's messages back to the trigger queue")
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = command("status", "recent runs: objects trained on, metrics, champion comparison, model package, failure")
@@ -381,16 +384,21 @@ def _fixes(error: Exception) -> list[aws_errors.Fix]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "local":
+    if args.command in ("local", "notifications"):
         from emulator import local_stack
 
-        return local_stack.main([args.action, *(("--target", args.target) if args.target else ())])
+        if args.command == "notifications":
+            return local_stack.show_notifications()
+        return local_stack.main([args.action, *local_stack.stack_options(args).as_arguments()])
     # AWS_REGION as the AWS CLI and newer SDKs read it (boto3 reads AWS_DEFAULT_REGION only).
     region = args.region or os.environ.get("AWS_REGION")
     if region:
         args.region = region
         boto3.setup_default_session(region_name=region)
-    targets = resolve_targets(args)
+    return _aws_command(args, resolve_targets(args))
+
+
+def _aws_command(args: argparse.Namespace, targets: Targets) -> int:
     if args.command == "backfill":
         prefix = args.prefix if args.prefix is not None else targets.data_prefix or ""
         return backfill(targets, _need(targets.bucket, "bucket"), prefix)

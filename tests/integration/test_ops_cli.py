@@ -174,10 +174,11 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     from emulator import local_stack
     from emulator.sample_data import TARGET_COLUMN, friedman_csv
 
-    stack = local_stack.up(tmp_path, target="price")  # the user's own data predicts a price
+    stack = local_stack.up(tmp_path, local_stack.StackOptions(target="price"))  # the user's own data predicts a price
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
         assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
+        assert f"land in the queue {stack.inbox_queue_url}" in "\n".join(stack.instructions())
         monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
         header, rows = friedman_csv(rows=300).split(b"\n", 1)
         boto3.client("s3", region_name=REGION).put_object(

@@ -152,3 +152,31 @@ def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(ca
     args = argparse.Namespace(command="status", region="us-east-1", stack_name=None)
     assert run_command("retrain-trigger", args, prints_into_a_closed_pipe, lambda error: []) == 1
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--override", "MaxObjectsPerRun"], "--override MaxObjectsPerRun: write NAME=VALUE"),
+        (["--pipeline-definition", "no-such.json", "--pipeline-name", "p"], "no-such.json: no such file"),
+        (["--pipeline-definition", "pyproject.toml"], "--pipeline-definition needs --pipeline-name"),
+    ],
+)
+def test_local_up_refuses_a_mistake_in_one_line(arguments, said):
+    from ops.cli import main
+
+    with pytest.raises(SystemExit, match=said):
+        main(["local", "up", *arguments])
+
+
+def test_local_up_passes_ones_own_pipeline_and_mapping_to_the_stack():
+    from emulator.local_stack import StackOptions
+
+    options = StackOptions(
+        pipeline_name="mine", pipeline_parameters="InputDataUrl={uri}", overrides=("MaxObjectsPerRun=1",)
+    )
+    assert options.template_parameters() == {
+        "MaxObjectsPerRun": "1",
+        "PipelineName": "mine",
+        "PipelineParameters": "InputDataUrl={uri}",
+    }
