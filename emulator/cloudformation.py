@@ -9,6 +9,7 @@ back from the stack: nothing here restates what the template says.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -22,6 +23,7 @@ import boto3
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from emulator import moto_fixes
 from emulator.intrinsics import Intrinsics, pseudo_parameters
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import ACCOUNT, REGION
@@ -36,6 +38,9 @@ LOCAL_LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:powertools-local:1"
 warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto's CloudFormation")
 logging.getLogger("moto").addFilter(lambda record: "No Moto CloudFormation support" not in record.getMessage())
 
+# The handler module of each custom resource type, as the template's ServiceToken function names it.
+CUSTOM_RESOURCE_HANDLERS = {"Custom::PipelineTargets": "pipeline_targets"}
+
 # What moto's CloudFormation (5.2.5) skips or drops, and what this module does about each.
 GAPS = {
     "bucket versioning and notification configuration": "dropped by moto: applied with the S3 API",
@@ -48,6 +53,7 @@ GAPS = {
     "queue and topic policies": "skipped by moto; not applied: moto does not check resource policies "
     "on delivery (the unit tests check their statements)",
     "EventBridge Scheduler schedules": "skipped by moto: the local stack calls the sweep itself",
+    "custom resources": "moto would invoke the function in Docker: it answers in this process (emulator/moto_fixes.py)",
     "CloudWatch alarms": "skipped by moto: nothing evaluates them locally",
     "e-mail subscription": "skipped by moto: the local stack subscribes a queue to read notifications",
     "template Rules": "ignored by moto: the functions refuse the same configuration at start",
@@ -133,9 +139,12 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
+    _answer_custom_resources(cloudformation)
     described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     if described["StackStatus"] != "CREATE_COMPLETE":
-        raise RuntimeError(f"stack {name}: {described['StackStatus']} {described.get('StackStatusReason', '')}")
+        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+        reason = next((e["ResourceStatusReason"] for e in events if e.get("ResourceStatusReason")), "")
+        raise RuntimeError(f"stack {name}: {described['StackStatus']} {reason}".strip())
     physical = {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
@@ -155,6 +164,24 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     )
     _apply_what_moto_skips(stack)
     return stack
+
+
+def _answer_custom_resources(cloudformation: Any) -> None:
+    """Each custom resource's function answers its request here, in this process (moto would need
+    Docker), to the endpoint the stack was created on (moto builds the ResponseURL from its
+    settings' host and port, not from the server that serves it)."""
+    from urllib.parse import urlsplit
+
+    endpoint = cloudformation.meta.endpoint_url
+    while moto_fixes.CUSTOM_RESOURCE_REQUESTS:
+        event = moto_fixes.CUSTOM_RESOURCE_REQUESTS.pop(0)
+        response_url = urlsplit(
+            event["ResponseURL"] if "://" in event["ResponseURL"] else "http://" + event["ResponseURL"]
+        )
+        event["ResponseURL"] = f"{endpoint}{response_url.path}?{response_url.query}"
+        module = CUSTOM_RESOURCE_HANDLERS[event["ResourceType"]]
+        handler = importlib.import_module(module)
+        handler.lambda_handler(event, LocalLambdaContext(function_name=module))
 
 
 def intrinsics(stack: Stack) -> Intrinsics:

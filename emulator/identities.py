@@ -24,18 +24,19 @@ from moto.core.authorization import enable_iam_authentication
 from emulator.moto_server import REGION
 
 # Services for which moto checks a request against Resource "*" instead of the resource's ARN.
-STAR_RESOURCE_SERVICES = ("dynamodb", "sagemaker", "sns", "kms", "logs", "xray")
+STAR_RESOURCE_SERVICES = ("dynamodb", "sagemaker", "sns", "kms", "logs", "xray", "events", "scheduler")
 # Needed by moto, implied on AWS: IAM authorises TransactWriteItems by its items' own actions.
 TRANSACTION_NEEDS = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
 
 EVALUATION_GAPS = {
-    "resource-level permissions for DynamoDB, SageMaker, SNS, KMS, Logs, X-Ray": "moto checks these "
+    "resource-level permissions for DynamoDB, SageMaker, SNS, KMS, Logs, X-Ray, EventBridge, Scheduler": "moto "
+    "checks these "
     "requests against Resource `*`: the local identities hold those statements' actions on `*`, so "
     "the actions are proven, not the ARNs (the unit tests check that each statement names its ARN)",
     "resource-level permissions for S3 and SQS": "checked by moto against the object's and the queue's ARN, as on AWS",
     "DynamoDB transactions": "moto asks for `dynamodb:TransactWriteItems`, which IAM does not have "
     "(it checks each item's action): a local identity gets it where the role grants PutItem and UpdateItem",
-    "conditions, permission boundaries, resource policies, KMS key policies": "not evaluated by moto",
+    "conditions, permission boundaries, resource policies, KMS key policies, iam:PassRole": "not evaluated by moto",
 }
 
 

@@ -1,4 +1,4 @@
-"""Three changes to how moto runs, each applied by ``apply()``.
+"""Four changes to how moto runs, each applied by ``apply()``.
 
 Speed, with the same answers: moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
 condition fails) once per item of the transaction, not once per table: a 100-item transaction
@@ -15,12 +15,19 @@ A missing action: moto 5.2.5 has no ListPipelineExecutionSteps (NotImplementedEr
 adds it as the SageMaker API reference describes it: the execution's steps, newest first, each with
 StepName, StepStatus and, for a failed one, FailureReason. The steps are those the local pipeline
 runner recorded for the execution (status_events.record_in_moto); an execution nothing ran has none.
+
+Custom resources without Docker: moto's CloudFormation starts a thread that invokes the resource's
+function in a container, and ignores a FAILED answer. ``apply()`` keeps each request instead
+(``CUSTOM_RESOURCE_REQUESTS``: emulator/cloudformation.py has the function answer it in this
+process), and a FAILED answer fails the stack with the answer's Reason in its events, as
+CloudFormation documents it for custom resources.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 from contextvars import ContextVar
 from typing import Any
 
@@ -49,6 +56,44 @@ def apply() -> None:
     _copy_each_table_once_per_transaction()
     _notify_with_the_version_id()
     _list_pipeline_execution_steps()
+    _keep_custom_resource_requests()
+
+
+CUSTOM_RESOURCE_REQUESTS: list[dict[str, Any]] = []  # what CloudFormation asked custom resources, oldest first
+
+
+class _KeptRequest:
+    """Stands for the thread moto would start to invoke the function: it keeps the request."""
+
+    def __init__(self, target: Any, args: tuple[str, Any, Any]) -> None:
+        self._event = json.loads(args[0])
+
+    def start(self) -> None:
+        CUSTOM_RESOURCE_REQUESTS.append(self._event)
+
+
+def _keep_custom_resource_requests() -> None:
+    from types import SimpleNamespace
+
+    from moto.cloudformation import custom_model
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    if isinstance(getattr(custom_model, "threading", None), SimpleNamespace):
+        return
+    setattr(custom_model, "threading", SimpleNamespace(Thread=_KeptRequest))  # noqa: B010 - moto's module global
+    original = CloudFormationResponse.process_cfn_response
+
+    @functools.wraps(original)
+    def process_cfn_response(self: CloudFormationResponse) -> Any:
+        if self._get_param("Status") == "FAILED":
+            stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
+            stack.status = "CREATE_FAILED"
+            stack._add_stack_event(
+                "CREATE_FAILED", f"{self._get_param('LogicalResourceId')}: {self._get_param('Reason')}"
+            )
+        return original(self)
+
+    CloudFormationResponse.process_cfn_response = process_cfn_response  # type: ignore[method-assign]
 
 
 RECORDED_STEPS = "recorded_steps"  # the attribute of moto's execution that holds what a local run did

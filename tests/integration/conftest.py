@@ -24,6 +24,7 @@ class LocalRun:
     app: Any
     sweep: Any
     run_ended: Any
+    functions: dict[str, Any]  # every function's handler module, by module name, signing as its role
 
     @property
     def targets(self) -> TriggerTargets:
@@ -75,11 +76,13 @@ def enforced_local_run(
                     batch_size=deployment.batch_size,
                     context=deployment.stack.lambda_context("TriggerFunction"),
                 )
-                yield LocalRun(deployment, event_source, modules["app"], modules["sweep"], modules["run_ended"])
+                yield LocalRun(
+                    deployment, event_source, modules["app"], modules["sweep"], modules["run_ended"], modules
+                )
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        for name in ("app", "run_ended", "sweep"):
+        for name in ("app", "run_ended", "sweep", "pipeline_targets"):
             importlib.reload(importlib.import_module(name))
 
 

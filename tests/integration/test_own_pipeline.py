@@ -5,12 +5,17 @@ parameters -> the local runner runs its steps as their definition gives them -> 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import boto3
 import pytest
 
-from emulator.moto_server import REGION
+from emulator.moto_server import ACCOUNT, REGION
 from emulator.pipeline_runner import LocalPipelineRunner
 from emulator.status_events import record_in_moto, status_change_event
 from examples.own_pipeline.pipeline import PIPELINE_NAME, definition_json, upload_code
@@ -125,3 +130,64 @@ def test_a_wrong_mapping_sends_the_upload_to_the_dlq_naming_the_parameters_the_p
     assert "InputDataUrl (String, default 's3://" in dead["reason"]
     [told] = local_run.targets.notifications()
     assert told["subject"] == f"Retraining NOT started: {DATA_PREFIX}abalone.csv"
+
+
+@contextmanager
+def answers_to(answers: list[dict[str, Any]]) -> Iterator[str]:
+    """A pre-signed ResponseURL of CloudFormation's, played on 127.0.0.1: it keeps what it is told."""
+
+    class Keep(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Keep)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/answer"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("local_run", [{**EVERYTHING, "TriggerPath": "Both"}], indirect=True)
+def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_by_the_function_as_its_role(
+    local_run,
+):
+    from emulator.cloudformation import intrinsics
+
+    stack = local_run.deployment.stack
+    rule = "retrain-trigger-local-object-created"
+    events = boto3.client("events", region_name=REGION)
+    events.remove_targets(Rule=rule, Ids=["pipeline"])  # what the deploy set, taken away
+    properties = intrinsics(stack)(stack.translated["Resources"]["PipelineTargets"]["Properties"])
+    answers: list[dict[str, Any]] = []
+    update = {
+        "RequestType": "Update",
+        "ResponseURL": "",
+        "StackId": stack.name,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "PipelineTargets",
+        "ResourceType": "Custom::PipelineTargets",
+        "PhysicalResourceId": properties["Schedule"]["Name"],
+        "ResourceProperties": properties,
+        "OldResourceProperties": properties,
+    }
+
+    with answers_to(answers) as response_url:
+        update["ResponseURL"] = response_url
+        local_run.functions["pipeline_targets"].lambda_handler(update, stack.lambda_context("PipelineTargetsFunction"))
+
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"]
+    [target] = events.list_targets_by_rule(Rule=rule)["Targets"]
+    expected = [{"Name": "InputDataUrl", "Value": f"s3://{local_run.deployment.bucket}/{DATA_PREFIX}"}]
+    assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == expected
+    # read from moto's backend: its Scheduler refuses the signature of a signing identity (moto 5.2.5)
+    from moto.scheduler.models import scheduler_backends
+
+    schedule = scheduler_backends[ACCOUNT][REGION].get_schedule(None, properties["Schedule"]["Name"])
+    assert schedule.target["SageMakerPipelineParameters"]["PipelineParameterList"] == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -51,7 +52,7 @@ def test_trigger_path_switches_the_notification_and_the_rule(template, trigger_p
     assert condition(template, "UseEventBridgePath", values) is rule
     assert ("ObjectCreatedRule" in resources) is rule
     assert ("EventBridgeDeadLetterQueue" in resources) is rule
-    assert {"TriggerFunction", "TriggerQueue", "RetrainSchedule"} <= resources
+    assert {"TriggerFunction", "TriggerQueue", "PipelineTargets"} <= resources
     notification = template["Resources"]["DataBucket"]["Properties"]["NotificationConfiguration"]
     assert notification["QueueConfigurations"]["Fn::If"][0] == "UseQueuePath"
     assert notification["EventBridgeConfiguration"]["Fn::If"][0] == "UseEventBridgePath"
@@ -81,32 +82,81 @@ def test_the_rule_follows_the_prefix_and_suffix_parameters(template):
     assert not matches(pattern, with_key(f"{DATA_PREFIX}x.csv"))
 
 
+def targets_given(template: dict[str, Any], **parameters: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the PipelineTargets custom resource gives the rule and the schedule, for these parameters."""
+    from unittest.mock import MagicMock
+
+    from trigger.direct_targets import DirectTargets
+
+    values = parameter_values(template, **parameters)
+    properties = resolve(template["Resources"]["PipelineTargets"]["Properties"], values, template)
+    rule, schedule = MagicMock(), MagicMock()
+    DirectTargets(rule, schedule).apply(properties, None)
+    [(_, target)] = [call.args for call in rule.put.call_args_list] or [(None, {})]
+    [(_, settings)] = [call.args for call in schedule.put.call_args_list]
+    return target, settings
+
+
 def test_the_target_is_the_pipeline_with_bucket_and_key_resolved_from_the_event(template):
-    values = parameter_values(template)
-    [target] = resolve(template["Resources"]["ObjectCreatedRule"]["Properties"]["Targets"], values, template)
+    target, _ = targets_given(template, TriggerPath="EventBridge")
     assert target["Arn"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline"
     resolved = {
         parameter["Name"]: jsonpath(parameter["Value"]).find(EVENT)[0].value
         for parameter in target["SageMakerPipelineParameters"]["PipelineParameterList"]
+        if parameter["Value"].startswith("$.")
     }
     # EventBridge delivers the key as it is: spaces and plus signs need no decoding on this path.
     assert resolved == {
         "InputBucket": SAMPLE_BUCKET,
         "InputKey": f"{DATA_PREFIX}2026 11/diabetes data+v1.csv",
     }
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventBridgeDeadLetterQueue", "Arn"]}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
     role = template["Resources"]["EventBridgePipelineRole"]["Properties"]
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sagemaker:StartPipelineExecution"
-    assert resolve(statement["Resource"], values) == target["Arn"]
+    assert resolve(statement["Resource"], parameter_values(template)) == target["Arn"]
 
 
 def test_with_all_objects_the_rule_starts_a_run_on_everything_under_the_prefix(template):
-    values = parameter_values(template, TrainingData="AllObjects", DataPrefix="incoming/")
-    [target] = resolve(template["Resources"]["ObjectCreatedRule"]["Properties"]["Targets"], values, template)
+    target, _ = targets_given(template, TriggerPath="EventBridge", TrainingData="AllObjects", DataPrefix="incoming/")
     parameters = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
-    assert parameters == {"InputBucket": "$.detail.bucket.name", "InputKey": "incoming/", "TrainingData": "AllObjects"}
+    assert parameters == {
+        "InputBucket": SAMPLE_BUCKET,
+        "InputKey": "incoming/",
+        "InputDataType": "S3Prefix",
+        "TrainingData": "AllObjects",
+    }
+
+
+def test_the_rule_and_the_schedule_pass_a_pipeline_of_ones_own_what_they_can_express(template):
+    mapping = "InputDataUrl={prefix_uri},Bucket={bucket},TrainingInstanceType=ml.m5.2xlarge"
+    target, schedule = targets_given(template, TriggerPath="EventBridge", PipelineParameters=mapping)
+    on_rule = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
+    assert on_rule == {
+        "InputDataUrl": f"s3://{SAMPLE_BUCKET}/{DATA_PREFIX}",
+        "Bucket": "$.detail.bucket.name",
+        "TrainingInstanceType": "ml.m5.2xlarge",
+    }
+    on_schedule = {
+        p["Name"]: p["Value"] for p in schedule["Target"]["SageMakerPipelineParameters"]["PipelineParameterList"]
+    }
+    assert on_schedule == {**on_rule, "Bucket": SAMPLE_BUCKET}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "reason"),
+    [
+        ("InputDataUrl={uri}", "cannot build {uri} out of bucket and key"),
+        ("Data=s3://{bucket}/{key}", "cannot build this value from {bucket} and more"),
+        ("Manifest={manifest_uri}", "has no manifest"),
+        ("Input_Key={key}", "names of letters, digits and single hyphens"),
+    ],
+)
+def test_a_mapping_the_rule_cannot_express_is_refused_at_deploy_with_its_reason(template, mapping, reason):
+    from trigger.parameter_mapping import MappingError
+
+    with pytest.raises(MappingError, match=re.escape(reason)):
+        targets_given(template, TriggerPath="EventBridge", PipelineParameters=mapping, MaxObjectsPerRun="1")
 
 
 def test_all_objects_with_an_empty_prefix_is_refused_at_deploy(template):
@@ -149,8 +199,7 @@ def test_through_moto_s3_sends_the_event_the_rule_matches_with_the_key_unencoded
 
 
 def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_parameters(template):
-    values = parameter_values(template)
-    schedule = resolve(template["Resources"]["RetrainSchedule"]["Properties"], values)
+    _, schedule = targets_given(template)  # with the queue path alone, the rule has no target to get
     assert template["Parameters"]["ScheduleState"]["Default"] == "DISABLED"
     assert schedule["State"] == "DISABLED"
     assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
@@ -160,13 +209,11 @@ def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_paramet
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
         {"Name": "InputBucket", "Value": SAMPLE_BUCKET},
         {"Name": "InputKey", "Value": DATA_PREFIX},
+        {"Name": "InputDataType", "Value": "S3Prefix"},
         {"Name": "TrainingData", "Value": "AllObjects"},  # whatever the uploads do
     ]
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]}
     assert set(target["RetryPolicy"]) == {"MaximumEventAgeInSeconds", "MaximumRetryAttempts"}
-    enabled = resolve(
-        template["Resources"]["RetrainSchedule"]["Properties"], parameter_values(template, ScheduleState="ENABLED")
-    )
+    _, enabled = targets_given(template, ScheduleState="ENABLED")
     assert enabled["State"] == "ENABLED"
 
 

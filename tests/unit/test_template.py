@@ -145,13 +145,22 @@ def test_queue_visibility_covers_six_function_timeouts_plus_the_longest_window(t
     assert visibility >= 6 * timeout + longest_window
 
 
+def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement, those behind a condition (Fn::If) included."""
+    found = []
+    for statement in document["Statement"]:
+        branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+        found += [branch for branch in branches if branch != {"Ref": "AWS::NoValue"}]
+    return found
+
+
 def test_every_iam_statement_names_its_resource(translated):
     # No resource-level support (Service Authorization Reference): these can only be granted on "*".
     wildcard_allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sagemaker:ListModelPackages"}
     for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
         assert not role["Properties"].get("ManagedPolicyArns"), name
         for policy in role["Properties"]["Policies"]:
-            for statement in policy["PolicyDocument"]["Statement"]:
+            for statement in statements_of(policy["PolicyDocument"]):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 if statement["Resource"] == "*":
                     assert set(actions) <= wildcard_allowed, (name, statement)

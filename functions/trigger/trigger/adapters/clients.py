@@ -11,8 +11,10 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -23,7 +25,7 @@ RETRYING_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts
 
 class Clients:
     def __init__(self, **given: Any) -> None:
-        unknown = set(given) - {"dynamodb", "sagemaker", "s3", "sns", "sqs"}
+        unknown = set(given) - {"dynamodb", "sagemaker", "s3", "sns", "sqs", "events", "scheduler"}
         if unknown:
             raise TypeError(f"unknown clients: {sorted(unknown)}")
         self._given = given
@@ -54,4 +56,14 @@ class Clients:
     @cached_property
     def sqs(self) -> SQSClient:
         client: SQSClient = self._client("sqs")
+        return client
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events")
+        return client
+
+    @cached_property
+    def scheduler(self) -> EventBridgeSchedulerClient:
+        client: EventBridgeSchedulerClient = self._client("scheduler")
         return client
