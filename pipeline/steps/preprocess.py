@@ -332,7 +332,11 @@ def column_texts(values: pd.Series) -> list[str]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return float_texts(values.to_numpy(dtype=float, na_value=np.nan))
     missing = values.isna().to_numpy()
-    return ["null" if absent else cell_text(value) for value, absent in zip(values.tolist(), missing, strict=True)]
+    cells = [None if absent else value for value, absent in zip(values.tolist(), missing, strict=True)]
+    # Each distinct value's text once (keyed by type too: True, 1 and 1.0 are equal keys otherwise).
+    keys = [(type(cell), cell) for cell in cells]
+    texts = {key: cell_text(key[1]) for key in dict.fromkeys(keys)}
+    return [texts[key] for key in keys]
 
 
 def row_bucket(row: str) -> int:
