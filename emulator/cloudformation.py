@@ -13,6 +13,7 @@ import importlib
 import io
 import json
 import logging
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -180,7 +181,8 @@ def _answer_custom_resources(cloudformation: Any) -> None:
         )
         event["ResponseURL"] = f"{endpoint}{response_url.path}?{response_url.query}"
         module = CUSTOM_RESOURCE_HANDLERS[event["ResourceType"]]
-        handler = importlib.import_module(module)
+        # imported anew: its clients then talk to this endpoint, whatever an earlier import saw
+        handler = importlib.reload(sys.modules[module]) if module in sys.modules else importlib.import_module(module)
         handler.lambda_handler(event, LocalLambdaContext(function_name=module))
 
 

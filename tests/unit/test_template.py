@@ -474,3 +474,11 @@ def test_the_functions_read_the_reports_by_the_one_definition_beside_the_step_sc
     """The function package holds only functions/trigger/: it carries pipeline/steps/reports.py as is."""
     carried = ROOT / "functions" / "trigger" / "trigger" / "reports.py"
     assert carried.read_bytes() == (ROOT / "pipeline" / "steps" / "reports.py").read_bytes()
+
+
+def test_the_default_mapping_is_the_one_the_functions_know_and_the_bundled_pipeline_declares(template):
+    from pipeline.parameters import BY_NAME
+    from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
+
+    assert template["Parameters"]["PipelineParameters"]["Default"] == BUNDLED_PIPELINE_MAPPING
+    assert set(parse_mapping(BUNDLED_PIPELINE_MAPPING).names) <= set(BY_NAME)
