@@ -245,24 +245,24 @@ def _apply_what_moto_skips(stack: Stack) -> None:
                     RoleName=stack.physical[name], PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document)
                 )
         elif resource["Type"] == "AWS::S3::Bucket":
-            bucket = stack.physical[name]
-            if "VersioningConfiguration" in properties:
-                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"])
-            notification = properties.get("NotificationConfiguration") or {}
-            queues = [
-                {
-                    "QueueArn": queue["Queue"],
-                    "Events": [queue["Event"]],
-                    **(
-                        {"Filter": {"Key": {"FilterRules": queue["Filter"]["S3Key"]["Rules"]}}}
-                        if queue.get("Filter")
-                        else {}
-                    ),
-                }
-                for queue in notification.get("QueueConfigurations", [])
-            ]
-            configuration: dict[str, Any] = {"QueueConfigurations": queues} if queues else {}
-            if notification.get("EventBridgeConfiguration"):
-                configuration["EventBridgeConfiguration"] = {}
-            if configuration:
-                s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)  # type: ignore[arg-type]
+            _apply_bucket(s3, stack.physical[name], properties)
+
+
+def _apply_bucket(s3: Any, bucket: str, properties: dict[str, Any]) -> None:
+    """Versioning and notifications, which moto drops."""
+    if "VersioningConfiguration" in properties:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"])
+    notification = properties.get("NotificationConfiguration") or {}
+    queues = [
+        {
+            "QueueArn": queue["Queue"],
+            "Events": [queue["Event"]],
+            **({"Filter": {"Key": {"FilterRules": queue["Filter"]["S3Key"]["Rules"]}}} if queue.get("Filter") else {}),
+        }
+        for queue in notification.get("QueueConfigurations", [])
+    ]
+    configuration: dict[str, Any] = {"QueueConfigurations": queues} if queues else {}
+    if notification.get("EventBridgeConfiguration"):
+        configuration["EventBridgeConfiguration"] = {}
+    if configuration:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)

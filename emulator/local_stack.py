@@ -176,8 +176,6 @@ def serve(state_dir: Path, options: StackOptions) -> None:
     from emulator.demo import Demo, _fresh_import
     from emulator.deployment import deploy_locally, function_environment
     from emulator.moto_server import running_moto_server
-    from emulator.pipeline_runner import LocalPipelineRunner
-    from emulator.status_events import record_in_moto, status_change_event
 
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
@@ -190,7 +188,6 @@ def serve(state_dir: Path, options: StackOptions) -> None:
         sweep = _fresh_import("sweep")
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
         run_ended = _fresh_import("run_ended")
-        sagemaker = boto3.client("sagemaker", region_name=REGION)
         stack = LocalStack(
             pid=os.getpid(),
             endpoint=endpoint,
@@ -209,24 +206,31 @@ def serve(state_dir: Path, options: StackOptions) -> None:
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
         temporary.replace(state_file(state_dir))
         print("\n".join(stack.instructions()), flush=True)
-        seen: set[str] = set()
-        last_sweep = time.monotonic()
-        while not stopping:
-            event_source.poll_once()
-            for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
-                seen.add(arn)
-                print(f"running {arn}", flush=True)
-                result = LocalPipelineRunner().run(arn)
-                record_in_moto(result)
-                print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
-                run_ended.lambda_handler(
-                    status_change_event(result), deployment.stack.lambda_context("RunStatusFunction")
-                )
-            if time.monotonic() - last_sweep > SWEEP_SECONDS:
-                sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
-                last_sweep = time.monotonic()
-            time.sleep(0.5)
+        _serve_until_stopped(deployment, event_source, sweep, run_ended, stopping)
     print("stopped", flush=True)
+
+
+def _serve_until_stopped(deployment: Any, event_source: Any, sweep: Any, run_ended: Any, stopping: list[int]) -> None:
+    """The event source, the runner of each new execution, its status event, and the sweep."""
+    from emulator.pipeline_runner import LocalPipelineRunner
+    from emulator.status_events import record_in_moto, status_change_event
+
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    seen: set[str] = set()
+    last_sweep = time.monotonic()
+    while not stopping:
+        event_source.poll_once()
+        for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
+            seen.add(arn)
+            print(f"running {arn}", flush=True)
+            result = LocalPipelineRunner().run(arn)
+            record_in_moto(result)
+            print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
+            run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
+        if time.monotonic() - last_sweep > SWEEP_SECONDS:
+            sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
+            last_sweep = time.monotonic()
+        time.sleep(0.5)
 
 
 def create_pipeline(deployment: Any, options: StackOptions) -> str:

@@ -46,8 +46,6 @@ def definition_json(role_arn: str, bucket: str, region: str, name: str = PIPELIN
 
 def _build(role_arn: str, bucket: str, region: str, name: str) -> Any:
     from sagemaker.core import image_uris
-    from sagemaker.core.processing import ScriptProcessor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
     from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow import Pipeline, ProcessingStep
@@ -60,41 +58,20 @@ def _build(role_arn: str, bucket: str, region: str, name: str) -> Any:
     approval = ParameterString(name="ModelApprovalStatus", default_value=DEFAULTS["ModelApprovalStatus"])
     data = ParameterString(name="InputDataUrl", default_value=DEFAULTS["InputDataUrl"])
     image = image_uris.retrieve(framework=SKLEARN.framework, region=region, version=SKLEARN.version)
-
-    def processor(kind: Any, instances: Any) -> Any:
-        return ScriptProcessor(
-            image_uri=image,
-            command=["python3"],
-            instance_type=kind,
-            instance_count=instances,
-            role=role_arn,
-            sagemaker_session=session,
-        )
-
-    def output(folder: str, local: str) -> Any:
-        s3 = ProcessingS3Output(
-            s3_uri=f"s3://{bucket}/own-pipeline/{folder}", local_path=local, s3_upload_mode="EndOfJob"
-        )
-        return ProcessingOutput(output_name=folder, s3_output=s3)
-
-    def s3_input(source: Any, local: str) -> Any:
-        s3 = ProcessingS3Input(s3_uri=source, local_path=local, s3_data_type="S3Prefix", s3_input_mode="File")
-        return ProcessingInput(input_name=local.rsplit("/", 1)[-1], s3_input=s3)
-
     prepare = ProcessingStep(
         name="Prepare",
-        step_args=processor("ml.m5.xlarge", count).run(
-            inputs=[s3_input(data, "/opt/ml/processing/input/data")],
-            outputs=[output("prepared", PREPARED)],
+        step_args=_processor(image, "ml.m5.xlarge", count, role_arn, session).run(
+            inputs=[_s3_input(data, "/opt/ml/processing/input/data")],
+            outputs=[_output(bucket, "prepared", PREPARED)],
             code=code_uri(bucket, "prepare.py"),
         ),
     )
     prepared = prepare.properties.ProcessingOutputConfig.Outputs["prepared"].S3Output.S3Uri
     fit = ProcessingStep(
         name="Fit",
-        step_args=processor(instance_type, 1).run(
-            inputs=[s3_input(prepared, PREPARED)],
-            outputs=[output("metrics", "/opt/ml/processing/metrics")],
+        step_args=_processor(image, instance_type, 1, role_arn, session).run(
+            inputs=[_s3_input(prepared, PREPARED)],
+            outputs=[_output(bucket, "metrics", "/opt/ml/processing/metrics")],
             code=code_uri(bucket, "fit.py"),
             arguments=["--approval-status", approval],
         ),
@@ -102,3 +79,30 @@ def _build(role_arn: str, bucket: str, region: str, name: str) -> Any:
     return Pipeline(
         name=name, parameters=[count, instance_type, approval, data], steps=[prepare, fit], sagemaker_session=session
     )
+
+
+def _processor(image: str, kind: Any, instances: Any, role_arn: str, session: Any) -> Any:
+    from sagemaker.core.processing import ScriptProcessor
+
+    return ScriptProcessor(
+        image_uri=image,
+        command=["python3"],
+        instance_type=kind,
+        instance_count=instances,
+        role=role_arn,
+        sagemaker_session=session,
+    )
+
+
+def _output(bucket: str, folder: str, local: str) -> Any:
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+    s3 = ProcessingS3Output(s3_uri=f"s3://{bucket}/own-pipeline/{folder}", local_path=local, s3_upload_mode="EndOfJob")
+    return ProcessingOutput(output_name=folder, s3_output=s3)
+
+
+def _s3_input(source: Any, local: str) -> Any:
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    s3 = ProcessingS3Input(s3_uri=source, local_path=local, s3_data_type="S3Prefix", s3_input_mode="File")
+    return ProcessingInput(input_name=local.rsplit("/", 1)[-1], s3_input=s3)
