@@ -14,7 +14,8 @@ meets the model the previous ones put in production. The demo plays the reviewer
 AutoApprove is on, so a model that beats production is approved and becomes the next run's
 champion (--no-auto-approve leaves new models PendingManualApproval, the deployed default). The
 exit status is 0 when every run ended as the pipeline decided (registered, not registered, or
-refused with a reason); it is non-zero only when the local tooling itself failed.
+refused with a reason); it is non-zero only when the local tooling itself failed, or, with
+--strict, when any run did not succeed.
 """
 
 from __future__ import annotations
@@ -435,6 +436,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="leave new models PendingManualApproval (then no run has a model in production to beat)",
     )
     parser.add_argument("--verbose", action="store_true", help="also print the function's logs and metrics")
+    parser.add_argument("--strict", action="store_true", help="exit 3 when any run did not succeed (for CI)")
     args = parser.parse_args(argv)
     for path in args.data:
         if not path.is_file():
@@ -458,7 +460,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")
         print(f"written to {args.json}")
-    return 0 if outcome.ok else 1
+    if not outcome.ok:
+        return 1
+    failed = [run.as_json()["status"] for run in outcome.runs if run.as_json()["status"] != "Succeeded"]
+    if args.strict and failed:
+        print(f"--strict: {len(failed)} of {len(outcome.runs)} run(s) did not succeed", file=sys.stderr)
+        return 3
+    return 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.adapters.run_reports import RunReportReader
+from trigger.events import S3EventNotification
 from trigger.events import notification_body as notification_of
 from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING
 from trigger.reports import describe_metrics
@@ -175,10 +176,10 @@ def describe_dead_letter(message: dict[str, Any]) -> list[str]:
         "no reason attached: moved by the queue's redrive policy after MaxReceiveCount failed deliveries; "
         "see the function's logs for this message id"
     )
-    try:
-        records = json.loads(message["Body"]).get("Records") or []
-        objects = [f"s3://{r['s3']['bucket']['name']}/{r['s3']['object']['key']}" for r in records]
-    except (ValueError, AttributeError, KeyError, TypeError):
+    try:  # read as the trigger reads it: keys decoded (my+file.csv is "my file.csv")
+        records = S3EventNotification.model_validate_json(message["Body"]).records
+        objects = [f"s3://{r.s3.bucket.name}/{r.s3.object.key}" for r in records]
+    except ValueError:
         objects = []
     lines = [f"- {message['MessageId']}"]
     lines += [f"    object   {uri}" for uri in objects] or [f"    body     {message['Body'][:200]!r}"]

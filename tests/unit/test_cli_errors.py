@@ -180,3 +180,16 @@ def test_local_up_passes_ones_own_pipeline_and_mapping_to_the_stack():
         "PipelineName": "mine",
         "PipelineParameters": "InputDataUrl={uri}",
     }
+
+
+def test_dlq_shows_each_key_decoded_as_the_user_wrote_it():
+    from ops.cli import describe_dead_letter
+    from trigger.adapters.dead_letters import REASON_ATTRIBUTE
+    from trigger.events import notification_body
+
+    body = notification_body([{"bucket": "b", "key": "2026/my file+v1 (é).csv", "event_name": "ObjectCreated:Put"}])
+    assert "my+file" in body or "my%20file" in body  # the body is encoded as S3 sends it
+    lines = describe_dead_letter(
+        {"MessageId": "m", "Body": body, "MessageAttributes": {REASON_ATTRIBUTE: {"StringValue": "why"}}}
+    )
+    assert lines == ["- m", "    object   s3://b/2026/my file+v1 (é).csv", "    reason   why"]
