@@ -249,6 +249,8 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     assert {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]} == {
         "InputBucket": SAMPLE_BUCKET,
         "InputKey": f"{DATA_PREFIX}abalone.csv",
+        "InputDataType": "S3Prefix",
+        "TrainingData": "NewObjects",
     }
 
 
