@@ -107,7 +107,8 @@ class StackOptions:
     def as_arguments(self) -> list[str]:
         arguments = [*(("--target", self.target) if self.target else ())]
         arguments += [*(("--pipeline-name", self.pipeline_name) if self.pipeline_name else ())]
-        arguments += [*(("--pipeline-parameters", self.pipeline_parameters) if self.pipeline_parameters else ())]
+        if self.pipeline_parameters is not None:
+            arguments += ["--pipeline-parameters", self.pipeline_parameters]
         arguments += [*(("--pipeline-definition", str(self.pipeline_definition)) if self.pipeline_definition else ())]
         return arguments + [part for override in self.overrides for part in ("--override", override)]
 
@@ -115,7 +116,7 @@ class StackOptions:
         given = dict(override.split("=", 1) for override in self.overrides)
         if self.pipeline_name:
             given["PipelineName"] = self.pipeline_name
-        if self.pipeline_parameters:
+        if self.pipeline_parameters is not None:
             given["PipelineParameters"] = self.pipeline_parameters
         return given
 
@@ -146,10 +147,18 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
         if stack:
             return stack
         if process.poll() is not None:
-            raise RuntimeError(f"the local stack stopped while starting; see {state_dir / 'log'}")
+            raise SystemExit(f"retrain-trigger local: error: {_why_it_stopped(state_dir / 'log')}")
         time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the local stack did not start within {START_SECONDS} s; see {state_dir / 'log'}")
+
+
+def _why_it_stopped(log: Path) -> str:
+    """The last error line of the stack's log (a refused deploy says why in one line), and where the log is."""
+    lines = [line.strip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if line.split(":", 1)[0].endswith(("Error", "Exception"))]
+    reason = errors[-1].split(": ", 1)[-1] if errors else "the local stack stopped while starting"
+    return f"{reason} (the whole log: {log})"
 
 
 def down(state_dir: Path = STATE_DIR) -> str:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from emulator.moto_server import REGION
 from emulator.step_environments import python_for
@@ -177,7 +178,7 @@ class LocalPipelineRunner:
         started = time.monotonic()
         self._on_step(StepResult(step["Name"], step["Type"], "Executing"))
         try:
-            detail = handler(step, context)
+            detail = _failing_on_aws_errors(handler, step, context)
         except StepFailed as failure:
             self._report(
                 context,
@@ -482,6 +483,16 @@ def _navigate(document: Any, path: str) -> Any:
 def _split_uri(uri: str) -> tuple[str, str]:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key
+
+
+def _failing_on_aws_errors(
+    handler: Callable[[dict[str, Any], _Context], str], step: dict[str, Any], context: _Context
+) -> str:
+    """An AWS error of the job (a missing bucket or object to read) fails the step with it, as SageMaker's would."""
+    try:
+        return handler(step, context)
+    except ClientError as error:
+        raise StepFailed(f"{step['Name']}: {error}") from None
 
 
 def _cannot_run(handlers: dict[str, Any]) -> Callable[[dict[str, Any], _Context], str]:

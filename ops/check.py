@@ -39,10 +39,13 @@ def check(request: CheckRequest) -> int:
     print(f"pipeline {request.pipeline_name} declares {len(declared)} parameter(s):")
     for parameter in declared:
         print(f"  {parameter}")
-    mapping = parse_mapping(request.mapping)
-    problems += problems_of(mapping, declared, request.pipeline_name)
+    try:
+        problems += problems_of(parse_mapping(request.mapping), declared, request.pipeline_name)
+    except MappingError as error:
+        problems = problems or [str(error)]
     if not problems:
         _examples(request)
+    problems = list(dict.fromkeys(problems))  # the settings' reading and the parser's may say the same
     for problem in problems:
         print(f"error: {problem}")
     print("the mapping fits the pipeline" if not problems else f"{len(problems)} problem(s): no run would start")

@@ -1,4 +1,4 @@
-"""retrain-trigger backfill | dlq | redrive | status | local up|down
+"""retrain-trigger backfill | check | dlq | redrive | status | notifications | local up|down
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -270,13 +270,30 @@ def status(targets: Targets, limit: int) -> int:
         started = summary.get("StartTime")
         print(f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} {started or ''}")
         print(f"    execution    {arn}")
-        for line in _run_lines(s3, parameters, reports, packages.get(arn), described.get("FailureReason")):
+        failure = described.get("FailureReason") or _failed_step(sagemaker, arn, dict(summary))
+        for line in _run_lines(s3, parameters, reports, packages.get(arn), failure, described=dict(described)):
             print(f"    {line}")
     return 0
 
 
+def _failed_step(sagemaker: Any, arn: str, summary: dict[str, Any]) -> str | None:
+    """For a failed run that gave no reason: its failed step and that step's reason."""
+    if summary.get("PipelineExecutionStatus") != "Failed":
+        return None
+    for step in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get("PipelineExecutionSteps", []):
+        if step.get("StepStatus") == "Failed":
+            return f"step {step.get('StepName')}: {step.get('FailureReason') or 'no reason given'}"
+    return None
+
+
 def _run_lines(
-    s3: Any, parameters: dict[str, str], reports: RunReports | None, package: dict[str, Any] | None, failure: str | None
+    s3: Any,
+    parameters: dict[str, str],
+    reports: RunReports | None,
+    package: dict[str, Any] | None,
+    failure: str | None,
+    *,
+    described: dict[str, Any] | None = None,
 ) -> list[str]:
     data_report = (reports.data_report if reports else None) or {}
     evaluation = (reports.evaluation if reports else None) or {}
@@ -286,8 +303,11 @@ def _run_lines(
         lines = [f"trained on   {lineage['object_count']} object(s), TrainingData={mode}, input {lineage['input']}"]
         bucket = lineage["bucket"]
         lines += [f"               s3://{bucket}/{o['key']} ({o['size']:,} bytes)" for o in lineage["objects"]]
-    else:
+    elif "InputBucket" in parameters:
         lines = [f"started for  {key}" for key in _objects_of(s3, parameters)]
+    else:  # a pipeline of one's own: what the trigger wrote in the description, and what it passed
+        lines = [f"cause        {(described or {}).get('PipelineExecutionDescription') or 'not recorded'}"]
+        lines.append("parameters   " + ", ".join(f"{name}={value}" for name, value in parameters.items()))
     if evaluation.get("metrics"):
         lines.append(f"metrics      {describe_metrics(evaluation['metrics'])}")
         champion = evaluation.get("champion") or {}
@@ -355,7 +375,9 @@ def check_mapping(args: argparse.Namespace, targets: Targets) -> int:
     return check(
         CheckRequest(
             pipeline_name=_need(targets.pipeline_name, "pipeline name"),
-            mapping=args.pipeline_parameters or stack.get("PipelineParameters") or BUNDLED_PIPELINE_MAPPING,
+            mapping=args.pipeline_parameters
+            if args.pipeline_parameters is not None
+            else stack.get("PipelineParameters") or BUNDLED_PIPELINE_MAPPING,
             bucket=targets.bucket or "your-data-bucket",
             data_prefix=targets.data_prefix or "",
             training_data=stack.get("TrainingData") or "NewObjects",

@@ -20,6 +20,7 @@ from emulator.pipeline_runner import LocalPipelineRunner
 from emulator.status_events import record_in_moto, status_change_event
 from examples.own_pipeline.pipeline import PIPELINE_NAME, definition_json, upload_code
 from tests.integration.conftest import LocalRun
+from tests.integration.test_ops_cli import cli
 from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
@@ -62,7 +63,9 @@ def parameters_of(execution_arn: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("local_run", [ONE_OBJECT], indirect=True)
-def test_the_own_pipeline_runs_with_the_mapped_values_and_its_end_reads_correctly(local_run, image_environments):
+def test_the_own_pipeline_runs_with_the_mapped_values_and_its_end_reads_correctly(
+    local_run, image_environments, capsys
+):
     create_own_pipeline(local_run)
     upload(local_run, "abalone 1.csv")
 
@@ -87,10 +90,17 @@ def test_the_own_pipeline_runs_with_the_mapped_values_and_its_end_reads_correctl
     assert ended["subject"] == f"Retraining succeeded: {PIPELINE_NAME}"
     assert f"s3://{local_run.deployment.bucket}/{DATA_PREFIX}abalone 1.csv" in ended["message"]
     assert "Traceback" not in ended["message"]
+    capsys.readouterr()
+    assert cli(local_run, "status") == 0
+    status = capsys.readouterr().out
+    assert (
+        f"cause        Started by the upload of s3://{local_run.deployment.bucket}/{DATA_PREFIX}abalone 1.csv" in status
+    )
+    assert "TrainingInstanceType=ml.m5.2xlarge" in status
 
 
 @pytest.mark.parametrize("local_run", [ONE_OBJECT], indirect=True)
-def test_a_failed_step_of_the_own_pipeline_is_named_with_its_reason(local_run, image_environments):
+def test_a_failed_step_of_the_own_pipeline_is_named_with_its_reason(local_run, image_environments, capsys):
     create_own_pipeline(local_run)
     upload(local_run, "empty.csv", body="length,diameter,rings\n")  # a header and no rows
     [execution] = local_run.targets.executions()
@@ -106,6 +116,11 @@ def test_a_failed_step_of_the_own_pipeline_is_named_with_its_reason(local_run, i
     assert ended["subject"] == f"Retraining FAILED: {PIPELINE_NAME}"
     assert "Step:      Fit\n" in ended["message"]
     assert "Reason:    Fit: " in ended["message"]
+    capsys.readouterr()
+    assert cli(local_run, "status") == 0
+    status = capsys.readouterr().out
+    assert "failure      " in status
+    assert "Fit: ValueError" in status
 
 
 @pytest.mark.parametrize("local_run", [EVERYTHING], indirect=True)

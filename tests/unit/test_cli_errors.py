@@ -193,3 +193,18 @@ def test_dlq_shows_each_key_decoded_as_the_user_wrote_it():
         {"MessageId": "m", "Body": body, "MessageAttributes": {REASON_ATTRIBUTE: {"StringValue": "why"}}}
     )
     assert lines == ["- m", "    object   s3://b/2026/my file+v1 (é).csv", "    reason   why"]
+
+
+def test_a_local_stack_that_could_not_deploy_says_why_in_one_line(tmp_path):
+    from emulator.local_stack import _why_it_stopped
+
+    log = tmp_path / "log"
+    log.write_text(
+        "Traceback (most recent call last):\n  File ...\n"
+        "RuntimeError: stack retrain-trigger-local: CREATE_FAILED PipelineTargets: PipelineParameters: "
+        "InputDataUrl={uri}: EventBridge cannot pass this value\n",
+        encoding="utf-8",
+    )
+    said = _why_it_stopped(log)
+    assert said.startswith("stack retrain-trigger-local: CREATE_FAILED PipelineTargets: PipelineParameters:")
+    assert said.endswith(f"(the whole log: {log})")

@@ -73,6 +73,7 @@ def test_literal_commas_and_braces_are_written_as_documented():
         ("A=1,A=2", "maps A more than once"),
         ("Bad Name=1", "pair 'Bad Name=1': 'Bad Name' is not a SageMaker parameter name"),
         ("", "PipelineParameters is empty"),
+        ("TrainingInstanceType=ml.m5.2xlarge", "passes the run no data: map the pipeline's input to {uri}"),
     ],
 )
 def test_a_malformed_mapping_is_refused_naming_the_pair(mapping, message):
@@ -87,12 +88,12 @@ values = st.lists(st.one_of(texts, st.sampled_from([f"{{{name}}}" for name in PL
 
 @given(pairs=st.dictionaries(names, values, min_size=1, max_size=5), key=st.text(min_size=1, max_size=1024))
 def test_any_key_s3_allows_renders_within_sagemakers_limits_or_is_refused_with_a_reason(pairs, key):
-    mapping = ",".join(f"{name}={value}" for name, value in pairs.items())
+    mapping = ",".join([f"{name}={value}" for name, value in pairs.items() if name != "Data"] + ["Data={uri}"])
     obj = replace(UPLOAD, key=key)
     refusal = refusal_of(obj, shape(mapping))
     if refusal is None:
         rendered = run_for([obj], shape(mapping)).parameters
-        assert set(rendered) == set(pairs)
+        assert set(rendered) == {*pairs, "Data"}
         assert all(len(value) <= MAX_VALUE_LENGTH for value in rendered.values())
     else:
         assert "at most" in refusal
@@ -127,7 +128,7 @@ def test_check_refuses_a_name_the_pipeline_lacks_and_a_static_value_of_the_wrong
     assert code == 1
     assert f"error: PipelineParameters maps InputBucket, which pipeline {FOREIGN} does not declare" in out
     assert "InputDataUrl (String, default 's3://sagemaker-sample/abalone.csv')" in out
-    assert "error: ProcessingInstanceCount is a Integer parameter, and 'two' is not a Integer" in out
+    assert "error: ProcessingInstanceCount is an Integer parameter, and 'two' is not an Integer" in out
 
 
 def foreign_core(mapping: str, **variables: str):
@@ -177,7 +178,8 @@ def test_a_wrong_mapping_sends_the_uploads_to_the_dlq_with_the_reason_and_one_no
         == []
     )
     [dead] = targets.dead_letters()
-    assert f"maps InputBucket, which pipeline {FOREIGN} does not declare; it declares: " in dead["reason"]
+    assert f"maps InputBucket, which pipeline {FOREIGN} does not declare; " in dead["reason"]
+    assert f"pipeline {FOREIGN} declares: " in dead["reason"]
     assert "InputDataUrl (String" in dead["reason"]
     [told] = targets.notifications()
     assert told["subject"].startswith("Retraining NOT started")

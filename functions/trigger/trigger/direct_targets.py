@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trigger.adapters.pipeline_targets import RuleTarget, Schedule
-from trigger.parameter_mapping import parse_mapping
+from trigger.parameter_mapping import MappingError, manifest_read_as_data, parse_mapping
 from trigger.target_parameters import rule_parameters, schedule_parameters
 
 
@@ -21,6 +21,10 @@ class DirectTargets:
     def apply(self, properties: dict[str, Any], previous: dict[str, Any] | None) -> None:
         """Translate first (a refusal changes nothing), then give each path its target."""
         mapping = parse_mapping(properties["PipelineParameters"])
+        # What the trigger function would refuse at start fails the deploy instead.
+        refusal = manifest_read_as_data(mapping, properties["TrainingData"], int(properties["MaxObjectsPerRun"]))
+        if refusal:
+            raise MappingError(refusal)
         rule = properties.get("Rule") or {}
         on_rule = (
             rule_parameters(

@@ -84,7 +84,8 @@ def run_not_started(run: PipelineRun, reason: str, *, permanent: bool) -> Notifi
     """Sent once per run, however many times its start is tried."""
     if permanent:
         what_next = (
-            "SageMaker refused this run for good, so it will not be tried again. Its uploads were "
+            "This run was refused for good (by SageMaker, or by the check of PipelineParameters against the "
+            "pipeline), so it will not be tried again. Its uploads were "
             "moved to the trigger's dead-letter queue with this reason. Fix the cause, then run "
             "`retrain-trigger redrive`: they are recorded again and start a run. Nothing has been dropped.\n"
         )

@@ -34,6 +34,8 @@ PLACEHOLDERS = {
     "training_data": "NewObjects or AllObjects",
 }
 _LITERALS = {"comma": ","}
+# The placeholders that tell a run where its data is: a mapping without one trains on defaults.
+DATA_PLACEHOLDERS = frozenset({"key", "uri", "prefix", "prefix_uri", "manifest_uri"})
 # What the bundled pipeline reads (pipeline/definition.py): the template's default mapping.
 BUNDLED_PIPELINE_MAPPING = (
     "InputBucket={bucket},InputKey={key},InputDataType={input_data_type},TrainingData={training_data}"
@@ -129,6 +131,11 @@ def parse_mapping(text: str) -> ParameterMapping:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise MappingError(f"PipelineParameters maps {', '.join(duplicates)} more than once")
+    if not any(parameter.placeholders & DATA_PLACEHOLDERS for parameter in parameters):
+        raise MappingError(
+            "PipelineParameters passes the run no data: map the pipeline's input to {uri}, {key}, {prefix_uri} "
+            "or {manifest_uri}, or every run would train on the parameter's default"
+        )
     if len(parameters) > MAX_PARAMETERS:
         raise MappingError(
             f"PipelineParameters maps {len(parameters)} parameters; SageMaker takes at most {MAX_PARAMETERS}"
@@ -171,3 +178,17 @@ def _parts(value: str, pair: str) -> tuple[Part, ...]:
             )
     parts.append(Part(value[position:]))
     return tuple(part for part in parts if part.text or part.placeholder)
+
+
+def manifest_read_as_data(mapping: ParameterMapping, training_data: str, max_objects_per_run: int) -> str | None:
+    """A run of several uploads gives {key} and {uri} its manifest: a pipeline told only the URI would
+    read the manifest as if it were data. The reason to refuse such a configuration, or None."""
+    reads_one_location = mapping.uses("key") or mapping.uses("uri")
+    tells_manifest_apart = mapping.uses("input_data_type") or mapping.uses("manifest_uri")
+    if training_data == "NewObjects" and max_objects_per_run > 1 and reads_one_location and not tells_manifest_apart:
+        return (
+            "PipelineParameters maps {key} or {uri} without {input_data_type}: a run of several uploads "
+            "would pass its manifest as if it were the data. Set MaxObjectsPerRun=1 (one object per run), "
+            "or map {input_data_type} so the pipeline knows a manifest from data"
+        )
+    return None

@@ -36,10 +36,7 @@ def problems_of(mapping: ParameterMapping, declared: list[DeclaredParameter], pi
     for mapped in mapping.parameters:
         parameter = by_name.get(mapped.name)
         if parameter is None:
-            problems.append(
-                f"PipelineParameters maps {mapped.name}, which pipeline {pipeline_name} does not declare; "
-                f"it declares: {listed}"
-            )
+            problems.append(f"PipelineParameters maps {mapped.name}, which pipeline {pipeline_name} does not declare")
             continue
         problem = _type_problem(mapped.name, mapped.static_value, mapped.placeholders, parameter.type)
         if problem:
@@ -47,6 +44,8 @@ def problems_of(mapping: ParameterMapping, declared: list[DeclaredParameter], pi
     for parameter in declared:
         if parameter.default is None and parameter.name not in mapping.names:
             problems.append(f"pipeline {pipeline_name} declares {parameter.name} with no default, and it is not mapped")
+    if problems:
+        problems.append(f"pipeline {pipeline_name} declares: {listed}")
     return problems
 
 
@@ -56,10 +55,14 @@ def _type_problem(name: str, static: str | None, placeholders: frozenset[str], k
     if static is None:
         if placeholders <= NUMERIC_PLACEHOLDERS and kind in ("Integer", "Float"):
             return None
-        return f"{name} is a {kind} parameter, but its value {{{', '.join(sorted(placeholders))}}} is text"
+        return f"{name} is {_a(kind)} parameter, but its value {{{', '.join(sorted(placeholders))}}} is text"
     if not _fits(static, kind):
-        return f"{name} is a {kind} parameter, and {static!r} is not a {kind}"
+        return f"{name} is {_a(kind)} parameter, and {static!r} is not {_a(kind)}"
     return None
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"
 
 
 def _fits(value: str, kind: str) -> bool:

@@ -12,8 +12,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trigger.coalescing import RunPolicy
-from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, MappingError, ParameterMapping, parse_mapping
-from trigger.runs import ALL_OBJECTS, NEW_OBJECTS, RunShape
+from trigger.parameter_mapping import (
+    BUNDLED_PIPELINE_MAPPING,
+    MappingError,
+    ParameterMapping,
+    manifest_read_as_data,
+    parse_mapping,
+)
+from trigger.runs import ALL_OBJECTS, RunShape
 
 
 class ConfigurationError(RuntimeError):
@@ -64,7 +70,9 @@ class TriggerSettings(BaseModel):
             mapping = parse_mapping(self.pipeline_parameters)
         except MappingError as error:
             raise ValueError(str(error)) from None
-        _refuse_manifest_read_as_data(mapping, self.training_data, self.max_objects_per_run)
+        refusal = manifest_read_as_data(mapping, self.training_data, self.max_objects_per_run)
+        if refusal:
+            raise ValueError(refusal)
         return self
 
     @cached_property
@@ -88,19 +96,6 @@ class TriggerSettings(BaseModel):
             quiet_seconds=self.quiet_seconds,
             max_wait_seconds=self.max_wait_seconds,
             min_seconds_between_runs=self.min_seconds_between_runs,
-        )
-
-
-def _refuse_manifest_read_as_data(mapping: ParameterMapping, training_data: str, max_objects_per_run: int) -> None:
-    """A run of several uploads gives {key} and {uri} its manifest: a pipeline told only the URI would
-    read the manifest as if it were data. Say so at start instead of training on the wrong thing."""
-    reads_one_location = mapping.uses("key") or mapping.uses("uri")
-    tells_manifest_apart = mapping.uses("input_data_type") or mapping.uses("manifest_uri")
-    if training_data == NEW_OBJECTS and max_objects_per_run > 1 and reads_one_location and not tells_manifest_apart:
-        raise ValueError(
-            "PIPELINE_PARAMETERS maps {key} or {uri} without {input_data_type}: a run of several uploads "
-            "would pass its manifest as if it were the data. Set MaxObjectsPerRun=1 (one object per run), "
-            "or map {input_data_type} so the pipeline knows a manifest from data"
         )
 
 
