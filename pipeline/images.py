@@ -30,11 +30,6 @@ class StepImage:
     def name(self) -> str:
         return f"{self.framework}-{self.version}"
 
-    def pinned(self, distribution: str) -> str:
-        """The version this image holds of ``distribution`` (KeyError: it holds none)."""
-        versions = dict(package.split("==", 1) for package in self.packages)
-        return versions[distribution]
-
     def holds(self, distribution: str) -> bool:
         return any(package.split("==", 1)[0] == distribution for package in self.packages)
 
