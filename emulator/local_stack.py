@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +186,13 @@ def serve(state_dir: Path, options: StackOptions) -> None:
     from emulator.demo import Demo, _fresh_import
     from emulator.deployment import deploy_locally, function_environment
     from emulator.moto_server import running_moto_server
+    from emulator.status_events import executions_that_keep_running
 
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
-    with running_moto_server(serial=True) as endpoint:
+    # Executions stay Executing until their local run ends, as SageMaker's do while their jobs run:
+    # the cap, the sweep and `status` then see what they would see on AWS.
+    with running_moto_server(serial=True) as endpoint, executions_that_keep_running():
         deployment = deploy_locally(options.template_parameters())
         target_column = create_pipeline(deployment, options)
         demo = Demo(say=lambda line: print(line, flush=True))
@@ -222,7 +226,7 @@ def serve(state_dir: Path, options: StackOptions) -> None:
 def _serve_until_stopped(deployment: Any, event_source: Any, sweep: Any, run_ended: Any, stopping: list[int]) -> None:
     """The event source, the runner of each new execution, its status event, and the sweep."""
     from emulator.pipeline_runner import LocalPipelineRunner
-    from emulator.status_events import record_in_moto, status_change_event
+    from emulator.status_events import record_in_moto, record_step, status_change_event
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     seen: set[str] = set()
@@ -232,7 +236,7 @@ def _serve_until_stopped(deployment: Any, event_source: Any, sweep: Any, run_end
         for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
             seen.add(arn)
             print(f"running {arn}", flush=True)
-            result = LocalPipelineRunner().run(arn)
+            result = LocalPipelineRunner(on_step=partial(record_step, arn)).run(arn)
             record_in_moto(result)
             print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
             run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))

@@ -59,6 +59,23 @@ def record_in_moto(result: RunResult) -> None:
     setattr(execution, RECORDED_STEPS, [_step_summary(step, result) for step in result.steps])
 
 
+def record_step(execution_arn: str, step: StepResult) -> None:
+    """While a local run goes on: each step as it starts and ends, for ListPipelineExecutionSteps
+    (and so `retrain-trigger status`) to show the running step, as SageMaker's would."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    account, pipeline = execution_arn.split(":")[4], execution_arn.split("/")[1]
+    execution = sagemaker_backends[account][REGION].pipelines[pipeline].pipeline_executions[execution_arn]
+    steps: list[dict[str, Any]] = getattr(execution, RECORDED_STEPS, None) or []
+    setattr(execution, RECORDED_STEPS, steps)
+    now = datetime.now(UTC)
+    for summary in steps:
+        if summary["StepName"] == step.name and summary["StepStatus"] == "Executing":
+            summary.update(StepStatus=step.status, EndTime=now)
+            return
+    steps.append({"StepName": step.name, "StepStatus": step.status, "StartTime": now})
+
+
 def _step_summary(step: StepResult, result: RunResult) -> dict[str, Any]:
     """A step as ListPipelineExecutionSteps describes it."""
     summary: dict[str, Any] = {"StepName": step.name, "StepStatus": step.status}

@@ -270,10 +270,23 @@ def status(targets: Targets, limit: int) -> int:
         started = summary.get("StartTime")
         print(f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} {started or ''}")
         print(f"    execution    {arn}")
+        running = _running_step(sagemaker, arn) if summary.get("PipelineExecutionStatus") == "Executing" else None
+        if running:
+            print(f"    running      {running}")
         failure = described.get("FailureReason") or _failed_step(sagemaker, arn, dict(summary))
         for line in _run_lines(s3, parameters, reports, packages.get(arn), failure, described=dict(described)):
             print(f"    {line}")
     return 0
+
+
+def _running_step(sagemaker: Any, arn: str) -> str | None:
+    """The step a run is in, and for how long."""
+    for step in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get("PipelineExecutionSteps", []):
+        if step.get("StepStatus") == "Executing":
+            started = step.get("StartTime")
+            elapsed = f" for {int((datetime.now(UTC) - started).total_seconds())} s" if started else ""
+            return f"step {step.get('StepName')}{elapsed}"
+    return None
 
 
 def _failed_step(sagemaker: Any, arn: str, summary: dict[str, Any]) -> str | None:
