@@ -18,7 +18,8 @@ is scored on the same test split, laid out as its features by name, when every c
 here for the same problem and classes and its rows were split by the same scheme (otherwise the new
 model is registered for review: under another split scheme, its test rows may be rows it trained on);
 the new model is registered only if it passes the gates and beats the champion on the primary
-metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means not worse).
+metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means better by any amount:
+a tie keeps production).
 """
 
 from __future__ import annotations
@@ -385,10 +386,8 @@ def decide(
         }
     else:
         theirs = champion["metrics"][name]
-        improvement = _improvement(name, ours, theirs)
-        register = improvement is not None and improvement >= args.min_improvement
-        versus = f"{shown} vs production {_number(theirs)}"
-        summary = f"{versus}: registered" if register else f"not better than production ({versus}): not registered"
+        register, summary = against_production(_improvement(name, ours, theirs), args.min_improvement)
+        summary = summary.format(versus=f"{shown} vs production {_number(theirs)}")
     approve = register and args.auto_approve == "true"
     return {
         "register": register,
@@ -397,6 +396,17 @@ def decide(
         "primary_metric": name,
         "min_improvement": args.min_improvement,
     }
+
+
+def against_production(improvement: float | None, min_improvement: float) -> tuple[bool, str]:
+    """The champion rule, in one place: register only a model strictly better than production, and
+    better by at least MinImprovement; a tie keeps production (the same model would be registered
+    twice, and approved again with AutoApprove). Returns the decision and its sentence ({versus})."""
+    if improvement is not None and improvement > 0 and improvement >= min_improvement:
+        return True, "{versus}: registered"
+    if improvement == 0:
+        return False, "same as production ({versus}): not registered"
+    return False, "not better than production ({versus}): not registered"
 
 
 def _improvement(name: str, ours: float | None, theirs: float | None) -> float | None:
