@@ -26,6 +26,7 @@ import math
 import re
 import sys
 from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii  # what json.dumps does with a str, without its checks
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ DATE_SHARE = 0.9
 SEPARATORS = (",", ";", "\t")
 ENCODE_CHUNK_ROWS = 50_000
 SPLIT_CHUNK_ROWS = 10_000  # rows whose texts are held at once while hashing
+REPEAT_PROBE = 1000  # the values of a numeric column looked at to tell whether some repeat
 OBJECTIVES = {
     "regression": ("reg:squarederror", "rmse"),
     "binary": ("binary:logistic", "logloss"),
@@ -306,7 +308,7 @@ def cell_text(value: Any) -> str:
         text = value.strip()
         if not text:
             return "null"
-        return number_text(float(text)) if NUMBER_TEXT.fullmatch(text) else json.dumps(text)
+        return number_text(float(text)) if NUMBER_TEXT.fullmatch(text) else encode_basestring_ascii(text)
     if value is None or isinstance(value, bool):
         return "null" if value is None else json.dumps(str(value))
     try:
@@ -316,31 +318,50 @@ def cell_text(value: Any) -> str:
 
 
 def float_texts(numbers: np.ndarray) -> list[str]:
-    """number_text of each float, the same texts, faster: numpy only picks the values whole numbers and
-    missing values are (the texts themselves come from Python's own float formatting)."""
-    texts = list(map(repr, numbers.tolist()))
+    """number_text of each float, the same texts, faster: numpy only sorts the values into whole
+    numbers, other finite numbers and the rest, and each kind is written in one pass (the others by
+    Python's own float formatting, which is most of the time the split takes)."""
     finite = np.isfinite(numbers)
     with np.errstate(invalid="ignore"):
         whole = finite & (numbers == np.trunc(numbers)) & (np.abs(numbers) < EXACT_INTEGERS)
-    for position in np.flatnonzero(whole | ~finite).tolist():
-        texts[position] = number_text(numbers[position])
-    return texts
+    fraction = finite & ~whole
+    if fraction.all():  # measured values, mostly
+        return list(map(repr, numbers.tolist()))
+    texts = np.full(len(numbers), "null", dtype=object)
+    texts[whole] = np.fromiter(map(str, numbers[whole].astype(np.int64).tolist()), dtype=object, count=whole.sum())
+    texts[fraction] = np.fromiter(map(repr, numbers[fraction].tolist()), dtype=object, count=fraction.sum())
+    texts[numbers == math.inf] = '"inf"'
+    texts[numbers == -math.inf] = '"-inf"'
+    return texts.tolist()
 
 
 def column_texts(values: pd.Series) -> list[str]:
-    """The canonical text of each cell of a column: a numeric column's numbers straight from its floats."""
+    """The canonical text of each cell of a column, each distinct value's text computed once."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return float_texts(values.to_numpy(dtype=float, na_value=np.nan))
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        probe = numbers[:REPEAT_PROBE]
+        if len(pd.unique(probe)) > 0.9 * len(probe):
+            return float_texts(numbers)  # hardly a value twice: finding the distinct ones costs more
+        # Floats are equal only when their texts are (NaN and -0.0 aside, whose texts are one too).
+        codes, distinct = pd.factorize(numbers, use_na_sentinel=True)
+        texts: list[str] = np.array([*float_texts(distinct), "null"], dtype=object)[codes].tolist()  # -1: missing
+        return texts
     missing = values.isna().to_numpy()
     cells = [None if absent else value for value, absent in zip(values.tolist(), missing, strict=True)]
-    # Each distinct value's text once (keyed by type too: True, 1 and 1.0 are equal keys otherwise).
-    keys = [(type(cell), cell) for cell in cells]
-    texts = {key: cell_text(key[1]) for key in dict.fromkeys(keys)}
-    return [texts[key] for key in keys]
+    # Distinct by Python's equality (pandas' factorize takes "" and "\x00" for one string), and by
+    # type too unless all are text: True, 1 and 1.0 are equal keys otherwise.
+    only_text = pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    keys = cells if only_text else [(type(cell), cell) for cell in cells]
+    text_of = {key: cell_text(cell) for key, cell in dict(zip(keys, cells, strict=True)).items()}
+    return [text_of[key] for key in keys]
 
 
-def row_bucket(row: str) -> int:
-    return int.from_bytes(hashlib.sha256(row.encode("utf-8")).digest()[:8], "big") % 100
+def row_buckets(names_text: str, rows: int, cells: list[list[str]]) -> np.ndarray:
+    """The bucket of each row, from its cells' texts given column by column: the first 8 bytes of
+    the SHA-256 of the row's text (UTF-8), big-endian, modulo 100."""
+    texts = map(",".join, zip(itertools.repeat(names_text, rows), *cells, strict=True))
+    digests = b"".join([hashlib.sha256(text.encode("utf-8")).digest() for text in texts])
+    return np.frombuffer(digests, dtype=">u8")[::4] % 100  # 4 eight-byte words per digest: the first
 
 
 def split_of_rows(table: pd.DataFrame) -> pd.Series:
@@ -351,14 +372,12 @@ def split_of_rows(table: pd.DataFrame) -> pd.Series:
     """
     columns = sorted(table.columns, key=str)
     names_text = json.dumps([str(column) for column in columns], separators=(",", ":"))
-    buckets: list[int] = []
+    buckets = [np.zeros(0, dtype=np.uint64)]
     for start in range(0, len(table), SPLIT_CHUNK_ROWS):
         chunk = table.iloc[start : start + SPLIT_CHUNK_ROWS]
-        cells = [column_texts(chunk[column]) for column in columns]
-        rows = map(",".join, zip(itertools.repeat(names_text, len(chunk)), *cells, strict=True))
-        buckets += [row_bucket(row) for row in rows]
-    names = np.empty(len(buckets), dtype=object)
-    numbers = np.asarray(buckets, dtype=int)
+        buckets.append(row_buckets(names_text, len(chunk), [column_texts(chunk[column]) for column in columns]))
+    numbers = np.concatenate(buckets)
+    names = np.empty(len(numbers), dtype=object)
     lower = 0
     for name, upper in SPLIT_BUCKETS:
         names[(numbers >= lower) & (numbers < upper)] = name

@@ -112,6 +112,26 @@ def test_a_numeric_column_gets_the_texts_of_its_numbers_one_by_one(numbers):
     assert preprocess.float_texts(np.asarray(numbers, dtype=float)) == [preprocess.number_text(n) for n in numbers]
 
 
+@given(
+    st.lists(st.sampled_from([0.0, -0.0, 7.0, 0.1, -2.5, 2.0**53, 1e16, math.nan, math.inf, -math.inf]), max_size=60)
+)
+def test_a_numeric_column_of_repeated_values_gets_each_cells_own_text(numbers):
+    import pandas as pd
+
+    assert preprocess.column_texts(pd.Series(numbers, dtype=float)) == [preprocess.number_text(n) for n in numbers]
+
+
+def test_values_pandas_takes_for_one_keep_their_own_texts():
+    import pandas as pd
+
+    # pandas' factorize takes "" and "\x00" for one string, and True, 1 and 1.0 for one value.
+    strings = pd.Series(["", "\x00", "a\x00b", "a\x00c", None], dtype=object)
+    mixed = pd.Series([True, 1, 1.0, "1", None], dtype=object)
+
+    assert preprocess.column_texts(strings) == ["null", '"\\u0000"', '"a\\u0000b"', '"a\\u0000c"', "null"]
+    assert preprocess.column_texts(mixed) == ['"True"', "1", "1", "1", "null"]
+
+
 @given(st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1))
 def test_whole_numbers_have_one_form_whatever_their_type_or_spelling(whole):
     forms = {preprocess.cell_text(whole), preprocess.cell_text(float(whole)), preprocess.cell_text(f"{whole}.0")}
