@@ -18,6 +18,13 @@ from trigger.uploads import UploadedObject
 EXAMPLE_FILE = "example.csv"
 
 
+def _manifest_prefix() -> str:
+    """Where the functions write manifests: the template's Globals, as the stack gives them."""
+    from emulator.cloudformation import load_template
+
+    return str(load_template()["Globals"]["Function"]["Environment"]["Variables"]["MANIFEST_PREFIX"])
+
+
 @dataclass(frozen=True)
 class CheckRequest:
     pipeline_name: str
@@ -59,7 +66,7 @@ def _settings_problems(request: CheckRequest) -> list[str]:
             {
                 "PIPELINE_NAME": request.pipeline_name,
                 "SCHEDULER_TABLE_NAME": "-",
-                "MANIFEST_PREFIX": "pipeline-artifacts/manifests/",
+                "MANIFEST_PREFIX": _manifest_prefix(),
                 "PIPELINE_PARAMETERS": request.mapping,
                 "DATA_PREFIX": request.data_prefix,
                 "TRAINING_DATA": request.training_data,
@@ -75,7 +82,7 @@ def _examples(request: CheckRequest) -> None:
     shape = RunShape(
         request.pipeline_name,
         parse_mapping(request.mapping),
-        "pipeline-artifacts/manifests/",
+        _manifest_prefix(),
         request.data_prefix,
         request.training_data,
     )

@@ -176,7 +176,7 @@ def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_b
     from emulator.cloudformation import intrinsics
 
     stack = local_run.deployment.stack
-    rule = "retrain-trigger-local-object-created"
+    rule = stack.physical["ObjectCreatedRule"]  # the name the template gives it
     events = boto3.client("events", region_name=REGION)
     events.remove_targets(Rule=rule, Ids=["pipeline"])  # what the deploy set, taken away
     properties = intrinsics(stack)(stack.translated["Resources"]["PipelineTargets"]["Properties"])
