@@ -1,4 +1,4 @@
-"""retrain-trigger backfill | check | dlq | redrive | status | notifications | local up|down
+"""retrain-trigger backfill | retrain | check | dlq | redrive | status | notifications | local up|down
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,14 +18,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ops import aws_errors
+from ops import announcements, aws_errors
+from ops.announcements import Announcement, progress, retrain
 from ops.aws_errors import CommandError, error_code
 from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.adapters.run_reports import RunReportReader
 from trigger.events import S3EventNotification
-from trigger.events import notification_body as notification_of
 from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING
 from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
@@ -79,6 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     backfill.add_argument(
         "--prefix", default=None, help="only objects under this prefix (default: the stack's DataPrefix)"
     )
+    retrain = command("retrain", "train again on objects that already ran (after a pipeline fix, a new gate or image)")
+    chosen = retrain.add_mutually_exclusive_group()
+    chosen.add_argument("--prefix", default=None, help="every object under this prefix (default: the DataPrefix)")
+    chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="these objects (KEY or s3://BUCKET/KEY)")
     command("dlq", "list the dead-letter queue's messages: objects and why each is there")
     check = command("check", "does PipelineParameters fit the pipeline? its parameters, problems, an example run's")
     check.add_argument("--pipeline-parameters", help="the mapping to check (default: the stack's PipelineParameters)")
@@ -106,49 +109,6 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
         model_package_group=args.model_package_group or stack.get("ModelPackageGroupName"),
         data_prefix=stack.get("DataPrefix"),
     )
-
-
-def notification_body(bucket: str, version: dict[str, Any]) -> str:
-    """The S3 event notification S3 itself would have sent for this object version."""
-    version_id = version.get("VersionId")
-    return notification_of(
-        [
-            {
-                "bucket": bucket,
-                "key": version["Key"],
-                "event_name": "ObjectCreated:Backfill",
-                "size": version["Size"],
-                "e_tag": version["ETag"].strip('"'),
-                "version_id": version_id if version_id and version_id != "null" else None,
-            }
-        ]
-    )
-
-
-def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-    s3 = boto3.client("s3")
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        for version in page.get("Versions", []):
-            if version.get("IsLatest") and not version["Key"].endswith("/"):
-                yield dict(version)
-
-
-def backfill(targets: Targets, bucket: str, prefix: str) -> int:
-    """Announce existing objects on the trigger queue: same queue, same guarantees as an upload."""
-    sqs = boto3.client("sqs")
-    objects = list(latest_versions(bucket, prefix))
-    sent = 0
-    for start in range(0, len(objects), BATCH):
-        chunk = objects[start : start + BATCH]
-        entries = [{"Id": str(n), "MessageBody": notification_body(bucket, v)} for n, v in enumerate(chunk)]
-        response = sqs.send_message_batch(QueueUrl=_need(targets.queue_url, "queue"), Entries=entries)  # type: ignore[arg-type]
-        if response.get("Failed"):
-            raise CommandError(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
-        sent += len(chunk)
-        _progress("backfill", sent, len(objects))
-    print(f"backfill: {sent} object(s) under s3://{bucket}/{prefix} sent to the trigger queue")
-    print("objects already trained on (same version) start nothing new; the others start runs in bursts")
-    return 0
 
 
 def dead_letters(targets: Targets) -> list[dict[str, Any]]:
@@ -238,7 +198,7 @@ def redrive(targets: Targets, dry_run: bool = False) -> int:
             sqs.send_message(QueueUrl=destination, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
-            _progress("redrive", moved, waiting)
+            progress("redrive", moved, waiting)
     print(f"redrive: {moved} message(s) moved from the dead-letter queue back to the trigger queue")
     return 0
 
@@ -312,14 +272,14 @@ def _run_lines(
     evaluation = (reports.evaluation if reports else None) or {}
     lineage = data_report.get("lineage") or {}
     mode = parameters.get("TrainingData", "NewObjects")
+    lines = [f"cause        {(described or {}).get('PipelineExecutionDescription') or 'not recorded'}"]
     if lineage.get("objects"):
-        lines = [f"trained on   {lineage['object_count']} object(s), TrainingData={mode}, input {lineage['input']}"]
+        lines += [f"trained on   {lineage['object_count']} object(s), TrainingData={mode}, input {lineage['input']}"]
         bucket = lineage["bucket"]
         lines += [f"               s3://{bucket}/{o['key']} ({o['size']:,} bytes)" for o in lineage["objects"]]
     elif "InputBucket" in parameters:
-        lines = [f"started for  {key}" for key in _objects_of(s3, parameters)]
-    else:  # a pipeline of one's own: what the trigger wrote in the description, and what it passed
-        lines = [f"cause        {(described or {}).get('PipelineExecutionDescription') or 'not recorded'}"]
+        lines += [f"started for  {key}" for key in _objects_of(s3, parameters)]
+    else:  # a pipeline of one's own: what the trigger passed
         lines.append("parameters   " + ", ".join(f"{name}={value}" for name, value in parameters.items()))
     if evaluation.get("metrics"):
         lines.append(f"metrics      {describe_metrics(evaluation['metrics'])}")
@@ -376,11 +336,6 @@ def _need(value: str | None, what: str) -> str:
     return value
 
 
-def _progress(what: str, done: int, total: int) -> None:
-    if sys.stderr.isatty() or done == total or done % 1000 == 0:
-        print(f"\r{what}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-
-
 def check_mapping(args: argparse.Namespace, targets: Targets) -> int:
     from ops.check import CheckRequest, check
 
@@ -435,9 +390,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _aws_command(args: argparse.Namespace, targets: Targets) -> int:
-    if args.command == "backfill":
-        prefix = args.prefix if args.prefix is not None else targets.data_prefix or ""
-        return backfill(targets, _need(targets.bucket, "bucket"), prefix)
+    if args.command in ("backfill", "retrain"):
+        queue, bucket = _need(targets.queue_url, "queue"), _need(targets.bucket, "bucket")
+        where = Announcement(queue, bucket, targets.data_prefix or "")
+        prefix = args.prefix if args.prefix is not None else where.data_prefix
+        if args.command == "backfill":
+            return announcements.backfill(where, prefix)
+        return retrain(where, prefix, args.keys)
     if args.command == "redrive":
         return redrive(targets, dry_run=args.dry_run)
     if args.command == "dlq":

@@ -78,6 +78,62 @@ def test_a_backfill_after_the_uploads_starts_nothing_new(local_run, capsys):
     assert f"backfill: 3 object(s) under s3://{bucket}/{DATA_PREFIX} sent" in capsys.readouterr().out
 
 
+def test_retrain_trains_again_on_an_object_that_already_ran_once_per_request(local_run, capsys):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    bucket, pipeline = local_run.deployment.bucket, local_run.deployment.pipeline_name
+    key = f"{DATA_PREFIX}fixed/data.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x,target\n1,2\n")
+    local_run.settle()
+
+    def causes() -> list[str]:
+        arns = [
+            s["PipelineExecutionArn"]
+            for s in sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"]
+        ]
+        return [
+            sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn).get("PipelineExecutionDescription", "")
+            for arn in arns
+        ]
+
+    assert cli(local_run, "--bucket", bucket, "backfill", "--prefix", f"{DATA_PREFIX}fixed/") == 0
+    local_run.settle()
+    assert len(causes()) == 1  # a backfill of what ran starts nothing
+
+    assert cli(local_run, "--bucket", bucket, "retrain", f"s3://{bucket}/{key}") == 0
+    local_run.settle()
+    assert cli(local_run, "--bucket", bucket, "status") == 0
+
+    retrained = [cause for cause in causes() if cause.startswith("Retrain requested (")]
+    assert len(causes()) == 2
+    assert len(retrained) == 1
+    assert f"s3://{bucket}/{key}" in retrained[0]
+    out = capsys.readouterr().out
+    assert "retrain: 1 object(s) sent to the trigger queue as request" in out
+    assert "cause        Retrain requested (" in out
+
+
+def test_retrain_refuses_what_it_cannot_send_in_one_line_and_sends_nothing(local_run, capsys):
+    bucket = local_run.deployment.bucket
+    local_run.event_source.drain()
+
+    missing = cli(local_run, "--bucket", bucket, "retrain", f"{DATA_PREFIX}no-such.csv")
+    outside = cli(local_run, "--stack-name", local_run.deployment.stack.name, "retrain", "elsewhere/a.csv")
+    empty = cli(local_run, "--bucket", bucket, "retrain", "--prefix", f"{DATA_PREFIX}nothing-here/")
+
+    assert (missing, outside, empty) == (1, 1, 1)
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors == [
+        f"retrain-trigger retrain: error: no object s3://{bucket}/{DATA_PREFIX}no-such.csv: nothing was sent",
+        f"retrain-trigger retrain: error: s3://{bucket}/elsewhere/a.csv is outside the data prefix {DATA_PREFIX!r}, which the "
+        "trigger skips: nothing was sent",
+        f"retrain-trigger retrain: error: no objects under s3://{bucket}/{DATA_PREFIX}nothing-here/: nothing was sent",
+    ]
+    sqs = boto3.client("sqs", region_name=REGION)
+    assert sqs.receive_message(QueueUrl=local_run.deployment.queue_url).get("Messages", []) == []
+
+
 def test_redrive_moves_dead_letters_back_to_the_trigger_queue(local_run, capsys):
     local_run.event_source.drain()  # the bucket's test event
     sqs = boto3.client("sqs", region_name=REGION)

@@ -80,6 +80,17 @@ def test_the_same_object_version_always_gets_the_same_token_and_a_new_version_a_
     assert client_request_token(unversioned) != client_request_token(replace(unversioned, sequencer="0A2"))
 
 
+def test_a_retrain_request_is_a_new_run_once_and_says_why():
+    again = replace(UPLOAD, retrain_request="20261127T120000Z-abc123")
+
+    assert client_request_token(again) != client_request_token(UPLOAD)
+    assert client_request_token(again) == client_request_token(replace(again, size=99))  # redelivered: same run
+    assert client_request_token(again) != client_request_token(replace(again, retrain_request="another"))
+    run = run_for([again], SHAPE)
+    assert run.description.startswith("Retrain requested (20261127T120000Z-abc123). Started by the upload of")
+    assert run_for([UPLOAD], SHAPE).description.startswith("Started by the upload of")
+
+
 @given(key=st.text(min_size=1, max_size=1024), version=st.none() | st.text(max_size=64))
 def test_tokens_and_display_names_always_fit_sagemaker(key, version):
     obj = replace(UPLOAD, key=key, version_id=version)

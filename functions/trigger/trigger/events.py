@@ -1,7 +1,8 @@
 """Typed models of what arrives on the trigger queue.
 
 An SQS record's body is either an S3 event notification (one or more records) or the
-``s3:TestEvent`` that S3 sends once when the notification is configured. Object keys arrive
+``s3:TestEvent`` that S3 sends once when the notification is configured. `retrain-trigger
+retrain` sends notifications of its own whose records carry ``retrainRequest``. Object keys arrive
 form-URL-encoded (``my+file.csv``, ``%2F``); they are decoded here, once, and nowhere else.
 """
 
@@ -54,6 +55,8 @@ class S3EventRecord(BaseModel):
     aws_region: str | None = Field(default=None, alias="awsRegion")
     event_time: str | None = Field(default=None, alias="eventTime")
     s3: S3Entity
+    # Not S3's: the id of a `retrain-trigger retrain` request for this object version.
+    retrain_request: str | None = Field(default=None, alias="retrainRequest", min_length=1, max_length=64)
 
 
 class S3EventNotification(BaseModel):
@@ -85,8 +88,9 @@ class TriggerQueueRecord(SqsRecordModel):
 
 def notification_body(records: list[dict[str, Any]]) -> str:
     """An S3 event notification for these objects (``bucket``, ``key`` decoded, ``event_name`` and
-    the optional ``size``, ``e_tag``, ``version_id``, ``sequencer``), as S3 would send it: the key
-    form-URL-encoded. What the function puts in the dead-letter queue, so a redrive replays it."""
+    the optional ``size``, ``e_tag``, ``version_id``, ``sequencer``, ``retrain_request``), as S3
+    would send it: the key form-URL-encoded. What the function puts in the dead-letter queue, so a
+    redrive replays it, and what `retrain-trigger backfill` and `retrain` send."""
     return json.dumps(
         {
             "Records": [
@@ -94,6 +98,7 @@ def notification_body(records: list[dict[str, Any]]) -> str:
                     "eventVersion": "2.1",
                     "eventSource": "aws:s3",
                     "eventName": record["event_name"],
+                    **({"retrainRequest": record["retrain_request"]} if record.get("retrain_request") else {}),
                     "s3": {
                         "bucket": {"name": record["bucket"]},
                         "object": {

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
-from trigger.runs import PipelineRun
+from trigger.runs import PipelineRun, retrain_requests
 from trigger.status_events import PipelineExecutionStatusChange
+from trigger.uploads import RETRAIN_REQUESTED
 
 MAX_SUBJECT_LENGTH = 99  # SNS: ASCII, no line breaks, under 100 characters
 MAX_LISTED_OBJECTS = 10
@@ -67,13 +68,15 @@ def _objects(run: PipelineRun) -> str:
 
 
 def _what(run: PipelineRun) -> str:
-    return run.objects[0].key if len(run.objects) == 1 else f"{len(run.objects)} uploads"
+    what = run.objects[0].key if len(run.objects) == 1 else f"{len(run.objects)} uploads"
+    return f"{what} ({RETRAIN_REQUESTED})" if retrain_requests(run.objects) else what
 
 
 def run_started(run: PipelineRun, execution_arn: str) -> Notification:
     body = (
         f"A new run of pipeline {run.pipeline_name} has started for:\n{_objects(run)}\n\n"
         f"Trains on: {run.trains_on}\n"
+        f"Because:   {run.reason}\n"
         f"Execution: {execution_arn}\n"
         f"Console:   {console_link(execution_arn)}\n"
     )

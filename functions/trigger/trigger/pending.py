@@ -21,7 +21,7 @@ KEEP_SECONDS = 30 * 24 * 3600  # object and run records: replays within 30 days 
 
 
 def object_pk(obj: UploadedObject) -> str:
-    return "object#" + "\n".join((obj.bucket, obj.key, obj.version_marker))
+    return "object#" + obj.identity
 
 
 def entry_sk(obj: UploadedObject, arrived_at: float) -> str:

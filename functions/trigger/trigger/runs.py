@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trigger.parameter_mapping import MappingError, ParameterMapping, RunValues
-from trigger.uploads import UploadedObject
+from trigger.uploads import RETRAIN_REQUESTED, UploadedObject
 from trigger.uploads import refusal_of as object_refusal
 
 # SageMaker limits (StartPipelineExecution).
@@ -49,6 +49,12 @@ class PipelineRun:
     @property
     def bucket(self) -> str:
         return self.objects[0].bucket
+
+    @property
+    def reason(self) -> str:
+        """Why the run exists, in a person's words."""
+        requests = retrain_requests(self.objects)
+        return f"{RETRAIN_REQUESTED} ({', '.join(requests)})" if requests else "new data"
 
     @property
     def listing_uri(self) -> str | None:
@@ -90,12 +96,22 @@ def run_for(objects: list[UploadedObject], shape: RunShape) -> PipelineRun:
         pipeline_name=shape.pipeline_name,
         parameters=shape.mapping.render(values),
         display_name=display_name(ordered[0].key if one else f"{len(ordered)} uploads", token),
-        description=_description(ordered, values, every)[:MAX_DESCRIPTION_LENGTH],
+        description=(_retrain_note(ordered) + _description(ordered, values, every))[:MAX_DESCRIPTION_LENGTH],
         client_request_token=token,
         objects=ordered,
         manifest_key=manifest_key,
         trains_on=_trains_on(ordered, values, every),
     )
+
+
+def retrain_requests(objects: tuple[UploadedObject, ...]) -> list[str]:
+    """The `retrain-trigger retrain` requests among these objects (none for new uploads)."""
+    return sorted({obj.retrain_request for obj in objects if obj.retrain_request})
+
+
+def _retrain_note(ordered: tuple[UploadedObject, ...]) -> str:
+    requests = retrain_requests(ordered)
+    return f"{RETRAIN_REQUESTED.capitalize()} ({', '.join(requests)}). " if requests else ""
 
 
 def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
@@ -146,8 +162,10 @@ def manifest_documents(run: PipelineRun) -> dict[str, str]:
     listing = {
         "run": run.client_request_token,
         "pipeline": run.pipeline_name,
+        "reason": run.reason,
         "objects": [
             {"bucket": o.bucket, "key": o.key, "version": o.version_id, "size": o.size, "etag": o.e_tag}
+            | ({"retrain_request": o.retrain_request} if o.retrain_request else {})
             for o in run.objects
         ],
     }
@@ -160,9 +178,9 @@ def _token_of_several(ordered: tuple[UploadedObject, ...]) -> str:
 
 
 def client_request_token(obj: UploadedObject) -> str:
-    """Same object version, same token (64 hex characters, within SageMaker's 32 to 128)."""
-    identity = "\n".join((obj.bucket, obj.key, obj.version_marker))
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    """Same object version, same token (64 hex characters, within SageMaker's 32 to 128); a retrain
+    request of it gets its own."""
+    return hashlib.sha256(obj.identity.encode("utf-8")).hexdigest()
 
 
 _NOT_ALLOWED_IN_DISPLAY_NAME = re.compile(r"[^a-zA-Z0-9]+")

@@ -10,6 +10,7 @@ from trigger.events import OBJECT_CREATED_PREFIX, S3EventRecord
 
 MAX_FILE_NAME_BYTES = 255  # the jobs copy each object to a file under its key: Linux's limit per name
 MAX_KEY_CHARACTERS = 1024  # a pipeline parameter value holds at most this many characters
+RETRAIN_REQUESTED = "retrain requested"  # the reason a run on data already seen is recorded with
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class UploadedObject:
     e_tag: str | None = None
     version_id: str | None = None
     sequencer: str | None = None
+    # Set by `retrain-trigger retrain`: the request that asked for this version to be trained on
+    # again. It makes a new identity; a redelivery of the same request is still a duplicate.
+    retrain_request: str | None = None
 
     @property
     def uri(self) -> str:
@@ -32,6 +36,13 @@ class UploadedObject:
     def version_marker(self) -> str:
         """What tells this version of the key apart from the next one."""
         return self.version_id or self.sequencer or self.e_tag or ""
+
+    @property
+    def identity(self) -> str:
+        """What makes this upload one and only one: the object version, and the retrain request
+        when there is one (so retraining on purpose is new, and nothing else is)."""
+        identity = "\n".join((self.bucket, self.key, self.version_marker))
+        return identity + f"\nretrain {self.retrain_request}" if self.retrain_request else identity
 
     @property
     def version_label(self) -> str:
@@ -53,6 +64,7 @@ class UploadedObject:
             e_tag=obj.e_tag,
             version_id=obj.version_id,
             sequencer=obj.sequencer,
+            retrain_request=record.retrain_request,
         )
 
     def as_item(self) -> dict[str, Any]:
@@ -66,6 +78,7 @@ class UploadedObject:
             "e_tag": self.e_tag,
             "version_id": self.version_id,
             "sequencer": self.sequencer,
+            "retrain_request": self.retrain_request,
         }
 
     @classmethod
@@ -78,6 +91,7 @@ class UploadedObject:
             e_tag=item.get("e_tag"),
             version_id=item.get("version_id"),
             sequencer=item.get("sequencer"),
+            retrain_request=item.get("retrain_request"),
         )
 
 

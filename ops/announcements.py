@@ -1,0 +1,139 @@
+"""`retrain-trigger backfill` and `retrain`: announce objects already in the bucket on the trigger
+queue, as S3 notifications. They then go where an upload goes: the same queue, function, cap,
+coalescing and dead-letter queue.
+
+A backfill names each object version as S3 did, so a version that already ran starts nothing new.
+A retrain names it with a request of its own: it is new once, and a redelivery is still a duplicate.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ops.aws_errors import CommandError, error_code
+from trigger.events import notification_body
+from trigger.uploads import RETRAIN_REQUESTED
+
+BATCH = 10  # SQS SendMessageBatch limit
+BACKFILL_EVENT, RETRAIN_EVENT = "ObjectCreated:Backfill", "ObjectCreated:Retrain"
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Which objects to announce, and where."""
+
+    queue_url: str
+    bucket: str
+    data_prefix: str = ""  # the stack's DataPrefix: the trigger skips what is outside it
+
+
+def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version.get("IsLatest") and not version["Key"].endswith("/"):
+                yield dict(version)
+
+
+def backfill(where: Announcement, prefix: str) -> int:
+    """Existing objects under the prefix, each as the version S3 announced (or would have)."""
+    sent = _send(where, list(latest_versions(where.bucket, prefix)), BACKFILL_EVENT, None)
+    print(f"backfill: {sent} object(s) under s3://{where.bucket}/{prefix} sent to the trigger queue")
+    print("objects already trained on (same version) start nothing new; the others start runs in bursts")
+    return 0
+
+
+def retrain(where: Announcement, prefix: str | None, keys: list[str]) -> int:
+    """Objects that already ran, trained on again on purpose: after a pipeline fix, a new gate or a
+    new image. One request id for them all, recorded in each run's cause."""
+    versions = [_current_version(where, key) for key in keys] if keys else _under(where, prefix or "")
+    request = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+    sent = _send(where, versions, RETRAIN_EVENT, request)
+    print(f"retrain: {sent} object(s) sent to the trigger queue as request {request}")
+    print(
+        f"they start runs as uploads do (the cap and coalescing apply); `retrain-trigger status` shows each "
+        f"run's cause as '{RETRAIN_REQUESTED.capitalize()} ({request})'"
+    )
+    return 0
+
+
+def _under(where: Announcement, prefix: str) -> list[dict[str, Any]]:
+    """The latest version of each object under the prefix that the trigger takes (inside DataPrefix)."""
+    versions = [v for v in latest_versions(where.bucket, prefix) if v["Key"].startswith(where.data_prefix)]
+    if not versions:
+        inside = f" inside the data prefix {where.data_prefix!r}" if where.data_prefix else ""
+        raise CommandError(f"no objects under s3://{where.bucket}/{prefix}{inside}: nothing was sent")
+    return versions
+
+
+def _current_version(where: Announcement, given: str) -> dict[str, Any]:
+    """KEY or s3://BUCKET/KEY, as the latest version of that object."""
+    key = given
+    if given.startswith("s3://"):
+        bucket, _, key = given[len("s3://") :].partition("/")
+        if bucket != where.bucket:
+            raise CommandError(f"{given} is not in the data bucket {where.bucket}: nothing was sent")
+    _inside_data_prefix(where, key)
+    try:
+        head = boto3.client("s3").head_object(Bucket=where.bucket, Key=key)
+    except ClientError as error:
+        if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+            raise CommandError(f"no object s3://{where.bucket}/{key}: nothing was sent") from error
+        raise
+    return {"Key": key, "Size": head["ContentLength"], "ETag": head["ETag"], "VersionId": head.get("VersionId")}
+
+
+def _inside_data_prefix(where: Announcement, key: str) -> None:
+    if not key.startswith(where.data_prefix):
+        raise CommandError(
+            f"s3://{where.bucket}/{key} is outside the data prefix {where.data_prefix!r}, which the "
+            "trigger skips: nothing was sent"
+        )
+
+
+def _send(where: Announcement, versions: list[dict[str, Any]], event_name: str, request: str | None) -> int:
+    sqs = boto3.client("sqs")
+    sent = 0
+    for start in range(0, len(versions), BATCH):
+        chunk = versions[start : start + BATCH]
+        entries = [
+            {"Id": str(n), "MessageBody": _notification(where.bucket, v, event_name, request)}
+            for n, v in enumerate(chunk)
+        ]
+        response = sqs.send_message_batch(QueueUrl=where.queue_url, Entries=entries)  # type: ignore[arg-type]
+        if response.get("Failed"):
+            raise CommandError(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
+        sent += len(chunk)
+        progress(event_name.split(":")[1].lower(), sent, len(versions))
+    return sent
+
+
+def _notification(bucket: str, version: dict[str, Any], event_name: str, request: str | None) -> str:
+    """The S3 event notification S3 itself would have sent for this object version (plus the request)."""
+    version_id = version.get("VersionId")
+    return notification_body(
+        [
+            {
+                "bucket": bucket,
+                "key": version["Key"],
+                "event_name": event_name,
+                "size": version["Size"],
+                "e_tag": version["ETag"].strip('"'),
+                "version_id": version_id if version_id and version_id != "null" else None,
+                "retrain_request": request,
+            }
+        ]
+    )
+
+
+def progress(what: str, done: int, total: int) -> None:
+    if sys.stderr.isatty() or done == total or done % 1000 == 0:
+        print(f"\r{what}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
