@@ -31,6 +31,7 @@ from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
 
 BATCH = 10  # SQS SendMessageBatch / ReceiveMessage limit
+MAX_DEAD_LETTERS_SHOWN = 5  # status ends with the dead-letter queue's first few messages
 MAX_PACKAGES_SHOWN = 100  # status looks up the registrations of runs among the group's latest packages
 # What an endpoint without SQS's message-move task (moto, older emulators) answers StartMessageMoveTask with.
 MOVE_TASK_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented", "500"}
@@ -236,7 +237,23 @@ def status(targets: Targets, limit: int) -> int:
         failure = described.get("FailureReason") or _failed_step(sagemaker, arn, dict(summary))
         for line in _run_lines(s3, parameters, reports, packages.get(arn), failure, described=dict(described)):
             print(f"    {line}")
+    _dead_letter_summary(targets)
     return 0
+
+
+def _dead_letter_summary(targets: Targets) -> None:
+    """What never became a run (an empty upload, a key SageMaker cannot take, a mapping that does not fit)."""
+    if not targets.dead_letter_queue_url:
+        return
+    messages = dead_letters(targets)
+    if not messages:
+        return
+    print(f"{len(messages)} message(s) in the dead-letter queue, not trained on:")
+    for message in messages[:MAX_DEAD_LETTERS_SHOWN]:
+        for line in describe_dead_letter(message):
+            print(f"  {line}")
+    if len(messages) > MAX_DEAD_LETTERS_SHOWN:
+        print(f"  ... and {len(messages) - MAX_DEAD_LETTERS_SHOWN} more: `retrain-trigger dlq` lists them all")
 
 
 def _running_step(sagemaker: Any, arn: str) -> str | None:

@@ -126,8 +126,8 @@ def test_retrain_refuses_what_it_cannot_send_in_one_line_and_sends_nothing(local
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors == [
         f"retrain-trigger retrain: error: no object s3://{bucket}/{DATA_PREFIX}no-such.csv: nothing was sent",
-        f"retrain-trigger retrain: error: s3://{bucket}/elsewhere/a.csv is outside the data prefix {DATA_PREFIX!r}, which the "
-        "trigger skips: nothing was sent",
+        f"retrain-trigger retrain: error: s3://{bucket}/elsewhere/a.csv is outside the data prefix "
+        f"{DATA_PREFIX!r}, which the trigger skips: nothing was sent",
         f"retrain-trigger retrain: error: no objects under s3://{bucket}/{DATA_PREFIX}nothing-here/: nothing was sent",
     ]
     sqs = boto3.client("sqs", region_name=REGION)
@@ -195,6 +195,23 @@ def test_status_shows_what_each_run_trained_on_how_it_scored_against_production_
     decision = (second.evaluation or {})["decision"]["summary"]
     assert f"decision     {decision}" in second_block
     assert "metrics      MSE " in second_block
+
+
+def test_an_empty_upload_starts_no_run_and_status_shows_it_with_the_reason(local_run, capsys):
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket = local_run.deployment.bucket
+    s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}empty.csv", Body=b"")
+    local_run.settle()
+    capsys.readouterr()
+
+    assert cli(local_run, "status") == 0
+
+    out = capsys.readouterr().out
+    assert f"0 most recent execution(s) of {local_run.deployment.pipeline_name}" in out
+    assert "1 message(s) in the dead-letter queue, not trained on:" in out
+    assert f"object   s3://{bucket}/{DATA_PREFIX}empty.csv" in out
+    assert "reason   " in out and "the object is empty (0 bytes)" in out
 
 
 def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothing(local_run, capsys):

@@ -181,6 +181,20 @@ def test_a_key_sagemaker_would_reject_goes_to_the_dlq_at_once_with_the_reason(ta
     assert refusal.__dict__["permanent"] is True
 
 
+def test_an_empty_upload_starts_no_run_and_waits_in_the_dlq_with_the_reason(targets, lambda_context, capsys):
+    event = load_event("sqs-empty-upload.json")
+
+    response = lambda_handler(event, lambda_context)
+
+    assert failed_ids(response) == []  # acknowledged: it is in the DLQ, not back in the queue
+    assert targets.executions() == []
+    [dead] = targets.dead_letters()
+    assert dead["body"] == event["Records"][0]["body"]
+    assert dead["reason"].startswith(f"s3://{SAMPLE_BUCKET}/{DATA_PREFIX}empty.csv: the object is empty (0 bytes)")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [metric["EmptyUploadRefused"] for metric in emitted if "EmptyUploadRefused" in metric] == [[1.0]]
+
+
 def test_success_publishes_one_readable_notification(targets, lambda_context):
     lambda_handler(load_event("sqs-upload.json"), lambda_context)
 

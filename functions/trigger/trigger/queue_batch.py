@@ -79,6 +79,8 @@ class QueueBatch:
                 continue
             refusal = refusal_of(obj, self.shape)
             if refusal is not None:
+                if obj.is_empty:
+                    metrics.add_metric(name="EmptyUploadRefused", unit=MetricUnit.Count, value=1)
                 self._dead_letter(message_id, message.raw_body, f"{obj.uri[:300]}: {refusal}")
                 return ParsedMessage(message_id)
             accepted.append(obj)

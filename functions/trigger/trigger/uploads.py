@@ -38,6 +38,11 @@ class UploadedObject:
         return self.version_id or self.sequencer or self.e_tag or ""
 
     @property
+    def is_empty(self) -> bool:
+        """0 bytes (as the notification says): no run can train on it."""
+        return self.size == 0
+
+    @property
     def identity(self) -> str:
         """What makes this upload one and only one: the object version, and the retrain request
         when there is one (so retraining on purpose is new, and nothing else is)."""
@@ -120,8 +125,10 @@ class ObjectFilter:
 
 
 def refusal_of(obj: UploadedObject) -> str | None:
-    """Why no run can take this object (a key over SageMaker's limits, a key part longer than a
-    file name), or None."""
+    """Why no run can take this object (it is empty, a key over SageMaker's limits, a key part
+    longer than a file name), or None. Only what the notification tells: the object is not read."""
+    if obj.is_empty:
+        return "the object is empty (0 bytes): there is nothing to train on; upload the file with its data"
     for what, value in (("bucket name", obj.bucket), ("key", obj.key)):
         if len(value) > MAX_KEY_CHARACTERS:
             return (
