@@ -28,6 +28,20 @@ import boto3
 from emulator.moto_server import LOCAL_ENVIRONMENT, REGION
 
 STATE_DIR = Path(__file__).resolve().parent.parent / ".local-stack"
+# The AWS CLI on PyPI is v1: it ignores AWS_ENDPOINT_URL for some services (its `sqs` commands go to
+# https://queue.amazonaws.com/), as does AWS CLI v2 before 2.13 (Debian 12's is 2.9.19). The lines
+# printed here pass --endpoint-url, which every version honours; the tests run them with this one.
+AWS_CLI_FROM_PYPI = "awscli==1.46.3"
+
+
+def aws_cli() -> str:
+    """The AWS CLI on this machine, or v1 from PyPI through uvx (`make` may have installed uv in .tools)."""
+    if shutil.which("aws"):
+        return "aws"
+    uvx = shutil.which("uvx") or str(STATE_DIR.parent / ".tools" / "bin" / "uvx")
+    return f"{uvx} --from {AWS_CLI_FROM_PYPI} aws"
+
+
 START_SECONDS = 180
 SWEEP_SECONDS = 60
 
@@ -50,7 +64,7 @@ class LocalStack:
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
         cli = shutil.which("retrain-trigger") or str(Path(sys.executable).parent / "retrain-trigger")
-        aws = "aws" if shutil.which("aws") else "uvx --from awscli aws"
+        aws = f'{aws_cli()} --endpoint-url "$AWS_ENDPOINT_URL"'
         return [
             f"local stack up (pid {self.pid}) at {self.endpoint}",
             f"  bucket          {self.bucket}",

@@ -211,7 +211,8 @@ def test_an_empty_upload_starts_no_run_and_status_shows_it_with_the_reason(local
     assert f"0 most recent execution(s) of {local_run.deployment.pipeline_name}" in out
     assert "1 message(s) in the dead-letter queue, not trained on:" in out
     assert f"object   s3://{bucket}/{DATA_PREFIX}empty.csv" in out
-    assert "reason   " in out and "the object is empty (0 bytes)" in out
+    assert "reason   s3://" in out
+    assert "the object is empty (0 bytes)" in out
 
 
 def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothing(local_run, capsys):
@@ -242,9 +243,12 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     tmp_path, monkeypatch, capsys, image_environments
 ):
     import os
+    import shutil
+    import subprocess
     import time
 
     from emulator import local_stack
+    from emulator.local_stack import aws_cli
     from emulator.sample_data import TARGET_COLUMN, friedman_csv
 
     stack = local_stack.up(tmp_path, local_stack.StackOptions(target="price"))  # the user's own data predicts a price
@@ -254,11 +258,13 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
         assert f"land in the queue {stack.inbox_queue_url}" in "\n".join(stack.instructions())
         monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
         header, rows = friedman_csv(rows=300).split(b"\n", 1)
-        boto3.client("s3", region_name=REGION).put_object(
-            Bucket=stack.bucket,
-            Key=f"{stack.data_prefix}my data.csv",
-            Body=header.replace(TARGET_COLUMN.encode(), b"price") + b"\n" + rows,
-        )
+        (tmp_path / "my.csv").write_bytes(header.replace(TARGET_COLUMN.encode(), b"price") + b"\n" + rows)
+        printed = stack.instructions()
+        shell = printed[printed.index("in another shell:") + 1 :]
+        [export, upload] = [line.strip() for line in shell if line.strip().startswith(("export ", aws_cli()))]
+        # the lines `local up` printed, as a user pastes them (the AWS CLI included)
+        bash = shutil.which("bash") or "/bin/bash"
+        subprocess.run([bash, "-c", f"{export} && {upload}"], cwd=tmp_path, check=True, timeout=300)
         command = ["--stack-name", stack.stack_name, "status"]  # as `local up` says
         deadline = time.monotonic() + 240
         out = ""
@@ -267,7 +273,7 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
             capsys.readouterr()
             assert main(command) == 0
             out = capsys.readouterr().out
-        assert f"s3://{stack.bucket}/{stack.data_prefix}my data.csv" in out
+        assert f"s3://{stack.bucket}/{stack.data_prefix}my.csv" in out
         assert "Succeeded" in out
     finally:
         said = local_stack.down(tmp_path)
@@ -275,3 +281,15 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     with pytest.raises(ProcessLookupError):
         os.kill(stack.pid, 0)
     assert local_stack.read_state(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("local_run", "warned"), [({}, True), ({"NotificationEmail": "ops@example.com"}, False)], indirect=["local_run"]
+)
+def test_a_deploy_without_notification_email_ends_with_a_warning_output(local_run, warned):
+    """`sam deploy` prints the stack's outputs: with nobody subscribed, one of them says so and how to fix it."""
+    outputs = local_run.deployment.stack.outputs
+
+    assert ("NotificationWarning" in outputs) is warned
+    if warned:
+        assert "NotificationEmail=you@example.com" in outputs["NotificationWarning"]

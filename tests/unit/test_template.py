@@ -393,14 +393,15 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
 
 
 def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):
-    import shlex
     import tomllib
+
+    from samcli.cli.types import CfnParameterOverridesType
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
 
     def overrides(environment: str) -> dict[str, str]:
         text = config[environment]["deploy"]["parameters"]["parameter_overrides"]
-        given = dict(item.split("=", 1) for item in shlex.split(text))
+        given = CfnParameterOverridesType().convert(text, None, None)  # read as `sam deploy` reads it
         assert set(given) <= set(template["Parameters"]), environment
         return {
             name: given.get(name, str(template["Parameters"][name].get("Default"))) for name in template["Parameters"]
@@ -409,6 +410,9 @@ def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):
     dev, prod = overrides("default"), overrides("prod")
     for name in ("Stage", "PipelineName", "ModelPackageGroupName"):
         assert dev[name] != prod[name], name
+    # a first deploy fills in two values: the region and the e-mail (empty until then, and warned about)
+    assert config["default"]["global"]["parameters"]["region"]
+    assert dev["NotificationEmail"] == ""
 
 
 def test_the_dashboard_shows_metrics_the_functions_emit(template):
