@@ -440,29 +440,29 @@ def test_one_python_for_the_project_what_make_runs_and_the_lambda_runtime(templa
     assert project["tool"]["mypy"]["python_version"] == version
 
 
-def test_every_gap_of_the_local_stack_is_in_the_readme_with_its_reason():
+def test_every_gap_of_the_local_stack_is_in_the_docs_with_its_reason():
     from emulator.cloudformation import GAPS
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "local.md").read_text(encoding="utf-8")
     for what, how in GAPS.items():
         assert f"| {what} | {how} |" in readme, what
 
 
-def test_what_moto_does_not_evaluate_in_iam_is_in_the_readme():
+def test_what_moto_does_not_evaluate_in_iam_is_in_the_docs():
     from emulator.identities import EVALUATION_GAPS
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "local.md").read_text(encoding="utf-8")
     for what, how in EVALUATION_GAPS.items():
         assert f"| {what} | {how} |" in readme, what
 
 
-def test_the_readmes_sam_local_invoke_names_real_functions_events_and_the_templates_layer(template):
-    """The README's `sam local invoke` commands run as written for a user with Docker: each names a
+def test_the_docs_sam_local_invoke_names_real_functions_events_and_the_templates_layer(template):
+    """The `sam local invoke` commands of docs/deploy.md run as written for a user with Docker: each names a
     function of the template and a file of events/, and the layer comes from the SSM parameter the
     template resolves (SAM CLI does not resolve it)."""
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     section = readme.split("## Try the function with `sam local invoke`", 1)[1].split("\n## ", 1)[0]
     invocations = re.findall(r"^invoke (\w+) ([\w.-]+)", section, flags=re.MULTILINE)
     assert len(invocations) >= 7
