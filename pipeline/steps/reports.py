@@ -16,6 +16,10 @@ from typing import Any
 
 DATA_REPORT_FILE = "data_report.json"
 EVALUATION_FILE = "evaluation.json"
+# Beside evaluation.json: the run report a person opens, and the model-quality statistics in the
+# Model Monitor shape that the model registry shows.
+RUN_REPORT_FILE = "report.html"
+MODEL_QUALITY_FILE = "model_quality.json"
 # The processing outputs that hold them: <run folder>/report/data_report.json, <run folder>/evaluation/...
 DATA_REPORT_OUTPUT = "report"
 EVALUATION_OUTPUT = "evaluation"

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trigger.reports import DATA_REPORT_FILE, DATA_REPORT_OUTPUT, EVALUATION_FILE, EVALUATION_OUTPUT
+from trigger.reports import DATA_REPORT_FILE, DATA_REPORT_OUTPUT, EVALUATION_FILE, EVALUATION_OUTPUT, RUN_REPORT_FILE
 
 # Where the pipeline's Preprocess and Evaluate steps write them, under the run's own folder.
 DATA_REPORT = f"{DATA_REPORT_OUTPUT}/{DATA_REPORT_FILE}"
 EVALUATION = f"{EVALUATION_OUTPUT}/{EVALUATION_FILE}"
+RUN_REPORT = f"{EVALUATION_OUTPUT}/{RUN_REPORT_FILE}"  # report.html, beside evaluation.json
 
 
 @dataclass(frozen=True)
