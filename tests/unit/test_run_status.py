@@ -231,3 +231,25 @@ def test_without_a_topic_the_end_of_a_run_is_only_logged(targets, lambda_context
         importlib.reload(run_ended)
     assert told["message_id"] is None
     assert targets.notifications() == []
+
+
+def test_the_run_ended_message_links_the_report_in_the_s3_console_or_says_why_there_is_none():
+    from trigger.run_reports import RunReports
+
+    change = PipelineStatusEvent.model_validate(load_event("pipeline-status-succeeded.json")).detail
+    folder = "s3://data-bucket/pipeline-artifacts/retrain-pipeline/runs/exec 1/"
+    drawn = RunReports(None, {"report": {"drawn": True, "file": "report.html"}}, folder)
+    not_drawn = RunReports(None, {"report": {"drawn": False, "reason": "matplotlib failed: no font"}}, folder)
+
+    with_report = run_ended(change, RunEnding(reports=drawn)).body
+    without = run_ended(change, RunEnding(reports=not_drawn)).body
+
+    region = change.execution_arn.split(":")[3]
+    assert (
+        f"Report:    https://s3.console.aws.amazon.com/s3/object/data-bucket?region={region}"
+        "&prefix=pipeline-artifacts%2Fretrain-pipeline%2Fruns%2Fexec%201%2Fevaluation%2Freport.html\n"
+    ) in with_report
+    assert "X-Amz-Signature" not in with_report  # never a presigned URL: it would expire
+    assert f"({folder}evaluation/report.html; `retrain-trigger report --run " in with_report
+    assert "Report:    not drawn: matplotlib failed: no font\n" in without
+    assert "Report:" not in run_ended(change, RunEnding(reports=RunReports(None, None, folder))).body

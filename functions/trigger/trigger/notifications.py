@@ -49,6 +49,13 @@ def pipeline_console(region: str, pipeline_name: str) -> str:
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/pipelines/{quote(pipeline_name)}"
 
 
+def s3_console_link(uri: str, region: str) -> str:
+    """The S3 console page of an object: it opens after sign-in and never expires (a presigned URL
+    dies with the credentials that signed it, within hours for a role's)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"https://s3.console.aws.amazon.com/s3/object/{quote(bucket)}?region={region}&prefix={quote(key, safe='')}"
+
+
 def subject_line(text: str) -> str:
     """The text as an SNS subject: one line of printable ASCII, under 100 characters."""
     # SNS wants printable ASCII: anything else (unicode keys, control characters) becomes "?".
@@ -117,6 +124,7 @@ def run_ended(change: PipelineExecutionStatusChange, ending: RunEnding) -> Notif
             lines.append(f"Step:      {ending.failed_step}")
         lines.append(f"Reason:    {ending.failure_reason or 'not reported; see the failed step in the console'}")
     lines.extend(_what_it_learned(ending.reports))
+    lines.extend(_report(ending.reports, change.execution_arn))
     lines.append(f"Console:   {console_link(change.execution_arn)}")
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
     decision = ((ending.reports.evaluation if ending.reports else None) or {}).get("decision") or {}
@@ -158,6 +166,19 @@ def _what_it_learned(reports: RunReports | None) -> list[str]:
         shown = ", ".join(str(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
         lines.append(f"Data:      {len(keys)} object(s) from {lineage.get('input')}: {shown}")
     return lines
+
+
+def _report(reports: RunReports | None, execution_arn: str) -> list[str]:
+    """Where the run report is, one click away, and how to fetch it; or why there is none."""
+    if reports is None:
+        return []
+    if reports.report_uri:
+        return [
+            f"Report:    {s3_console_link(reports.report_uri, region_of(execution_arn))}",
+            f"           ({reports.report_uri}; `retrain-trigger report --run {execution_arn.rsplit('/', 1)[-1]}` "
+            "downloads it)",
+        ]
+    return [f"Report:    not drawn: {reports.report_not_drawn}"] if reports.report_not_drawn else []
 
 
 def _champion_and_decision(evaluation: dict[str, object]) -> list[str]:

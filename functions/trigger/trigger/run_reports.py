@@ -18,6 +18,19 @@ RUN_REPORT = f"{EVALUATION_OUTPUT}/{RUN_REPORT_FILE}"  # report.html, beside eva
 class RunReports:
     data_report: dict[str, Any] | None
     evaluation: dict[str, Any] | None
+    folder_uri: str | None = None  # s3://<bucket>/<runs prefix><execution id>/
+
+    @property
+    def report_uri(self) -> str | None:
+        """report.html, where Evaluate says it drew one."""
+        drawn = ((self.evaluation or {}).get("report") or {}).get("drawn") is True
+        return f"{self.folder_uri}{RUN_REPORT}" if drawn and self.folder_uri else None
+
+    @property
+    def report_not_drawn(self) -> str | None:
+        """Why Evaluate drew no report (the run and its decision stand), or None."""
+        report = (self.evaluation or {}).get("report") or {}
+        return str(report.get("reason") or "no reason given") if report.get("drawn") is False else None
 
     @property
     def refusal(self) -> str | None:

@@ -24,7 +24,9 @@ class RunReportReader:
         if not self._bucket:
             return RunReports(None, None)
         folder = f"{self._runs_prefix}{execution_arn.rsplit('/', 1)[-1]}/"
-        return RunReports(self._json(folder + DATA_REPORT), self._json(folder + EVALUATION))
+        return RunReports(
+            self._json(folder + DATA_REPORT), self._json(folder + EVALUATION), f"s3://{self._bucket}/{folder}"
+        )
 
     def _json(self, key: str) -> dict[str, Any] | None:
         """A report, or None where the run did not get that far (or wrote something unreadable)."""
