@@ -1,4 +1,4 @@
-"""retrain-trigger backfill | retrain | check | dlq | redrive | status | notifications | local up|down
+"""retrain-trigger backfill | retrain | check | dlq | redrive | status | report | notifications | local up|down
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -10,8 +10,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,6 +23,7 @@ from botocore.exceptions import ClientError
 from ops import announcements, aws_errors
 from ops.announcements import Announcement, progress, retrain
 from ops.aws_errors import CommandError, error_code
+from ops.report import fetch_report
 from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
@@ -97,6 +100,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = command("status", "recent runs: objects trained on, metrics, champion comparison, model package, failure")
     status.add_argument("--limit", type=_positive, default=10, help="how many of the latest runs (default 10)")
+    report = command("report", "download a run's report.html and print its path")
+    report.add_argument("--run", help="the execution id or ARN (default: the latest run)")
+    report.add_argument("--open", action="store_true", help="open it in the default browser")
+    report.add_argument("--to", type=Path, default=Path(), help="the folder to put it in (default: here)")
     return parser.parse_args(argv)
 
 
@@ -407,20 +414,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _aws_command(args: argparse.Namespace, targets: Targets) -> int:
-    if args.command in ("backfill", "retrain"):
-        queue, bucket = _need(targets.queue_url, "queue"), _need(targets.bucket, "bucket")
-        where = Announcement(queue, bucket, targets.data_prefix or "")
-        prefix = args.prefix if args.prefix is not None else where.data_prefix
-        if args.command == "backfill":
-            return announcements.backfill(where, prefix)
-        return retrain(where, prefix, args.keys)
-    if args.command == "redrive":
-        return redrive(targets, dry_run=args.dry_run)
-    if args.command == "dlq":
-        return show_dead_letters(targets)
-    if args.command == "check":
-        return check_mapping(args, targets)
-    return status(targets, args.limit)
+    commands: dict[str, Callable[[argparse.Namespace, Targets], int]] = {
+        "backfill": _announce,
+        "retrain": _announce,
+        "redrive": lambda args, targets: redrive(targets, dry_run=args.dry_run),
+        "dlq": lambda args, targets: show_dead_letters(targets),
+        "check": check_mapping,
+        "report": _report,
+        "status": lambda args, targets: status(targets, args.limit),
+    }
+    return commands[args.command](args, targets)
+
+
+def _announce(args: argparse.Namespace, targets: Targets) -> int:
+    queue, bucket = _need(targets.queue_url, "queue"), _need(targets.bucket, "bucket")
+    where = Announcement(queue, bucket, targets.data_prefix or "")
+    prefix = args.prefix if args.prefix is not None else where.data_prefix
+    if args.command == "backfill":
+        return announcements.backfill(where, prefix)
+    return retrain(where, prefix, args.keys)
+
+
+def _report(args: argparse.Namespace, targets: Targets) -> int:
+    pipeline, bucket = _need(targets.pipeline_name, "pipeline name"), _need(targets.bucket, "bucket")
+    return fetch_report(pipeline, bucket, args.run, args.to, open_it=args.open)
 
 
 if __name__ == "__main__":

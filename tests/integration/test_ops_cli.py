@@ -293,3 +293,38 @@ def test_a_deploy_without_notification_email_ends_with_a_warning_output(local_ru
     assert ("NotificationWarning" in outputs) is warned
     if warned:
         assert "NotificationEmail=you@example.com" in outputs["NotificationWarning"]
+
+
+def test_report_downloads_the_latest_runs_report_and_says_why_a_run_has_none(local_run, capsys, tmp_path, monkeypatch):
+    from pipeline.config import runs_prefix
+
+    create_placeholder_pipeline(local_run.deployment.pipeline_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    bucket, pipeline = local_run.deployment.bucket, local_run.deployment.pipeline_name
+    for n in range(2):
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}day{n}.csv", Body=b"x,target\n1,2\n")
+        local_run.settle()
+    summaries = sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"]
+    first, latest = sorted((s["StartTime"], s["PipelineExecutionArn"].rsplit("/", 1)[-1]) for s in summaries)
+    # where Evaluate writes them: the latest run drew its report, the first could not
+    for (_, run), report in ((latest, {"drawn": True, "file": "report.html"}), (first, {"drawn": False, "reason": "x"})):
+        folder = f"{runs_prefix(pipeline)}{run}/evaluation/"
+        s3.put_object(Bucket=bucket, Key=folder + "evaluation.json", Body=json.dumps({"report": report}).encode())
+        s3.put_object(Bucket=bucket, Key=folder + "report.html", Body=f"<html>{run}</html>".encode())
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    capsys.readouterr()
+
+    assert cli(local_run, "--bucket", bucket, "report", "--to", str(tmp_path), "--open") == 0
+    assert cli(local_run, "--bucket", bucket, "report", "--run", first[1]) == 1
+
+    out, err = capsys.readouterr()
+    path = tmp_path / f"report-{latest[1]}.html"
+    assert out.strip() == str(path)
+    assert path.read_text() == f"<html>{latest[1]}</html>"
+    assert opened == [path.as_uri()]
+    assert err.strip() == (
+        f"retrain-trigger report: error: run {first[1]} has no report: Evaluate could not draw it (x); "
+        "evaluation.json holds the metrics and the decision"
+    )

@@ -1,0 +1,60 @@
+"""`retrain-trigger report [--run EXECUTION] [--open]`: fetch a run's report.html and say where it is."""
+
+from __future__ import annotations
+
+import webbrowser
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from ops.aws_errors import CommandError
+from pipeline.config import runs_prefix
+from trigger.adapters.run_reports import RunReportReader
+
+
+def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_it: bool = False) -> int:
+    """Download the report of ``run`` (an execution id or ARN; the latest run when None) to ``to``."""
+    sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
+    arn = _execution(sagemaker, pipeline, run)
+    execution_id = arn.rsplit("/", 1)[-1]
+    reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn)
+    if reports.report_uri is None:
+        raise CommandError(f"run {execution_id} has no report: {_why_none(sagemaker, arn, reports.report_not_drawn)}")
+    key = reports.report_uri.removeprefix(f"s3://{bucket}/")
+    path = to / f"report-{execution_id}.html"
+    to.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    print(path.resolve())
+    if open_it:
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def _execution(sagemaker: Any, pipeline: str, run: str | None) -> str:
+    """The execution ARN of ``run``, or of the pipeline's latest run."""
+    if run and run.startswith("arn:"):
+        return run
+    summaries = sagemaker.list_pipeline_executions(
+        PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending"
+    )["PipelineExecutionSummaries"]
+    if run:
+        for summary in summaries:
+            if summary["PipelineExecutionArn"].rsplit("/", 1)[-1] == run:
+                return str(summary["PipelineExecutionArn"])
+        raise CommandError(f"no run {run} of pipeline {pipeline}: `retrain-trigger status` lists the recent ones")
+    if not summaries:
+        raise CommandError(f"pipeline {pipeline} has no runs yet")
+    # Sorted here too: an endpoint may ignore SortOrder (moto does).
+    latest = max(summaries, key=lambda s: s.get("StartTime") or datetime.min.replace(tzinfo=UTC))
+    return str(latest["PipelineExecutionArn"])
+
+
+def _why_none(sagemaker: Any, arn: str, not_drawn: str | None) -> str:
+    if not_drawn:
+        return f"Evaluate could not draw it ({not_drawn}); evaluation.json holds the metrics and the decision"
+    status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn).get("PipelineExecutionStatus")
+    if status in ("Executing", "Stopping"):
+        return "it is still running; Evaluate writes the report near the end"
+    return f"it ended ({status}) before Evaluate, which draws the report; `retrain-trigger status` says why"
