@@ -41,6 +41,7 @@ from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult,
 from emulator.sample_data import diabetes_csv
 from emulator.status_events import record_in_moto, status_change_event
 from emulator.step_environments import EnvironmentNotReady
+from ops.report import download_report
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
@@ -49,6 +50,7 @@ from trigger.reports import describe_metrics
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 # Under the stack's DataPrefix: a folder with a space, a name with a space and a plus.
 DEMO_NAME = "2026 11/diabetes data+v1.csv"
+REPORTS = Path("demo-reports")  # where each run's report.html is downloaded to, beside where the demo runs
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
 
 
@@ -109,6 +111,8 @@ class DemoRun:
     result: RunResult
     notification: str = ""
     upload_to_end_seconds: float = 0.0
+    report: Path | None = None  # report.html, downloaded
+    no_report: str = ""  # why there is none
 
     def as_json(self) -> dict[str, Any]:
         evaluation = self.result.evaluation or {}
@@ -130,6 +134,7 @@ class DemoRun:
             "trained_objects": [o["key"] for o in (report.get("lineage") or {}).get("objects", [])],
             "decision": (evaluation.get("decision") or {}).get("summary"),
             "notification": self.notification,
+            "report": str(self.report) if self.report else None,
             "seconds": round(self.upload_to_end_seconds, 1),
         }
 
@@ -273,6 +278,10 @@ class Demo:
         if len(told) != 1:
             raise ToolingFailed(f"the end of run {execution_arn} was notified {len(told)} times instead of once")
         run.notification = str(told[0]["Message"])
+        run.report, not_drawn = download_report(
+            boto3.client("s3", region_name=REGION), deployment.bucket, deployment.pipeline_name, execution_arn, REPORTS
+        )
+        run.no_report = f"Evaluate could not draw it: {not_drawn}" if not_drawn else "the run ended before Evaluate"
         self.show_run(run, config)
         return run
 
@@ -385,6 +394,7 @@ class Demo:
             say("  model package    none registered")
         execution_id = run.execution_arn.rsplit("/", 1)[-1]
         say(f"  artefacts        s3://{config.default_bucket}/{runs_prefix(config.pipeline_name)}{execution_id}/")
+        say(f"  report           {run.report or 'none: ' + run.no_report}")
         say(f"  upload -> end    {run.upload_to_end_seconds:.1f} s")
 
     def show_summary(self, runs: list[DemoRun], config: PipelineConfig) -> None:

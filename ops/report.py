@@ -18,18 +18,26 @@ def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_
     """Download the report of ``run`` (an execution id or ARN; the latest run when None) to ``to``."""
     sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
     arn = _execution(sagemaker, pipeline, run)
-    execution_id = arn.rsplit("/", 1)[-1]
+    path, not_drawn = download_report(s3, bucket, pipeline, arn, to)
+    if path is None:
+        raise CommandError(f"run {arn.rsplit('/', 1)[-1]} has no report: {_why_none(sagemaker, arn, not_drawn)}")
+    print(path)
+    if open_it:
+        webbrowser.open(path.as_uri())
+    return 0
+
+
+def download_report(s3: Any, bucket: str, pipeline: str, arn: str, to: Path) -> tuple[Path | None, str | None]:
+    """The run's report.html copied to ``to`` as report-<execution id>.html, or (None, why Evaluate
+    drew none; None when the run never reached Evaluate)."""
     reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn)
     if reports.report_uri is None:
-        raise CommandError(f"run {execution_id} has no report: {_why_none(sagemaker, arn, reports.report_not_drawn)}")
-    key = reports.report_uri.removeprefix(f"s3://{bucket}/")
-    path = to / f"report-{execution_id}.html"
+        return None, reports.report_not_drawn
     to.mkdir(parents=True, exist_ok=True)
+    path = (to / f"report-{arn.rsplit('/', 1)[-1]}.html").resolve()
+    key = reports.report_uri.removeprefix(f"s3://{bucket}/")
     path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    print(path.resolve())
-    if open_it:
-        webbrowser.open(path.resolve().as_uri())
-    return 0
+    return path, None
 
 
 def _execution(sagemaker: Any, pipeline: str, run: str | None) -> str:

@@ -166,6 +166,7 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
         "baseline_metrics",
         "model_package_arn",
         "data_report",
+        "report",
     }
     assert contract <= set(registered)
     assert contract <= set(refused)
@@ -180,6 +181,7 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     )
     assert (refused["status"], refused["failure_step"], refused["failure_reason"]) == ("Failed", "DataRefused", reason)
     assert refused["model_package_arn"] is None
+    assert refused["report"] is None  # the run ended before Evaluate
     assert f"Reason:    the data was refused: {reason}" in refused["notification"]
     assert f"failed at        DataRefused: {reason}" in result.stdout
 
