@@ -118,7 +118,9 @@ def put_run_report(execution_arn: str, name: str, document: dict[str, Any]) -> N
     )
 
 
-def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, idempotency_table, lambda_context):
+def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(
+    targets, idempotency_table, lambda_context, capsys
+):
     import run_ended
 
     event = event_for_new_execution(targets, "pipeline-status-failed.json")
@@ -132,6 +134,8 @@ def test_a_run_refused_for_its_data_is_told_the_reason_from_its_report(targets, 
     assert notification["message"] == expected_message(
         "Failed", execution_arn, f"Reason:    the data was refused: {reason}\n"
     )
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [metric["DataRefused"] for metric in emitted if "DataRefused" in metric] == [[1.0]]
 
 
 def test_a_run_that_ended_tells_its_problem_type_metrics_baseline_and_gate(targets, idempotency_table, lambda_context):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from trigger.adapters.notifications import NotificationTopic
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.run_reports import RunReportReader
 from trigger.notifications import RunEnding, run_ended
-from trigger.observability import logger
+from trigger.observability import logger, metrics
 from trigger.run_ledger import RunLedger
 from trigger.status_events import PipelineExecutionStatusChange
 
@@ -41,7 +43,11 @@ class RunStatusNotifier:
     def notify(self, change: PipelineExecutionStatusChange) -> dict[str, Any]:
         # Errors propagate: EventBridge retries the invocation, and the idempotency record of a
         # failed attempt is removed, so the retry publishes.
-        notification = run_ended(change, self.ending_of(change))
+        ending = self.ending_of(change)
+        if ending.reports and (ending.reports.data_report or {}).get("accepted") is False:
+            # Data no run can train on (not CSV text, no target, ...): counted beside the trigger's refusals.
+            metrics.add_metric(name="DataRefused", unit=MetricUnit.Count, value=1)
+        notification = run_ended(change, ending)
         message_id = self.topic.publish(notification)
         logger.info(
             "notified run end",
