@@ -420,7 +420,14 @@ def test_the_dashboard_shows_metrics_the_functions_emit(template):
     body = json.loads(template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
     code = "\n".join(path.read_text(encoding="utf-8") for path in FUNCTION_DIR.rglob("*.py"))
     ours = [m for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] != "AWS/SQS"]
-    assert {m[1] for m in ours} >= {"RunStarted", "ObjectsInRun", "DuplicateSuppressed", "PendingObjects"}
+    assert {m[1] for m in ours} >= {
+        "RunStarted",
+        "ObjectsInRun",
+        "DuplicateSuppressed",
+        "PendingObjects",
+        "EmptyUploadRefused",
+        "DataRefused",
+    }
     for namespace, name, dimension, value, *_ in ours:
         assert (namespace, dimension, value) == (
             environment["POWERTOOLS_METRICS_NAMESPACE"],
