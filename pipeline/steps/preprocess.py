@@ -32,10 +32,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 
 # Copies of reports.py's names (this script runs on its own in its image; a test keeps them equal).
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
-SPLIT_SCHEME = "sha256-canonical-v1"
+SPLIT_SCHEME = "sha256-canonical-v2"
 # Each row goes to a split by a SHA-256 of a canonical text of its feature values (the target left
 # out), defined here and not by pandas or numpy: the same row, in any file, any run and under any
 # library version, always lands in the same split, even when its label is corrected later.
@@ -53,9 +56,21 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 NUMERIC_SHARE = 0.9  # a text column whose values are mostly numbers is numeric with bad cells
 DATE_SHARE = 0.9
 SEPARATORS = (",", ";", "\t")
+# pandas before 3.0 reads a number of 16 digits or more to a neighbouring double about once in three
+# (0.41809884672577885 as 0.4180988467257788) and drops the digits after the 17th, leading zeros
+# counted (-0.00011051689550249007 as -0.0001105168955024), unless float_precision="round_trip", which
+# costs ~0.4 µs a number; pandas 3 reads each number to the nearest double, as float() does.
+PANDAS_MAY_MISREAD_NUMBERS = int(pd.__version__.split(".")[0]) < 3
+READ_ALIKE = 1e-9  # the relative difference within which two readings of a number are of the same cell
+# The texts pandas reads as missing by default (its read_csv documentation, `na_values`).
+NA_TEXTS = [
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
+    *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+]
 ENCODE_CHUNK_ROWS = 50_000
 SPLIT_CHUNK_ROWS = 10_000  # rows whose texts are held at once while hashing
-REPEAT_PROBE = 1000  # the values of a numeric column looked at to tell whether some repeat
+# Numbers of a magnitude in this range are written positionally both by repr and by Arrow (see float_texts).
+POSITIONAL_LOW, POSITIONAL_HIGH = 1e-4, 1e9
 OBJECTIVES = {
     "regression": ("reg:squarederror", "rmse"),
     "binary": ("binary:logistic", "logloss"),
@@ -106,9 +121,24 @@ def _not_utf8(path: Path, data: bytes, offset: int) -> str:
 
 def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     encoding, separator, decimal = sniff(path)
+    frame = _read_csv(path, encoding, separator, decimal)
+    if PANDAS_MAY_MISREAD_NUMBERS:
+        frame = exact_floats(frame, path, encoding, separator, decimal)
+    frame.columns = [str(column).strip() for column in frame.columns]
+    info = {
+        "name": path.name,
+        "rows": len(frame),
+        "separator": {",": "comma", ";": "semicolon", "\t": "tab"}[separator],
+        "encoding": "UTF-8 with BOM" if encoding == "utf-8-sig" else "UTF-8",
+        "decimal": "comma" if decimal == "," else "point",
+    }
+    return frame, info
+
+
+def _read_csv(path: Path, encoding: str, separator: str, decimal: str, **options: Any) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(
-            path, sep=separator, decimal=decimal, encoding=encoding, skipinitialspace=True, low_memory=False
+        return pd.read_csv(
+            path, sep=separator, decimal=decimal, encoding=encoding, skipinitialspace=True, low_memory=False, **options
         )
     except pd.errors.EmptyDataError:
         raise DataRefused(f"{path.name} is empty") from None
@@ -119,15 +149,56 @@ def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     except pd.errors.ParserError as error:
         detail = str(error).strip().splitlines()[-1]
         raise DataRefused(f"{path.name} is not a readable CSV file: {detail}") from None
-    frame.columns = [str(column).strip() for column in frame.columns]
-    info = {
-        "name": path.name,
-        "rows": len(frame),
-        "separator": {",": "comma", ";": "semicolon", "\t": "tab"}[separator],
-        "encoding": "UTF-8 with BOM" if encoding == "utf-8-sig" else "UTF-8",
-        "decimal": "comma" if decimal == "," else "point",
-    }
-    return frame, info
+
+
+def exact_floats(frame: pd.DataFrame, path: Path, encoding: str, separator: str, decimal: str) -> pd.DataFrame:
+    """The frame with each float column holding the nearest double to each cell's text, as float() reads it.
+
+    Arrow's CSV reader parses numbers so (with the fast_float algorithm), in C. Its values are taken
+    when each is within READ_ALIKE of pandas' (the same cells, read apart only by pandas' rounding);
+    otherwise, or when Arrow cannot read the file, pandas reads it again with
+    float_precision="round_trip", which is exact and slower.
+    """
+    positions = [position for position, dtype in enumerate(frame.dtypes) if dtype == np.float64]
+    if not positions:
+        return frame
+    exact = _floats_read_by_arrow(path, separator, decimal, positions, len(frame))
+    pairs = list(zip(positions, exact or [], strict=False))
+    if exact is None or not all(_read_alike(frame.iloc[:, position].to_numpy(), values) for position, values in pairs):
+        return _read_csv(path, encoding, separator, decimal, float_precision="round_trip")
+    for position, values in pairs:
+        frame.isetitem(position, values)
+    return frame
+
+
+def _floats_read_by_arrow(
+    path: Path, separator: str, decimal: str, positions: list[int], rows: int
+) -> list[np.ndarray] | None:
+    """The columns at these positions of a file, as doubles, or None when Arrow reads the file otherwise."""
+    names = [f"f{position}" for position in positions]  # Arrow's names when it makes them up
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(skip_rows=1, autogenerate_column_names=True, use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=names,
+                column_types=dict.fromkeys(names, pa.float64()),
+                null_values=NA_TEXTS,
+                decimal_point=decimal,
+            ),
+        )
+    except (pa.ArrowException, OSError):
+        return None
+    if table.num_rows != rows:
+        return None
+    return [table.column(name).to_numpy() for name in names]
+
+
+def _read_alike(by_pandas: np.ndarray, by_arrow: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore"):
+        near = np.abs(by_pandas - by_arrow) <= READ_ALIKE * np.abs(by_arrow)
+    return bool(np.all(near | (by_pandas == by_arrow) | (np.isnan(by_pandas) & np.isnan(by_arrow))))
 
 
 # -- column kinds --------------------------------------------------------------------------------
@@ -317,50 +388,70 @@ def cell_text(value: Any) -> str:
         return "null" if value != value or str(value) in ("<NA>", "NaT") else json.dumps(str(value).strip())  # noqa: PLR0124
 
 
-def float_texts(numbers: np.ndarray) -> list[str]:
-    """number_text of each float, the same texts, faster: numpy only sorts the values into whole
-    numbers, other finite numbers and the rest, and each kind is written in one pass (the others by
-    Python's own float formatting, which is most of the time the split takes)."""
+def float_texts(numbers: np.ndarray) -> pa.StringArray:
+    """number_text of each float, the same texts, in C rather than one Python call per number.
+
+    Whole numbers are written by Arrow's integer formatting. Other numbers of magnitude
+    [POSITIONAL_LOW, POSITIONAL_HIGH) by Arrow's float formatting, which there writes the shortest
+    round-trip digits positionally, as repr does: both pick the shortest digits that read back to
+    the same double, the closest to it, ties to even (Python's dtoa and the double-conversion
+    library Arrow uses), and both write `0.` before a fraction below 1 and no exponent in that
+    range (repr up to 1e16, Arrow up to 1e10). Missing, infinite and the rare other numbers go
+    through number_text itself.
+    """
     finite = np.isfinite(numbers)
+    magnitude = np.abs(numbers)
     with np.errstate(invalid="ignore"):
-        whole = finite & (numbers == np.trunc(numbers)) & (np.abs(numbers) < EXACT_INTEGERS)
-    fraction = finite & ~whole
-    if fraction.all():  # measured values, mostly
-        return list(map(repr, numbers.tolist()))
-    texts = np.full(len(numbers), "null", dtype=object)
-    texts[whole] = np.fromiter(map(str, numbers[whole].astype(np.int64).tolist()), dtype=object, count=whole.sum())
-    texts[fraction] = np.fromiter(map(repr, numbers[fraction].tolist()), dtype=object, count=fraction.sum())
-    texts[numbers == math.inf] = '"inf"'
-    texts[numbers == -math.inf] = '"-inf"'
-    return texts.tolist()
+        whole = finite & (numbers == np.trunc(numbers)) & (magnitude < EXACT_INTEGERS)
+        positional = finite & ~whole & (magnitude >= POSITIONAL_LOW) & (magnitude < POSITIONAL_HIGH)
+    integers = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.string())
+    by_arrow = pc.cast(pa.array(numbers), pa.string()) if not whole.all() else integers
+    texts = pc.if_else(pa.array(whole), integers, by_arrow)
+    rest = ~(whole | positional)
+    if rest.any():
+        by_python = pa.array([number_text(number) for number in numbers[rest].tolist()], pa.string())
+        texts = pc.replace_with_mask(texts, pa.array(rest), by_python)
+    return texts
 
 
-def column_texts(values: pd.Series) -> list[str]:
-    """The canonical text of each cell of a column, each distinct value's text computed once."""
+def string_texts(strings: list[str | None]) -> list[str]:
+    """cell_text of each string (None: missing), the same texts: all stripped and quoted in C, then
+    the few that are blank or spell a number written again by cell_text itself."""
+    stripped = [string.strip() if string is not None else "" for string in strings]
+    texts = list(map(encode_basestring_ascii, stripped))
+    for position, (text, number) in enumerate(zip(stripped, map(NUMBER_TEXT.fullmatch, stripped), strict=True)):
+        if number or not text:
+            texts[position] = cell_text(text)
+    return texts
+
+
+def column_texts(values: pd.Series) -> pa.StringArray:
+    """The canonical text of each cell of a column; each distinct value's text computed once."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        probe = numbers[:REPEAT_PROBE]
-        if len(pd.unique(probe)) > 0.9 * len(probe):
-            return float_texts(numbers)  # hardly a value twice: finding the distinct ones costs more
-        # Floats are equal only when their texts are (NaN and -0.0 aside, whose texts are one too).
-        codes, distinct = pd.factorize(numbers, use_na_sentinel=True)
-        texts: list[str] = np.array([*float_texts(distinct), "null"], dtype=object)[codes].tolist()  # -1: missing
-        return texts
+        return float_texts(values.to_numpy(dtype=float, na_value=np.nan))
     missing = values.isna().to_numpy()
     cells = [None if absent else value for value, absent in zip(values.tolist(), missing, strict=True)]
     # Distinct by Python's equality (pandas' factorize takes "" and "\x00" for one string), and by
     # type too unless all are text: True, 1 and 1.0 are equal keys otherwise.
     only_text = pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
     keys = cells if only_text else [(type(cell), cell) for cell in cells]
-    text_of = {key: cell_text(cell) for key, cell in dict(zip(keys, cells, strict=True)).items()}
-    return [text_of[key] for key in keys]
+    distinct = dict(zip(keys, cells, strict=True))
+    if only_text:
+        text_of = dict(zip(distinct, string_texts(list(distinct.values())), strict=True))
+    else:
+        text_of = {key: cell_text(cell) for key, cell in distinct.items()}
+    return pa.array([text_of[key] for key in keys], pa.string())
 
 
-def row_buckets(names_text: str, rows: int, cells: list[list[str]]) -> np.ndarray:
+def row_buckets(names_text: str, cells: list[pa.StringArray]) -> np.ndarray:
     """The bucket of each row, from its cells' texts given column by column: the first 8 bytes of
     the SHA-256 of the row's text (UTF-8), big-endian, modulo 100."""
-    texts = map(",".join, zip(itertools.repeat(names_text, rows), *cells, strict=True))
-    digests = b"".join([hashlib.sha256(text.encode("utf-8")).digest() for text in texts])
+    rows = pc.binary_join_element_wise(names_text, *cells, ",")  # the last argument is the separator
+    _, offsets_buffer, data = rows.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(rows.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[rows.offset : rows.offset + len(rows) + 1].tolist()
+    text = memoryview(data) if data is not None else memoryview(b"")
+    digests = b"".join([hashlib.sha256(text[start:end]).digest() for start, end in itertools.pairwise(offsets)])
     return np.frombuffer(digests, dtype=">u8")[::4] % 100  # 4 eight-byte words per digest: the first
 
 
@@ -375,7 +466,7 @@ def split_of_rows(table: pd.DataFrame) -> pd.Series:
     buckets = [np.zeros(0, dtype=np.uint64)]
     for start in range(0, len(table), SPLIT_CHUNK_ROWS):
         chunk = table.iloc[start : start + SPLIT_CHUNK_ROWS]
-        buckets.append(row_buckets(names_text, len(chunk), [column_texts(chunk[column]) for column in columns]))
+        buckets.append(row_buckets(names_text, [column_texts(chunk[column]) for column in columns]))
     numbers = np.concatenate(buckets)
     names = np.empty(len(numbers), dtype=object)
     lower = 0
@@ -678,7 +769,9 @@ def write_outputs(base_dir: Path, report: dict[str, Any], parts: Iterator[tuple[
     try:
         for name, rows in parts:
             if len(rows):
-                np.savetxt(handles[name], rows, delimiter=",", fmt="%.10g")
+                # What np.savetxt(fmt="%.10g", delimiter=",") writes, formatted in one operation, not row by row.
+                line = ",".join(["%.10g"] * rows.shape[1]) + "\n"
+                handles[name].write((line * len(rows)) % tuple(rows.ravel().tolist()))
     finally:
         for handle in handles.values():
             handle.close()

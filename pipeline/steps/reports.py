@@ -61,7 +61,9 @@ REGISTRY_SECTIONS = {
 # How rows are assigned to train/validation/test. A model is compared only with a champion whose
 # test rows were chosen the same way: under another scheme, some of this run's test rows may be rows
 # the champion was trained on. Reports written before the scheme was recorded used pandas' row hash.
-SPLIT_SCHEME = "sha256-canonical-v1"
+# v1 was the same text and hash, but its Preprocess image (pandas 2.2) read about one number of 16
+# digits or more in three to another double than float() does, which moved those rows.
+SPLIT_SCHEME = "sha256-canonical-v2"
 LEGACY_SPLIT_SCHEME = "pandas-hash"
 
 
@@ -215,4 +217,85 @@ def evaluation_problems(report: Any) -> list[str]:
     registry = report.get(REGISTRY_SECTIONS[problem_type])
     if not isinstance(registry, Mapping) or set(registry) != set(report["metrics"]):
         problems.append(f"{REGISTRY_SECTIONS[problem_type]} does not hold the same metrics as metrics")
+    if "report" in report:  # evaluations written before the run report have none
+        problems += run_report_problems(report["report"])
     return problems
+
+
+# -- model_quality.json: SageMaker Model Monitor's model-quality statistics ---------------------------
+# The keys each problem type's section holds in the examples of "Model quality metrics and Amazon
+# CloudWatch monitoring" (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html).
+# Each metric is {"value": number, "standard_deviation": number or "NaN"}; the confusion matrix maps
+# the actual label to the predicted label to a count; the curves are lists of numbers.
+_BINARY_RATES: tuple[str, ...] = ("recall", "precision", "accuracy", "true_positive_rate", "true_negative_rate")
+_BINARY_RATES += ("false_positive_rate", "false_negative_rate", "auc", "f0_5", "f1", "f2")
+_CONSTANT_OF = ("recall", "precision", "accuracy", "f0_5", "f1", "f2")
+_BINARY_CONSTANT = tuple(f"{name}_best_constant_classifier" for name in _CONSTANT_OF)
+_WEIGHTED = ("accuracy", "weighted_recall", "weighted_precision", "weighted_f0_5", "weighted_f1", "weighted_f2")
+MODEL_QUALITY_METRICS = {
+    "regression": ("mae", "mse", "rmse", "r2"),
+    "binary": _BINARY_RATES + _BINARY_CONSTANT,
+    "multiclass": _WEIGHTED + tuple(f"{name}_best_constant_classifier" for name in _WEIGHTED),
+}
+MODEL_QUALITY_CURVES = {
+    "receiver_operating_characteristic_curve": ("false_positive_rates", "true_positive_rates"),
+    "precision_recall_curve": ("precisions", "recalls"),
+}
+# evaluation.json's "report": whether Evaluate drew report.html, or why not (the run goes on either way).
+DRAWN_REPORT: Shape = {"drawn": bool, "file": (RUN_REPORT_FILE,)}
+UNDRAWN_REPORT: Shape = {"drawn": bool, "reason": str}
+
+
+def model_quality_problems(document: Any, problem_type: str) -> list[str]:
+    """What in ``document`` is not Model Monitor's model-quality statistics for ``problem_type``."""
+    section_name = REGISTRY_SECTIONS[problem_type]
+    if not isinstance(document, Mapping) or not isinstance(document.get(section_name), Mapping):
+        return [f"{section_name} is missing"]
+    section = document[section_name]
+    problems = [_metric_problem(section, name) for name in MODEL_QUALITY_METRICS[problem_type]]
+    if problem_type != "regression":
+        problems.append(_confusion_problem(section.get("confusion_matrix")))
+    if problem_type == "binary":
+        problems += [_curve_problem(section.get(curve), curve, keys) for curve, keys in MODEL_QUALITY_CURVES.items()]
+    return [problem for problem in problems if problem]
+
+
+def _metric_problem(section: Mapping[str, Any], name: str) -> str:
+    metric = section.get(name)
+    if not isinstance(metric, Mapping) or set(metric) != {"value", "standard_deviation"}:
+        return f"{name} is not {{value, standard_deviation}}"
+    for key in ("value", "standard_deviation"):
+        value = metric[key]
+        if value != "NaN" and (isinstance(value, bool) or not isinstance(value, NUMBER)):
+            return f"{name}.{key} is {value!r}, not a number or 'NaN'"
+    return ""
+
+
+def _confusion_problem(matrix: Any) -> str:
+    if not isinstance(matrix, Mapping) or not matrix:
+        return "confusion_matrix is not a table of actual label to predicted label to count"
+    labels = set(matrix)
+    for actual, row in matrix.items():
+        if not isinstance(row, Mapping) or set(row) != labels:
+            return f"confusion_matrix[{actual!r}] does not count every label"
+        if any(isinstance(count, bool) or not isinstance(count, int) or count < 0 for count in row.values()):
+            return f"confusion_matrix[{actual!r}] holds something other than counts"
+    return ""
+
+
+def _curve_problem(curve: Any, name: str, keys: tuple[str, str]) -> str:
+    if not isinstance(curve, Mapping) or set(curve) != set(keys):
+        return f"{name} is not {{{', '.join(keys)}}}"
+    first, second = (curve[key] for key in keys)
+    if not isinstance(first, list) or not isinstance(second, list) or len(first) != len(second):
+        return f"{name}: {keys[0]} and {keys[1]} are not lists of one length"
+    if any(isinstance(v, bool) or not isinstance(v, NUMBER) or not 0 <= v <= 1 for v in first + second):
+        return f"{name} holds a value that is not a rate between 0 and 1"
+    return ""
+
+
+def run_report_problems(status: Any) -> list[str]:
+    """evaluation.json's "report": drawn (and its file), or not drawn and why."""
+    if isinstance(status, Mapping) and status.get("drawn") is True:
+        return shape_problems(status, DRAWN_REPORT, "report")
+    return shape_problems(status, UNDRAWN_REPORT, "report")

@@ -16,7 +16,7 @@ import pytest
 from emulator.pipeline_runner import LocalPipelineRunner, StepResult
 from emulator.sample_data import diabetes_csv, friedman_csv
 from pipeline.cli import upsert
-from pipeline.steps.reports import SPLIT_SCHEME, data_report_problems, evaluation_problems
+from pipeline.steps.reports import SPLIT_SCHEME, data_report_problems, evaluation_problems, model_quality_problems
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 
@@ -49,6 +49,11 @@ def read_s3_json(uri: str) -> Any:
     return json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def read_s3_text(uri: str) -> str:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return str(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
 def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition, served_bucket, image_environments):
     seen: list[StepResult] = []
     execution = start(definition, diabetes_csv(rows=300))
@@ -79,10 +84,19 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     assert package["ModelPackageArn"] == result.model_package_arn
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
     metrics = package["ModelMetrics"]
-    assert read_s3_json(metrics["ModelQuality"]["Statistics"]["S3Uri"]) == result.evaluation
+    # the registry gets Model Monitor's model-quality statistics, read back as Studio would read them
+    quality = read_s3_json(metrics["ModelQuality"]["Statistics"]["S3Uri"])
+    assert model_quality_problems(quality, "regression") == []
+    assert quality["regression_metrics"]["rmse"]["value"] == pytest.approx(result.evaluation["metrics"]["rmse"])
     assert read_s3_json(metrics["ModelDataQuality"]["Statistics"]["S3Uri"]) == result.data_report
     execution_id = execution.rsplit("/", 1)[-1]
-    assert f"/runs/{execution_id}/evaluation/" in metrics["ModelQuality"]["Statistics"]["S3Uri"]
+    assert metrics["ModelQuality"]["Statistics"]["S3Uri"].endswith(
+        f"/runs/{execution_id}/evaluation/model_quality.json"
+    )
+    # the run report was drawn beside evaluation.json (its module shipped as the job's own input)
+    assert result.evaluation["report"] == {"drawn": True, "file": "report.html"}
+    assert metrics["Explainability"]["Report"]["S3Uri"].endswith(f"/runs/{execution_id}/evaluation/report.html")
+    assert read_s3_text(metrics["Explainability"]["Report"]["S3Uri"]).startswith("<!DOCTYPE html>")
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
     assert "xgboost 3.2.0" in next(s.detail for s in result.steps if s.name == "Train")  # the image's algorithm
@@ -369,17 +383,25 @@ def test_a_champion_that_cannot_be_compared_is_never_replaced_by_an_automatic_ap
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
 
 
-def test_a_champion_split_under_another_scheme_is_registered_for_review_not_compared(
-    definition, served_bucket, image_environments
-):
+@pytest.mark.parametrize(
+    "old_scheme",
     # A deployment upgraded from the images whose split was pandas' row hash: its production model's
-    # data report records no split scheme.
+    # data report records no split scheme. Or from v1, whose Preprocess image read some numbers of
+    # 16 digits or more to other doubles than float() does, and so split their rows otherwise.
+    [None, "sha256-canonical-v1"],
+)
+def test_a_champion_split_under_another_scheme_is_registered_for_review_not_compared(
+    definition, served_bucket, image_environments, old_scheme
+):
     champion = LocalPipelineRunner().run(start(definition, friedman_csv(noise=5.0)))
     approve(champion.model_package_arn)
     [package] = model_packages()
     report_uri = package["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"]
     old_report = read_s3_json(report_uri)
-    del old_report["split"]["scheme"]
+    if old_scheme:
+        old_report["split"]["scheme"] = old_scheme
+    else:
+        del old_report["split"]["scheme"]
     bucket, key = report_uri.removeprefix("s3://").split("/", 1)
     boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=json.dumps(old_report).encode())
 
@@ -388,7 +410,8 @@ def test_a_champion_split_under_another_scheme_is_registered_for_review_not_comp
     evaluation = challenger.evaluation or {}
     assert evaluation["champion"]["comparable"] is False
     assert evaluation["decision"]["summary"].endswith(
-        f"production cannot be compared (its rows were split by scheme pandas-hash, this run's by {SPLIT_SCHEME}: "
+        f"production cannot be compared (its rows were split by scheme {old_scheme or 'pandas-hash'}, this run's by "
+        f"{SPLIT_SCHEME}: "
         "some of this run's test rows may be rows it was trained on): registered for review"
     )
     package = next(p for p in model_packages() if p["ModelPackageArn"] == challenger.model_package_arn)
