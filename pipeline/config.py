@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STEPS_DIR = Path(__file__).resolve().parent / "steps"
-STEP_SCRIPTS = ("preprocess.py", "evaluate.py")
+# The step scripts and the module Evaluate draws its run report with: `upsert` uploads each one.
+STEP_SCRIPTS = ("preprocess.py", "evaluate.py", "run_report.py")
 
 # Where runs write their artefacts in the data bucket. Outside DataPrefix, so that the CSV splits
 # a run writes never start another run.

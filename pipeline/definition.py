@@ -37,6 +37,8 @@ from pipeline.steps.reports import (
     DATA_REPORT_OUTPUT,
     EVALUATION_FILE,
     EVALUATION_OUTPUT,
+    MODEL_QUALITY_FILE,
+    RUN_REPORT_FILE,
     DataReportPath,
     EvaluationPath,
 )
@@ -47,6 +49,13 @@ MULTICLASS_OBJECTIVE = {"objective": "multi:softprob", "eval_metric": "mlogloss"
 MAX_TRAINING_SECONDS = 3600
 SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 PROCESSING_DIR = "/opt/ml/processing"
+# Evaluate's script is one file (`code=`); the module that draws the run report reaches the job as an
+# input of its own, in a folder of its own (each input needs its own local path: aws/sagemaker-python-sdk
+# issue #4939), which the job's PYTHONPATH names so that `import run_report` finds it. The XGBoost image
+# sets no PYTHONPATH of its own (aws/deep-learning-containers, docker/xgboost/Dockerfile), so none is
+# replaced. The local runner maps the same path into the run's folder (emulator/images/container_paths.py).
+REPORT_CODE = "report-code"
+REPORT_CODE_DIR = f"{PROCESSING_DIR}/input/report_code"
 
 
 class OfflineViolation(RuntimeError):
@@ -277,20 +286,27 @@ class _Steps:
         from sagemaker.mlops.workflow import ProcessingStep
 
         evaluation = PropertyFile(name="EvaluationReport", output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE)
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+
         inputs = {
             "model": train.properties.ModelArtifacts.S3ModelArtifacts,
             "test": self._output_uri(self.preprocess_step, "test"),
             DATA_REPORT_OUTPUT: self._output_uri(self.preprocess_step, DATA_REPORT_OUTPUT),
         }
+        report_code = _s3_input(REPORT_CODE, self.config.code_uri("run_report.py"), REPORT_CODE_DIR)
         step = ProcessingStep(
             name=f"Evaluate{suffix}",
-            step_args=self._processor(XGBOOST, "evaluate", 1).run(
-                inputs=[_s3_input(name, source, f"{PROCESSING_DIR}/{name}") for name, source in inputs.items()],
+            step_args=self._processor(XGBOOST, "evaluate", 1, {"PYTHONPATH": REPORT_CODE_DIR}).run(
+                inputs=[
+                    *(_s3_input(name, source, f"{PROCESSING_DIR}/{name}") for name, source in inputs.items()),
+                    report_code,
+                ],
                 outputs=[self._s3_output(EVALUATION_OUTPUT)],
                 code=self.config.code_uri("evaluate.py"),
                 arguments=[
                     *self._arguments(EVALUATE_ARGUMENTS),
                     *("--model-package-group", self.config.model_package_group_name, "--region", self.config.region),
+                    *("--execution-arn", ExecutionVariables.PIPELINE_EXECUTION_ARN),
                 ],
             ),
             property_files=[evaluation],
@@ -309,14 +325,19 @@ class _Steps:
             role_arn=self.config.role_arn,
         )
         reports = {
-            # The evaluation (metrics, baseline, gate, label mapping) and the data report (what the
-            # model was trained on, how each column was encoded, the split scheme) stay with the model.
-            "model_statistics": (evaluate, EVALUATION_OUTPUT, EVALUATION_FILE),
-            "model_data_statistics": (self.preprocess_step, DATA_REPORT_OUTPUT, DATA_REPORT_FILE),
+            # The model-quality statistics in Model Monitor's shape, which the registry (Studio) shows;
+            # the data report (what the model was trained on, how each column was encoded, the split
+            # scheme), which Evaluate reads back from the model in production; and the run report.
+            # CreateModelPackage's ModelMetrics has no slot for a free-form report: it goes where the
+            # registry keeps a report per model, Explainability, whose content type says what it is.
+            # evaluation.json (gate, decision) stays in the run's folder, which ExecutionArn names.
+            "model_statistics": (evaluate, EVALUATION_OUTPUT, MODEL_QUALITY_FILE, "application/json"),
+            "model_data_statistics": (self.preprocess_step, DATA_REPORT_OUTPUT, DATA_REPORT_FILE, "application/json"),
+            "explainability": (evaluate, EVALUATION_OUTPUT, RUN_REPORT_FILE, "text/html"),
         }
         metrics = {
-            field: MetricsSource(s3_uri=self._report_uri(*where), content_type="application/json")
-            for field, where in reports.items()
+            field: MetricsSource(s3_uri=self._report_uri(step, output, file_name), content_type=content_type)
+            for field, (step, output, file_name, content_type) in reports.items()
         }
         create_model = ModelStep(
             name=f"CreateModel{suffix}", step_args=model.build()
@@ -368,7 +389,7 @@ class _Steps:
             arguments += [BY_NAME[name].option, value if BY_NAME[name].kind == "String" else value.to_string()]
         return arguments
 
-    def _processor(self, image: Any, name: str, instance_count: Any) -> Any:
+    def _processor(self, image: Any, name: str, instance_count: Any, env: dict[str, str] | None = None) -> Any:
         from sagemaker.core.processing import ScriptProcessor
 
         return ScriptProcessor(
@@ -379,6 +400,7 @@ class _Steps:
             role=self.config.role_arn,
             sagemaker_session=self.session,
             base_job_name=f"{self.config.pipeline_name}-{name}",
+            env=env,
         )
 
     def _run_uri(self, *parts: str) -> Any:

@@ -79,6 +79,9 @@ def main() -> None:
     mapped = install(folder)
     program = sys.argv[1]
     sys.argv = sys.argv[1:]
+    # The import system reads sys.path without Python's os functions: a PYTHONPATH folder of the job
+    # under /opt/ml (Evaluate's run-report module) is mapped here instead.
+    sys.path[:] = [mapped(entry) for entry in sys.path]
     sys.path.insert(0, os.path.dirname(mapped(program)))
     runpy.run_path(mapped(program), run_name="__main__")
 

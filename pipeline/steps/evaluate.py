@@ -25,6 +25,7 @@ a tie keeps production).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -63,6 +64,10 @@ REGISTRY_SECTIONS = {
     "binary": "binary_classification_metrics",
     "multiclass": "multiclass_classification_metrics",
 }
+# Beside evaluation.json: the run report and the model-quality statistics in Model Monitor's shape.
+RUN_REPORT_FILE = "report.html"
+MODEL_QUALITY_FILE = "model_quality.json"
+RUN_REPORT_MODULE = "run_report"  # pipeline/steps/run_report.py, which draws the report
 
 
 def load_model(model_dir: Path) -> xgboost.Booster:
@@ -141,11 +146,16 @@ def multiclass_metrics(actual: np.ndarray, probabilities: np.ndarray) -> dict[st
     }
 
 
+def predict(problem_type: str, booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
+    """The model's predictions: a value, the positive class's probability, or one probability per class."""
+    predicted = booster.predict(xgboost.DMatrix(features))
+    return predicted.reshape(len(features), -1) if problem_type == "multiclass" else predicted
+
+
 def score(
-    problem_type: str, actual: np.ndarray, booster: xgboost.Booster, features: np.ndarray, baseline: dict[str, Any]
+    problem_type: str, actual: np.ndarray, predicted: np.ndarray, baseline: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The model's metrics and the trivial baseline's, on the same rows."""
-    predicted = booster.predict(xgboost.DMatrix(features))
     rows = len(actual)
     if problem_type == "regression":
         constant = np.full(rows, baseline["mean"])
@@ -154,7 +164,7 @@ def score(
     if problem_type == "binary":
         return binary_metrics(actual, predicted), _constant_binary(actual, shares[1] if len(shares) > 1 else 0.0)
     prior = np.tile(shares, (rows, 1))
-    return multiclass_metrics(actual, predicted.reshape(rows, -1)), multiclass_metrics(actual, prior)
+    return multiclass_metrics(actual, predicted), multiclass_metrics(actual, prior)
 
 
 def _constant_binary(actual: np.ndarray, share: float) -> dict[str, float | None]:
@@ -243,6 +253,177 @@ def registry_layout(problem_type: str, metrics: dict[str, Any]) -> dict[str, Any
     return {REGISTRY_SECTIONS[problem_type]: section}
 
 
+# -- Model Monitor's model-quality statistics --------------------------------------------------------
+# The shape SageMaker Model Monitor writes for each problem type, which the model registry (Studio)
+# renders when a package's ModelQuality statistics hold it. Keys, nesting and the confusion matrix's
+# orientation (outer key: the actual label, inner: the predicted one) follow the examples of
+# "Model quality metrics and Amazon CloudWatch monitoring",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html
+# (binary: recall 1.0 and precision 1/3 from {"0": {"0": 1, "1": 2}, "1": {"0": 0, "1": 1}}).
+# That page also says how the standard deviation is computed: only from 200 rows on, by scoring a
+# random 80% of the rows five times; below that it is "NaN".
+MIN_ROWS_FOR_DEVIATION = 200
+DEVIATION_SAMPLES = 5
+DEVIATION_SHARE = 0.8
+MAX_CURVE_POINTS = 101  # each curve downsampled to at most this many points (ends kept)
+
+
+def model_quality(
+    problem_type: str, actual: np.ndarray, predicted: np.ndarray, label_mapping: dict[str, str] | None
+) -> dict[str, Any]:
+    """Model Monitor's statistics document for this model on these rows."""
+    if problem_type == "regression":
+        section = _with_deviation(lambda rows: regression_metrics(actual[rows], predicted[rows]), len(actual))
+        return {REGISTRY_SECTIONS[problem_type]: section}
+    names = class_names(label_mapping, 2 if problem_type == "binary" else predicted.shape[1])
+    labels = actual.astype(int)
+    if problem_type == "binary":
+        chosen = (predicted >= 0.5).astype(int)
+        roc, precision_recall = curves(labels, predicted)
+        section = {
+            "confusion_matrix": confusion_matrix(labels, chosen, names),
+            **_with_deviation(lambda rows: binary_quality(labels[rows], predicted[rows]), len(labels)),
+            "receiver_operating_characteristic_curve": roc,
+            "precision_recall_curve": precision_recall,
+        }
+    else:
+        chosen = predicted.argmax(axis=1)
+        section = {
+            "confusion_matrix": confusion_matrix(labels, chosen, names),
+            **_with_deviation(lambda rows: multiclass_quality(labels[rows], chosen[rows], len(names)), len(labels)),
+        }
+    return {REGISTRY_SECTIONS[problem_type]: section}
+
+
+def class_names(label_mapping: dict[str, str] | None, count: int) -> list[str]:
+    """Each class's label as the data spelled it (the label mapping), else its number."""
+    return [str((label_mapping or {}).get(str(index), index)) for index in range(count)]
+
+
+def counts_table(labels: np.ndarray, chosen: np.ndarray, classes: int) -> np.ndarray:
+    """Rows: the actual class; columns: the predicted one."""
+    return np.bincount(labels * classes + chosen, minlength=classes * classes).reshape(classes, classes)
+
+
+def confusion_matrix(labels: np.ndarray, chosen: np.ndarray, names: list[str]) -> dict[str, dict[str, int]]:
+    table = counts_table(labels, chosen, len(names))
+    return {
+        actual: {predicted: int(table[a, p]) for p, predicted in enumerate(names)} for a, actual in enumerate(names)
+    }
+
+
+def _with_deviation(compute: Any, rows: int) -> dict[str, dict[str, Any]]:
+    """Each metric of ``compute(rows)`` with its standard deviation over random 80% samples."""
+    values = compute(np.arange(rows))
+    samples: list[dict[str, Any]] = []
+    if rows >= MIN_ROWS_FOR_DEVIATION:
+        rng = np.random.default_rng(0)
+        size = int(rows * DEVIATION_SHARE)
+        samples = [compute(rng.choice(rows, size, replace=False)) for _ in range(DEVIATION_SAMPLES)]
+    section = {}
+    for name, value in values.items():
+        found = [sample[name] for sample in samples if sample[name] is not None]
+        deviation = float(np.std(found)) if value is not None and len(found) == len(samples) and samples else "NaN"
+        section[name] = {"value": "NaN" if value is None else value, "standard_deviation": deviation}
+    return section
+
+
+def f_beta(precision: float, recall: float, beta: float) -> float:
+    weight = beta * beta
+    denominator = weight * precision + recall
+    return (1 + weight) * precision * recall / denominator if denominator > 0 else 0.0
+
+
+def _rates(labels: np.ndarray, chosen: np.ndarray) -> dict[str, float]:
+    """Accuracy, precision, recall and the four rates of a binary decision (0 where undefined)."""
+    true_positive = float(np.sum((chosen == 1) & (labels == 1)))
+    false_positive = float(np.sum((chosen == 1) & (labels == 0)))
+    positives, negatives = float(np.sum(labels == 1)), float(np.sum(labels == 0))
+    recall = true_positive / positives if positives else 0.0
+    false_positive_rate = false_positive / negatives if negatives else 0.0
+    predicted_positive = true_positive + false_positive
+    return {
+        "recall": recall,
+        "precision": true_positive / predicted_positive if predicted_positive else 0.0,
+        "accuracy": float(np.mean(chosen == labels)) if len(labels) else 0.0,
+        "true_positive_rate": recall,
+        "true_negative_rate": 1.0 - false_positive_rate if negatives else 0.0,
+        "false_positive_rate": false_positive_rate,
+        "false_negative_rate": 1.0 - recall if positives else 0.0,
+    }
+
+
+def binary_quality(labels: np.ndarray, probability: np.ndarray) -> dict[str, float | None]:
+    """Model Monitor's binary metrics. Its "best constant classifier" always predicts the positive class
+    (in the page's example it has recall 1.0 and precision and accuracy 0.25, the positive share)."""
+    ours = _rates(labels, (probability >= 0.5).astype(int))
+    constant = _rates(labels, np.ones_like(labels))
+    metrics: dict[str, float | None] = {**ours, "auc": auc(labels, probability)}
+    for name in ("recall", "precision", "accuracy"):
+        metrics[f"{name}_best_constant_classifier"] = constant[name]
+    for beta, name in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
+        metrics[name] = f_beta(ours["precision"], ours["recall"], beta)
+        metrics[f"{name}_best_constant_classifier"] = f_beta(constant["precision"], constant["recall"], beta)
+    return metrics
+
+
+def per_class(labels: np.ndarray, chosen: np.ndarray, classes: int) -> dict[str, np.ndarray]:
+    """Each class's support share, precision and recall (0 where undefined)."""
+    table = counts_table(labels, chosen, classes).astype(float)
+    hits, actual, predicted = np.diag(table), table.sum(axis=1), table.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, hits / predicted, 0.0)
+        recall = np.where(actual > 0, hits / actual, 0.0)
+    return {"weight": actual / max(actual.sum(), 1.0), "precision": precision, "recall": recall}
+
+
+def multiclass_quality(labels: np.ndarray, chosen: np.ndarray, classes: int) -> dict[str, float | None]:
+    """Model Monitor's multiclass metrics, weighted by each class's support; its best constant classifier
+    predicts the most frequent class of these rows."""
+    metrics: dict[str, float | None] = {}
+    majority = np.full_like(labels, int(np.argmax(np.bincount(labels, minlength=classes)))) if len(labels) else labels
+    for suffix, decided in (("", chosen), ("_best_constant_classifier", majority)):
+        each = per_class(labels, decided, classes)
+        metrics[f"accuracy{suffix}"] = float(np.mean(decided == labels)) if len(labels) else 0.0
+        metrics[f"weighted_recall{suffix}"] = float(np.sum(each["weight"] * each["recall"]))
+        metrics[f"weighted_precision{suffix}"] = float(np.sum(each["weight"] * each["precision"]))
+        for beta, name in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
+            scores = [f_beta(p, r, beta) for p, r in zip(each["precision"], each["recall"], strict=True)]
+            metrics[f"weighted_{name}{suffix}"] = float(np.sum(each["weight"] * np.asarray(scores)))
+    return metrics
+
+
+def curves(labels: np.ndarray, score: np.ndarray) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """The ROC and precision-recall curves at each distinct score, downsampled; empty when a class is absent."""
+    positives, negatives = int(np.sum(labels == 1)), int(np.sum(labels == 0))
+    if positives == 0 or negatives == 0:
+        return {"false_positive_rates": [], "true_positive_rates": []}, {"precisions": [], "recalls": []}
+    order = np.argsort(-score, kind="stable")
+    hits = labels[order] == 1
+    last_of_each_score = np.r_[np.nonzero(np.diff(score[order]))[0], len(score) - 1]
+    true_positive = np.cumsum(hits)[last_of_each_score].astype(float)
+    false_positive = np.cumsum(~hits)[last_of_each_score].astype(float)
+    recall = true_positive / positives
+    keep = downsample(len(recall) + 1)
+    roc = {
+        "false_positive_rates": np.r_[0.0, false_positive / negatives][keep].tolist(),
+        "true_positive_rates": np.r_[0.0, recall][keep].tolist(),
+    }
+    keep = downsample(len(recall))
+    precision_recall = {
+        "precisions": (true_positive / (true_positive + false_positive))[keep].tolist(),
+        "recalls": recall[keep].tolist(),
+    }
+    return roc, precision_recall
+
+
+def downsample(points: int) -> np.ndarray:
+    """At most MAX_CURVE_POINTS indices of ``points``, evenly spread, the first and last kept."""
+    if points <= MAX_CURVE_POINTS:
+        return np.arange(points)
+    return np.unique(np.linspace(0, points - 1, MAX_CURVE_POINTS).round().astype(int))
+
+
 # -- the champion ----------------------------------------------------------------------------------
 
 
@@ -278,31 +459,33 @@ def _read_s3(s3: Any, uri: str) -> bytes:
 
 def score_champion(
     champion: dict[str, Any], data_report: dict[str, Any], actual: np.ndarray, features: np.ndarray
-) -> dict[str, Any]:
-    """The champion's metrics on this test split, or why it cannot be compared."""
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The champion's metrics on this test split and its predictions there, or why it cannot be compared."""
     found = {"model_package_arn": champion["model_package_arn"], "metrics": None, "comparable": False}
     if not champion["data_report_uri"]:
-        return {**found, "reason": "it has no data report, so its features are unknown"}
+        return {**found, "reason": "it has no data report, so its features are unknown"}, None
     trained_on = json.loads(_read_s3(champion["s3"], champion["data_report_uri"]))
     if trained_on["problem_type"]["chosen"] != data_report["problem_type"]["chosen"]:
-        return {**found, "reason": f"it solves a {trained_on['problem_type']['chosen']} problem"}
+        return {**found, "reason": f"it solves a {trained_on['problem_type']['chosen']} problem"}, None
     if trained_on.get("label_mapping") != data_report.get("label_mapping"):
-        return {**found, "reason": "it was trained on other classes"}
+        return {**found, "reason": "it was trained on other classes"}, None
     theirs, ours = _split_scheme(trained_on), _split_scheme(data_report)
     if theirs != ours:
-        return {
-            **found,
-            "reason": f"its rows were split by scheme {theirs}, this run's by {ours}: some of this run's "
-            "test rows may be rows it was trained on",
-        }
+        reason = (
+            f"its rows were split by scheme {theirs}, this run's by {ours}: some of this run's "
+            "test rows may be rows it was trained on"
+        )
+        return {**found, "reason": reason}, None
     aligned = align_features(features, data_report, trained_on)
     if isinstance(aligned, str):
-        return {**found, "reason": aligned}
+        return {**found, "reason": aligned}, None
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "model.tar.gz").write_bytes(_read_s3(champion["s3"], champion["model_uri"]))
         booster = load_model(Path(folder))
-    metrics, _ = score(data_report["problem_type"]["chosen"], actual, booster, aligned, data_report["baseline"])
-    return {**found, "metrics": metrics, "comparable": True, "reason": ""}
+    problem_type = data_report["problem_type"]["chosen"]
+    predicted = predict(problem_type, booster, aligned)
+    metrics, _ = score(problem_type, actual, predicted, data_report["baseline"])
+    return {**found, "metrics": metrics, "comparable": True, "reason": ""}, predicted
 
 
 def _split_scheme(report: dict[str, Any]) -> str:
@@ -357,6 +540,111 @@ def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str,
         else:
             aligned[:, position] = np.nan  # xgboost's missing value
     return aligned
+
+
+# -- the run report ----------------------------------------------------------------------------------
+MAX_HISTORY = 50  # the latest packages of the group shown in the report's history
+TOP_FEATURES = 15
+MAX_REPORT_BYTES = 1_000_000
+
+
+def write_run_report(folder: Path, drawn_from: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """report.html beside evaluation.json. Never fails the step: a report that cannot be drawn says why."""
+    try:
+        # run_report.py is shipped to the job beside this script (pipeline/definition.py, `evaluate`).
+        drawing = importlib.import_module(RUN_REPORT_MODULE)
+        page = drawing.render(_report_facts(drawn_from, args))
+        size = len(page.encode("utf-8"))
+        if size > MAX_REPORT_BYTES:
+            return {"drawn": False, "reason": f"the report came to {size:,} bytes, over {MAX_REPORT_BYTES:,}"}
+        (folder / RUN_REPORT_FILE).write_text(page, encoding="utf-8")
+    except Exception as error:  # noqa: BLE001 - a report that cannot be drawn never fails the run
+        print(f"run report not drawn: {type(error).__name__}: {error}", file=sys.stderr)
+        return {"drawn": False, "reason": f"{type(error).__name__}: {error}"}
+    return {"drawn": True, "file": RUN_REPORT_FILE}
+
+
+def _report_facts(drawn_from: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """What the report shows beyond evaluation.json: the production model's statistics on the same rows,
+    the features by gain, the run's cause and the group's history (the last two only from AWS)."""
+    data_report, production = drawn_from["data_report"], drawn_from["production_predicted"]
+    problem_type = data_report["problem_type"]["chosen"]
+    mapping = data_report.get("label_mapping")
+    group = args.model_package_group
+    no_group = {"unavailable": "no model package group was given"}
+    return {
+        **{name: value for name, value in drawn_from.items() if name != "booster"},
+        "production_quality": None
+        if production is None
+        else model_quality(problem_type, drawn_from["actual"], production, mapping),
+        "importance": top_features(drawn_from["booster"], list(data_report.get("features") or [])),
+        "run": _best_effort(run_facts, args.region, args.execution_arn),
+        "history": _best_effort(registry_history, args.region, group, problem_type) if group else no_group,
+    }
+
+
+def _best_effort(look_up: Any, *arguments: Any) -> Any:
+    try:
+        return look_up(*arguments)
+    except Exception as error:  # noqa: BLE001 - the report says what it could not learn, and why
+        return {"unavailable": f"{type(error).__name__}: {error}"}
+
+
+def top_features(booster: xgboost.Booster, names: list[str]) -> list[tuple[str, float]]:
+    """The features that gained the model most (total gain over its splits), by name, most first."""
+    named = []
+    for key, gain in booster.get_score(importance_type="total_gain").items():
+        index = int(key[1:]) if key[:1] == "f" and key[1:].isdigit() else -1
+        named.append((names[index] if 0 <= index < len(names) else key, float(gain)))  # type: ignore[arg-type]
+    return sorted(named, key=lambda item: -item[1])[:TOP_FEATURES]
+
+
+def run_facts(region: str, execution_arn: str) -> dict[str, str]:
+    """The pipeline execution: its id and what its starter said of it (the trigger's cause)."""
+    facts = {"execution_arn": execution_arn, "execution_id": execution_arn.rsplit("/", 1)[-1], "cause": ""}
+    if not execution_arn:
+        return facts
+    import boto3
+
+    described = boto3.client("sagemaker", region_name=region).describe_pipeline_execution(
+        PipelineExecutionArn=execution_arn
+    )
+    facts["cause"] = described.get("PipelineExecutionDescription") or ""
+    facts["display_name"] = described.get("PipelineExecutionDisplayName") or ""
+    return facts
+
+
+def registry_history(region: str, group: str, problem_type: str) -> list[dict[str, Any]]:
+    """The primary metric of each model registered in the group, oldest first (the latest MAX_HISTORY),
+    read from each package's ModelQuality statistics: what the registry knows, no store of our own."""
+    import boto3
+
+    sagemaker, s3 = boto3.client("sagemaker", region_name=region), boto3.client("s3", region_name=region)
+    summaries: list[Any] = []
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+    )
+    for page in pages:
+        summaries += page["ModelPackageSummaryList"]
+        if len(summaries) >= MAX_HISTORY:
+            break
+    return [_registered_metric(sagemaker, s3, item, problem_type) for item in reversed(summaries[:MAX_HISTORY])]
+
+
+def _registered_metric(sagemaker: Any, s3: Any, summary: dict[str, Any], problem_type: str) -> dict[str, Any]:
+    package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    statistics = ((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}
+    value = None
+    if statistics.get("S3Uri"):
+        document = json.loads(_read_s3(s3, statistics["S3Uri"]))
+        found = (document.get(REGISTRY_SECTIONS[problem_type]) or {}).get(PRIMARY_METRIC[problem_type]) or {}
+        value = found.get("value") if isinstance(found.get("value"), (int, float)) else None
+    return {
+        "version": package.get("ModelPackageVersion"),
+        "status": package.get("ModelApprovalStatus", ""),
+        "created": str(package.get("CreationTime", "")),
+        "value": value,
+    }
 
 
 def decide(
@@ -420,6 +708,44 @@ def _improvement(name: str, ours: float | None, theirs: float | None) -> float |
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
+    problem_type = data_report["problem_type"]["chosen"]
+    booster = load_model(args.base_dir / "model")
+    actual, features = load_test(args.base_dir / "test")
+    predicted = predict(problem_type, booster, features)
+    metrics, baseline_metrics = score(problem_type, actual, predicted, data_report["baseline"])
+    gate_result = gate(problem_type, metrics, baseline_metrics, args)
+    found = find_champion(args.region, args.model_package_group) if args.model_package_group else None
+    champion, champion_predicted = score_champion(found, data_report, actual, features) if found else (None, None)
+    decision = decide(problem_type, metrics, gate_result, champion, args)
+    report = {
+        "problem_type": problem_type,
+        "primary_metric": PRIMARY_METRIC[problem_type],
+        "metrics": metrics,
+        "baseline_metrics": baseline_metrics,
+        "gate": gate_result,
+        "champion": champion,
+        "decision": decision,
+        # Lineage for the registry (strings: customer metadata holds strings).
+        "champion_summary": _champion_summary(champion, PRIMARY_METRIC[problem_type]),
+        "rows": {"test": len(actual)},
+        "label_mapping": data_report.get("label_mapping"),
+        **registry_layout(problem_type, metrics),
+    }
+    out = args.base_dir / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    quality = model_quality(problem_type, actual, predicted, data_report.get("label_mapping"))
+    (out / MODEL_QUALITY_FILE).write_text(json.dumps(quality, indent=2), encoding="utf-8")
+    drawn_from = {"evaluation": report, "data_report": data_report, "actual": actual, "quality": quality}
+    drawn_from |= {"predicted": predicted, "production_predicted": champion_predicted, "booster": booster}
+    report["report"] = write_run_report(out, drawn_from, args)
+    (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
     # The gates' thresholds: the pipeline passes its parameters (their defaults are in pipeline/config.py).
@@ -438,35 +764,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model-package-group", required=True, help="where the champion is; empty: none")
     parser.add_argument("--region", required=True)
-    args = parser.parse_args(argv)
-    data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
-    problem_type = data_report["problem_type"]["chosen"]
-    booster = load_model(args.base_dir / "model")
-    actual, features = load_test(args.base_dir / "test")
-    metrics, baseline_metrics = score(problem_type, actual, booster, features, data_report["baseline"])
-    gate_result = gate(problem_type, metrics, baseline_metrics, args)
-    found = find_champion(args.region, args.model_package_group) if args.model_package_group else None
-    champion = score_champion(found, data_report, actual, features) if found else None
-    decision = decide(problem_type, metrics, gate_result, champion, args)
-    report = {
-        "problem_type": problem_type,
-        "primary_metric": PRIMARY_METRIC[problem_type],
-        "metrics": metrics,
-        "baseline_metrics": baseline_metrics,
-        "gate": gate_result,
-        "champion": champion,
-        "decision": decision,
-        # Lineage for the registry (strings: customer metadata holds strings).
-        "champion_summary": _champion_summary(champion, PRIMARY_METRIC[problem_type]),
-        "rows": {"test": len(actual)},
-        "label_mapping": data_report.get("label_mapping"),
-        **registry_layout(problem_type, metrics),
-    }
-    out = args.base_dir / "evaluation"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
-    return 0
+    parser.add_argument("--execution-arn", default="", help="the pipeline execution, for the run report's header")
+    return parser
 
 
 def _champion_summary(champion: dict[str, Any] | None, name: str) -> dict[str, str]:

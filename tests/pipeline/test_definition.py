@@ -134,8 +134,19 @@ def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition
             "SplitScheme": "split.scheme",
         }
         assert lineage["ChampionModelPackageArn"]["Std:JsonGet"]["Path"] == "champion_summary.model_package_arn"
-        assert "evaluation.json" in json.dumps(register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
-        assert "data_report.json" in json.dumps(register["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"])
+        registered = register["ModelMetrics"]
+        assert "model_quality.json" in json.dumps(registered["ModelQuality"]["Statistics"]["S3Uri"])
+        assert registered["ModelQuality"]["Statistics"]["ContentType"] == "application/json"
+        assert "data_report.json" in json.dumps(registered["ModelDataQuality"]["Statistics"]["S3Uri"])
+        assert "report.html" in json.dumps(registered["Explainability"]["Report"]["S3Uri"])
+        assert registered["Explainability"]["Report"]["ContentType"] == "text/html"
+        # the run report's module reaches Evaluate as an input of its own, on the job's PYTHONPATH
+        evaluate = steps[f"Evaluate{suffix}"]["Arguments"]
+        [report_code] = [i for i in evaluate["ProcessingInputs"] if i["InputName"] == "report-code"]
+        assert report_code["S3Input"]["S3Uri"].endswith("/run_report.py")
+        assert evaluate["Environment"] == {"PYTHONPATH": report_code["S3Input"]["LocalPath"]}
+        local_paths = [i["S3Input"]["LocalPath"] for i in evaluate["ProcessingInputs"]]
+        assert len(set(local_paths)) == len(local_paths)  # SageMaker wants one local path per input
         arguments = steps[f"Evaluate{suffix}"]["Arguments"]["AppSpecification"]["ContainerArguments"]
         for name in ("MinR2", "MinAuc", "MinAccuracyLift", "MseThreshold", "MinImprovement"):
             assert {"Get": f"Parameters.{name}"} in arguments[arguments.index(name_of_option(name)) + 1]["Std:Join"][
