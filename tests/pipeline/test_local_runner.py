@@ -16,7 +16,13 @@ import pytest
 from emulator.pipeline_runner import LocalPipelineRunner, StepResult
 from emulator.sample_data import diabetes_csv, friedman_csv
 from pipeline.cli import upsert
-from pipeline.steps.reports import SPLIT_SCHEME, data_report_problems, evaluation_problems, model_quality_problems
+from pipeline.steps.reports import (
+    REGISTRY_SECTIONS,
+    SPLIT_SCHEME,
+    data_report_problems,
+    evaluation_problems,
+    model_quality_problems,
+)
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 
@@ -132,6 +138,17 @@ def test_scikit_learns_bundled_data_sets_are_registered_with_the_problem_type_th
     assert evaluation["gate"]["passed"] is True
     [package] = model_packages()
     assert package["ModelPackageArn"] == result.model_package_arn
+    # Model Monitor's statistics for this problem type, read back from the package as the registry has them
+    quality = read_s3_json(package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"])
+    assert model_quality_problems(quality, problem_type) == []
+    section = quality[REGISTRY_SECTIONS[problem_type]]
+    assert section[metric]["value"] == pytest.approx(evaluation["metrics"][metric])
+    if problem_type != "regression":
+        names = sorted(evaluation["label_mapping"].values())
+        assert sorted(section["confusion_matrix"]) == names  # the data's own labels
+        assert (
+            sum(map(sum, (row.values() for row in section["confusion_matrix"].values()))) == evaluation["rows"]["test"]
+        )
 
 
 def test_the_approval_status_parameter_reaches_the_registry(definition, served_bucket, image_environments):
