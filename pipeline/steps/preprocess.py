@@ -68,6 +68,7 @@ NA_TEXTS = [
     *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
 ]
 ENCODE_CHUNK_ROWS = 50_000
+WRITE_ROWS = 5_000  # rows formatted at once (their numbers are Python floats meanwhile)
 SPLIT_CHUNK_ROWS = 10_000  # rows whose texts are held at once while hashing
 # Numbers of a magnitude in this range are written positionally both by repr and by Arrow (see float_texts).
 POSITIONAL_LOW, POSITIONAL_HIGH = 1e-4, 1e9
@@ -166,8 +167,7 @@ def exact_floats(frame: pd.DataFrame, path: Path, encoding: str, separator: str,
     pairs = list(zip(positions, exact or [], strict=False))
     if exact is None or not all(_read_alike(frame.iloc[:, position].to_numpy(), values) for position, values in pairs):
         return _read_csv(path, encoding, separator, decimal, float_precision="round_trip")
-    for position, values in pairs:
-        frame.isetitem(position, values)
+    frame.iloc[:, positions] = np.column_stack(exact)  # in place: the float columns stay one block, no copy later
     return frame
 
 
@@ -187,6 +187,7 @@ def _floats_read_by_arrow(
                 null_values=NA_TEXTS,
                 decimal_point=decimal,
             ),
+            memory_pool=pa.system_memory_pool(),  # malloc hands the memory back; Arrow's own pool keeps it (P10)
         )
     except (pa.ArrowException, OSError):
         return None
@@ -768,10 +769,11 @@ def write_outputs(base_dir: Path, report: dict[str, Any], parts: Iterator[tuple[
         handles[name] = (base_dir / name / f"{name}.csv").open("w", encoding="utf-8")
     try:
         for name, rows in parts:
-            if len(rows):
-                # What np.savetxt(fmt="%.10g", delimiter=",") writes, formatted in one operation, not row by row.
-                line = ",".join(["%.10g"] * rows.shape[1]) + "\n"
-                handles[name].write((line * len(rows)) % tuple(rows.ravel().tolist()))
+            # What np.savetxt(fmt="%.10g", delimiter=",") writes, formatted WRITE_ROWS rows at a time, not row by row.
+            line = ",".join(["%.10g"] * rows.shape[1]) + "\n"
+            for start in range(0, len(rows), WRITE_ROWS):
+                block = rows[start : start + WRITE_ROWS]
+                handles[name].write((line * len(block)) % tuple(block.ravel().tolist()))
     finally:
         for handle in handles.values():
             handle.close()

@@ -61,8 +61,9 @@ REGISTRY_SECTIONS = {
 # How rows are assigned to train/validation/test. A model is compared only with a champion whose
 # test rows were chosen the same way: under another scheme, some of this run's test rows may be rows
 # the champion was trained on. Reports written before the scheme was recorded used pandas' row hash.
-# v1 was the same text and hash, but its Preprocess image (pandas 2.2) read about one number of 16
-# digits or more in three to another double than float() does, which moved those rows.
+# v1 was the same text and hash, but its Preprocess image's pandas (2.2.3: pipeline/images.py, from the
+# image's uv.lock) read about one number of 16 digits or more in three to another double than float()
+# does, which moved those rows.
 SPLIT_SCHEME = "sha256-canonical-v2"
 LEGACY_SPLIT_SCHEME = "pandas-hash"
 
