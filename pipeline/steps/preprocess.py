@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import difflib
 import hashlib
 import itertools
 import json
@@ -56,6 +57,22 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 NUMERIC_SHARE = 0.9  # a text column whose values are mostly numbers is numeric with bad cells
 DATE_SHARE = 0.9
 SEPARATORS = (",", ";", "\t")
+# Files that are not CSV text, by their first bytes (each format's own signature), as a person names them.
+NOT_CSV_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one: export the sheet as CSV)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Office file such as an .xls workbook (export the sheet as CSV)"),
+    (b"\x1f\x8b", "gzip-compressed data (upload it decompressed)"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xff\xfe", "UTF-16 text (save it as UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text (save it as UTF-8)"),
+)
+MAX_LISTED_COLUMNS_CHARACTERS = 600  # a refusal lists the columns that fit in this much, then "and N more"
+CLOSE_NAME = 0.8  # difflib's ratio from which a column name is offered as "did you mean"
 # pandas before 3.0 reads a number of 16 digits or more to a neighbouring double about once in three
 # (0.41809884672577885 as 0.4180988467257788) and drops the digits after the 17th, leading zeros
 # counted (-0.00011051689550249007 as -0.0001105168955024), unless float_precision="round_trip", which
@@ -99,6 +116,9 @@ def sniff(path: Path) -> tuple[str, str, str]:
         head = handle.read(1 << 16)
     if not head.strip():
         raise DataRefused(f"{path.name} is empty")
+    kind = kind_of_bytes(head)
+    if kind is not None:
+        raise DataRefused(f"{path.name} is {kind}, not CSV text; upload the data as a CSV file with a header row")
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
@@ -111,6 +131,31 @@ def sniff(path: Path) -> tuple[str, str, str]:
     # Semicolon files written with a decimal comma (1,5 for 1.5), as spreadsheets do in much of Europe.
     decimal = "," if separator != "," and re.search(r"\d,\d", "\n".join(text.splitlines()[1:50])) else "."
     return encoding, separator, decimal
+
+
+def kind_of_bytes(data: bytes) -> str | None:
+    """What the file is when its first bytes say it is not CSV text (a PNG image, ...), or None."""
+    return next((kind for signature, kind in NOT_CSV_SIGNATURES if data.startswith(signature)), None)
+
+
+def missing_target(target: str, columns: list[str], name: str) -> str:
+    """The refusal of a file without the target column: the closest name offered first (case does
+    not count), then every column, as many as fit in one readable line, then how many more."""
+    folded: dict[str, str] = {}
+    for column in columns:
+        folded.setdefault(column.casefold(), column)
+    close = difflib.get_close_matches(target.casefold(), list(folded), n=1, cutoff=CLOSE_NAME)
+    suggestion = folded[close[0]] if close else None
+    ordered = [suggestion] * (suggestion is not None) + [c for c in columns if c != suggestion]
+    shown: list[str] = []
+    for column in ordered:
+        text = " ".join(column.split()) or repr(column)  # one line, whatever the header holds
+        if shown and len(", ".join([*shown, text])) > MAX_LISTED_COLUMNS_CHARACTERS:
+            break
+        shown.append(text)
+    more = f", and {len(ordered) - len(shown)} more" if len(shown) < len(ordered) else ""
+    hint = f"did you mean {suggestion!r}? " if suggestion is not None else ""
+    return f"target column {target!r} is missing in {name}; {hint}its columns are: {', '.join(shown)}{more}"
 
 
 def _not_utf8(path: Path, data: bytes, offset: int) -> str:
@@ -253,8 +298,7 @@ def combine(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> t
     """One table from several files: columns aligned by name, kinds checked file by file."""
     for frame, info in frames:
         if target not in frame.columns:
-            columns = ", ".join(list(frame.columns)[:20])
-            raise DataRefused(f"target column {target!r} is missing in {info['name']}; its columns are: {columns}")
+            raise DataRefused(missing_target(target, [str(c) for c in frame.columns], info["name"]))
     kinds = column_kinds(frames, target)
     common = [c for c in frames[0][0].columns if all(c in frame.columns for frame, _ in frames)]
     extra: dict[str, list[str]] = {}

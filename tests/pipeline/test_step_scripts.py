@@ -297,6 +297,15 @@ def test_two_files_are_aligned_by_column_name_and_extra_columns_are_reported(run
             [("data.csv", b"a,target\n" + b"1,7\n" * 30)],
             "target column 'target' has a single value ('7'): nothing to learn",
         ),
+        (
+            [("scan.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)],
+            "scan.csv is a PNG image, not CSV text; upload the data as a CSV file with a header row",
+        ),
+        (
+            [("book.csv", b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + bytes(200))],
+            "book.csv is a ZIP archive (an .xlsx workbook is one: export the sheet as CSV), not CSV text; "
+            "upload the data as a CSV file with a header row",
+        ),
     ],
 )
 def test_data_that_cannot_train_is_refused_with_one_line_naming_the_file(run_step, tmp_path, files, reason):
@@ -308,6 +317,26 @@ def test_data_that_cannot_train_is_refused_with_one_line_naming_the_file(run_ste
     assert decision_of(report_of(base)) == {"accepted": False, "reason": reason, "target": "target"}
     assert f"REFUSED: {reason}" in result.stdout
     assert not (base / "train").exists()
+
+
+def test_a_wrong_target_is_refused_naming_the_closest_column_first_then_every_column(run_step, tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "diagnosis"})
+    base = with_input(tmp_path, ("cancer.csv", csv_bytes(frame)))
+
+    report = preprocess(run_step, base, "--target-column", "Diagnosis")
+
+    columns = list(frame.columns)
+    listed = ["diagnosis", *columns[:-1]]
+    reason = report["reason"]
+    assert reason.startswith("target column 'Diagnosis' is missing in cancer.csv; did you mean 'diagnosis'? ")
+    assert "\n" not in reason
+    shown = reason.split("its columns are: ", 1)[1]
+    more = int(shown.rsplit(", and ", 1)[1].split()[0]) if ", and " in shown else 0
+    names = shown.rsplit(", and ", 1)[0].split(", ")
+    assert names == listed[: len(names)]  # the closest first, then the file's order
+    assert len(names) + more == len(columns) == 31
 
 
 @pytest.mark.parametrize(
