@@ -27,6 +27,7 @@ matplotlib.use("Agg")  # no display in a processing job; the SVG backend draws t
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 MAX_POINTS = 2000  # rows drawn in a scatter plot
 HISTOGRAM_BINS = 40
@@ -34,6 +35,7 @@ ANNOTATED_CLASSES = 12  # a confusion matrix with more classes shows colours onl
 SIDE_BY_SIDE_CLASSES = 20  # more classes: the production model's matrix goes below the new model's
 LABEL_CHARACTERS = 24  # longer class and feature names are shortened in pictures (the tables keep them)
 NEW, PRODUCTION, BASELINE = "#1f6fb4", "#e0701b", "#8a8a8a"
+UNIT = (-0.02, 1.02)  # a rate's axis: a curve along an edge is not hidden under the axis line
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",  # text stays text: smaller, selectable, drawn with the browser's fonts
@@ -84,7 +86,9 @@ td.number {{ text-align: right; font-variant-numeric: tabular-nums; }}
 tr.primary td {{ font-weight: 600; }}
 figure {{ margin: 12px 0; }} figcaption {{ color: #555; font-size: 13px; }}
 svg {{ max-width: 100%; height: auto; display: block; }}
-.note {{ color: #555; }} .new {{ color: #1f6fb4; }} .production {{ color: #e0701b; }}
+.note {{ color: #555; }}
+ul.balance {{ columns: 15em 4; list-style: none; padding: 0; margin: 8px 0; }}
+ul.balance li {{ break-inside: avoid; padding: 1px 0; overflow-wrap: anywhere; }}
 </style></head>
 <body><main>
 {body}
@@ -209,10 +213,11 @@ def sample_rows(rows: int) -> np.ndarray:
 
 
 def models(facts: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """(name, predictions, colour) of the new model and, when compared, the model in production."""
+    """(name, predictions, colour) of the model in production when compared, then the new model: drawn
+    in that order, the new model on top (where they agree, production's ring shows around it)."""
     drawn = [("new model", facts["predicted"], NEW)]
     if facts.get("production_predicted") is not None:
-        drawn.append(("production", facts["production_predicted"], PRODUCTION))
+        drawn.insert(0, ("production", facts["production_predicted"], PRODUCTION))
     return drawn
 
 
@@ -225,7 +230,11 @@ def regression_pictures(facts: dict[str, Any]) -> str:
     alpha = 0.8 if len(shown) <= 200 else 0.45  # many points: see-through, so dense areas look dense
     for name, drawn, colour in models(facts):
         predicted = np.asarray(drawn, dtype=float)
-        scatter.scatter(actual[shown], predicted[shown], s=12, alpha=alpha, color=colour, label=name, linewidths=0)
+        if name == "production":  # rings, under the new model's dots
+            style = {"s": 34, "facecolors": "none", "edgecolors": colour, "linewidths": 0.9, "alpha": alpha}
+        else:
+            style = {"s": 12, "color": colour, "linewidths": 0, "alpha": alpha}
+        scatter.scatter(actual[shown], predicted[shown], label=name, **style)
         low, high = min(low, float(np.min(predicted))), max(high, float(np.max(predicted)))
     scatter.plot([low, high], [low, high], color=BASELINE, linewidth=1, label="predicted = actual")
     scatter.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
@@ -233,7 +242,8 @@ def regression_pictures(facts: dict[str, Any]) -> str:
     errors = [np.asarray(predicted, dtype=float) - actual for _, predicted, _ in models(facts)]
     edges = np.histogram_bin_edges(np.concatenate(errors), bins=HISTOGRAM_BINS)
     for (name, _, colour), error in zip(models(facts), errors, strict=True):
-        residuals.hist(error, bins=edges, histtype="step", linewidth=1.6, color=colour, label=name)
+        dashes = "--" if name == "production" else "-"
+        residuals.hist(error, bins=edges, histtype="step", linewidth=1.6, linestyle=dashes, color=colour, label=name)
     residuals.axvline(0, color=BASELINE, linewidth=1)
     residuals.set(xlabel="predicted - actual", ylabel="rows", title="Residuals")
     residuals.legend(loc="upper right", frameon=False)
@@ -244,20 +254,21 @@ def regression_pictures(facts: dict[str, Any]) -> str:
 def binary_pictures(facts: dict[str, Any]) -> str:
     figure = Figure(figsize=(11, 3.9), layout="constrained")
     roc, precision_recall, matrix = figure.subplots(1, 3)
-    qualities = [("new model", facts["quality"], NEW)]
+    qualities = [("new model", facts["quality"], NEW, "-")]
     if facts.get("production_quality"):
-        qualities.append(("production", facts["production_quality"], PRODUCTION))
-    for name, quality, colour in qualities:
+        qualities.insert(0, ("production", facts["production_quality"], PRODUCTION, "--"))
+    for name, quality, colour, dashes in qualities:
         section = quality["binary_classification_metrics"]
         curve = section["receiver_operating_characteristic_curve"]
-        roc.plot(curve["false_positive_rates"], curve["true_positive_rates"], color=colour, label=name)
+        style = {"color": colour, "label": name, "linestyle": dashes, "linewidth": 1.6}
+        roc.plot(curve["false_positive_rates"], curve["true_positive_rates"], **style)
         curve = section["precision_recall_curve"]
-        precision_recall.plot(curve["recalls"], curve["precisions"], color=colour, label=name)
+        precision_recall.plot(curve["recalls"], curve["precisions"], **style)
     roc.plot([0, 1], [0, 1], color=BASELINE, linewidth=1, linestyle="--", label="chance")
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.02))
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=UNIT, ylim=UNIT)
     share = float(np.mean(np.asarray(facts["actual"]) == 1)) if len(facts["actual"]) else 0.0
     precision_recall.axhline(share, color=BASELINE, linewidth=1, linestyle="--", label="positive share")
-    precision_recall.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.02))
+    precision_recall.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=UNIT, ylim=UNIT)
     roc.legend(loc="lower right", frameon=False)
     precision_recall.legend(loc="lower left", frameon=False)
     names = class_names(facts, 2)
@@ -351,6 +362,7 @@ def importance_picture(importance: list[tuple[str, float]]) -> str:
     axes.set_yticks(np.arange(len(names)), names)
     axes.invert_yaxis()
     axes.set(xlabel="total gain (loss reduction over all the model's splits on the feature)")
+    axes.xaxis.set_major_formatter(EngFormatter(sep=" "))  # 1.2 M, not 1.2 with 1e6 in a corner
     return svg(figure, f"The new model's top {len(names)} features by total gain (xgboost `total_gain`).")
 
 
@@ -367,10 +379,9 @@ def data_summary(data_report: dict[str, Any]) -> str:
     if shares:
         mapping = data_report.get("label_mapping") or {}
         balance = "".join(
-            f"<tr><td>{text(mapping.get(str(n), n))}</td><td class='number'>{share:.1%}</td></tr>"
-            for n, share in enumerate(shares)
+            f"<li><span>{text(mapping.get(str(n), n))}</span> <b>{share:.1%}</b></li>" for n, share in enumerate(shares)
         )
-        parts.append(f"<h3>Class balance (training rows)</h3><table>{balance}</table>")
+        parts.append(f'<h3>Class balance (training rows)</h3><ul class="balance">{balance}</ul>')
     parts.append(columns_table(data_report.get("columns") or {}))
     return "\n".join(parts)
 
@@ -422,6 +433,9 @@ def history(facts: dict[str, Any]) -> str:
             axes.scatter([n], [item["value"]], s=36, color=face, edgecolors=PRODUCTION, zorder=3)
     if ours is not None:
         axes.scatter([len(found)], [ours], s=90, marker="*", color=NEW, zorder=3, label="this run's new model")
+    axes.scatter([], [], s=36, color=PRODUCTION, label="Approved")
+    axes.scatter([], [], s=36, color="white", edgecolors=PRODUCTION, label="other status")
+    axes.legend(loc="best", frameon=False)
     ticks = [*(f"v{item.get('version', n + 1)}" for n, item in enumerate(found)), "this run"]
     axes.set_xticks(range(len(ticks)), ticks, rotation=90 if len(ticks) > 20 else 0)
     axes.set(
@@ -429,9 +443,7 @@ def history(facts: dict[str, Any]) -> str:
         title=f"{label} of each registered model ({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better)",
     )
     axes.margins(x=0.03, y=0.15)
-    caption = (
-        f"Filled: Approved. Hollow: other statuses. {len(found)} registered model(s), oldest first; a star: this run."
-    )
+    caption = f"{len(found)} model(s) registered in the group before this run, oldest first (at most the last 50)."
     return svg(figure, caption) + history_table(found, label)
 
 
