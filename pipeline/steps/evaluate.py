@@ -28,15 +28,19 @@ import argparse
 import importlib
 import json
 import math
+import multiprocessing
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xgboost
-from scipy.stats import rankdata
+
+if TYPE_CHECKING:
+    import xgboost
+# xgboost and scipy (2 s and more to import) are imported where they are used, once the report
+# drawer has started: its child imports matplotlib meanwhile, on the other core (see ReportDrawer).
 
 EPSILON = 1e-15
 # Copies of reports.py's vocabulary (this script runs on its own in its image; a test keeps them equal).
@@ -76,6 +80,8 @@ def load_model(model_dir: Path) -> xgboost.Booster:
         if not member.isfile():
             raise ValueError("xgboost-model in model.tar.gz is not a regular file")
         archive.extract(member, unpacked, filter="data")
+        import xgboost
+
         booster = xgboost.Booster()
         booster.load_model(str(Path(unpacked) / "xgboost-model"))
     return booster
@@ -108,6 +114,8 @@ def auc(actual: np.ndarray, score: np.ndarray) -> float | None:
     count_positive, count_negative = int(positives.sum()), int((~positives).sum())
     if count_positive == 0 or count_negative == 0:
         return None
+    from scipy.stats import rankdata
+
     ranks = rankdata(score)
     rank_sum = float(ranks[positives].sum())
     return (rank_sum - count_positive * (count_positive + 1) / 2) / (count_positive * count_negative)
@@ -148,6 +156,8 @@ def multiclass_metrics(actual: np.ndarray, probabilities: np.ndarray) -> dict[st
 
 def predict(problem_type: str, booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
     """The model's predictions: a value, the positive class's probability, or one probability per class."""
+    import xgboost
+
     predicted = booster.predict(xgboost.DMatrix(features))
     return predicted.reshape(len(features), -1) if problem_type == "multiclass" else predicted
 
@@ -546,22 +556,69 @@ def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str,
 MAX_HISTORY = 50  # the latest packages of the group shown in the report's history
 TOP_FEATURES = 15
 MAX_REPORT_BYTES = 1_000_000
+REPORT_SECONDS = 600  # a report not drawn by then is given up (the run goes on)
 
 
-def write_run_report(folder: Path, drawn_from: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """report.html beside evaluation.json. Never fails the step: a report that cannot be drawn says why."""
+class ReportDrawer:
+    """Draws report.html in a child process, started first thing, so that importing matplotlib (about
+    half a second) overlaps Evaluate's own loading and scoring instead of adding to it.
+
+    Forked (Linux's default for multiprocessing; the child needs none of xgboost's threads, which do not
+    exist yet): it imports run_report.py, which reaches the job beside this script (pipeline/definition.py,
+    `evaluate`), says whether it could, then draws the facts it is sent. Nothing it does can fail the step.
+    """
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(target=_draw_in_child, args=(child_end,), daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def write(self, folder: Path, drawn_from: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+        """report.html beside evaluation.json, or why there is none."""
+        try:
+            kind, detail = self._answer()  # imported, or why not
+            if kind == "ready":
+                self._connection.send(_report_facts(drawn_from, args))
+                kind, detail = self._answer()
+            if kind == "page":
+                size = len(detail.encode("utf-8"))
+                if size > MAX_REPORT_BYTES:
+                    kind, detail = "error", f"the report came to {size:,} bytes, over {MAX_REPORT_BYTES:,}"
+                else:
+                    (folder / RUN_REPORT_FILE).write_text(detail, encoding="utf-8")
+        except Exception as error:  # noqa: BLE001 - a report that cannot be drawn never fails the run
+            kind, detail = "error", f"{type(error).__name__}: {error}"
+        finally:
+            self._connection.close()
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+        if kind != "page":
+            print(f"run report not drawn: {detail}", file=sys.stderr)
+            return {"drawn": False, "reason": detail}
+        return {"drawn": True, "file": RUN_REPORT_FILE}
+
+    def _answer(self) -> tuple[str, str]:
+        if not self._connection.poll(REPORT_SECONDS):
+            raise TimeoutError(f"no report after {REPORT_SECONDS} s")
+        kind, detail = self._connection.recv()
+        return str(kind), str(detail)
+
+
+def _draw_in_child(connection: Any) -> None:
+    """The child: ("ready", "") once run_report is imported, then ("page", html) for the facts sent."""
     try:
-        # run_report.py is shipped to the job beside this script (pipeline/definition.py, `evaluate`).
         drawing = importlib.import_module(RUN_REPORT_MODULE)
-        page = drawing.render(_report_facts(drawn_from, args))
-        size = len(page.encode("utf-8"))
-        if size > MAX_REPORT_BYTES:
-            return {"drawn": False, "reason": f"the report came to {size:,} bytes, over {MAX_REPORT_BYTES:,}"}
-        (folder / RUN_REPORT_FILE).write_text(page, encoding="utf-8")
-    except Exception as error:  # noqa: BLE001 - a report that cannot be drawn never fails the run
-        print(f"run report not drawn: {type(error).__name__}: {error}", file=sys.stderr)
-        return {"drawn": False, "reason": f"{type(error).__name__}: {error}"}
-    return {"drawn": True, "file": RUN_REPORT_FILE}
+        connection.send(("ready", ""))
+        connection.send(("page", drawing.render(connection.recv())))
+    except EOFError:
+        pass  # Evaluate needed no report after all
+    except Exception as error:  # noqa: BLE001 - told to Evaluate, which records it in evaluation.json
+        connection.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connection.close()
 
 
 def _report_facts(drawn_from: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -708,6 +765,7 @@ def _improvement(name: str, ours: float | None, theirs: float | None) -> float |
 
 
 def main(argv: list[str] | None = None) -> int:
+    drawer = ReportDrawer()  # first: its child imports matplotlib while this process imports xgboost
     args = _parser().parse_args(argv)
     data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
     problem_type = data_report["problem_type"]["chosen"]
@@ -739,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / MODEL_QUALITY_FILE).write_text(json.dumps(quality, indent=2), encoding="utf-8")
     drawn_from = {"evaluation": report, "data_report": data_report, "actual": actual, "quality": quality}
     drawn_from |= {"predicted": predicted, "production_predicted": champion_predicted, "booster": booster}
-    report["report"] = write_run_report(out, drawn_from, args)
+    report["report"] = drawer.write(out, drawn_from, args)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
     return 0

@@ -35,6 +35,11 @@ ANNOTATED_CLASSES = 12  # a confusion matrix with more classes shows colours onl
 SIDE_BY_SIDE_CLASSES = 20  # more classes: the production model's matrix goes below the new model's
 LABEL_CHARACTERS = 24  # longer class and feature names are shortened in pictures (the tables keep them)
 NEW, PRODUCTION, BASELINE = "#1f6fb4", "#e0701b", "#8a8a8a"
+WIDTH = 11.0  # inches, every picture (the page's column is narrower: the SVG scales down to fit it)
+CHARACTER_INCHES = 0.6 / 72  # a character's width per point of font size, generously (DejaVu Sans)
+NUMBERS = 0.85  # inches left of an axes whose ticks are numbers: the numbers and the axis label
+MIN_BARS = 1.2  # inches: a bar chart of two or three bars is not a strip
+BOTTOM, TOP = 0.6, 0.35  # inches below an axes (tick labels, axis label) and above it (its title)
 UNIT = (-0.02, 1.02)  # a rate's axis: a curve along an edge is not hidden under the axis line
 matplotlib.rcParams.update(
     {
@@ -201,9 +206,21 @@ def metrics_table(evaluation: dict[str, Any]) -> str:
 def svg(figure: Figure, caption: str) -> str:
     """The figure as inline SVG (its XML prologue dropped) in a <figure> with its caption."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
     drawn = buffer.getvalue()
     return f"<figure>{drawn[drawn.index('<svg') :]}<figcaption>{text(caption)}</figcaption></figure>"
+
+
+def labels_inches(names: list[str], size: float) -> float:
+    """Room beside an axes for tick labels of these names at this font size, and the axis label."""
+    return max((len(name) for name in names), default=1) * size * CHARACTER_INCHES + 0.45
+
+
+def place(figure: Figure, left: float, bottom: float, width: float, height: float) -> Any:
+    """An axes where the numbers say, in inches. No layout engine: one measures every text again (half
+    the report's drawing time), so each picture sets its margins from what its labels hold."""
+    figure_width, figure_height = figure.get_size_inches()
+    return figure.add_axes((left / figure_width, bottom / figure_height, width / figure_width, height / figure_height))
 
 
 def sample_rows(rows: int) -> np.ndarray:
@@ -224,8 +241,9 @@ def models(facts: dict[str, Any]) -> list[tuple[str, Any, str]]:
 def regression_pictures(facts: dict[str, Any]) -> str:
     actual = np.asarray(facts["actual"], dtype=float)
     shown = sample_rows(len(actual))
-    figure = Figure(figsize=(11, 4.4), layout="constrained")
-    scatter, residuals = figure.subplots(1, 2)
+    figure = Figure(figsize=(WIDTH, 4.4))
+    scatter = place(figure, NUMBERS, BOTTOM, 4.45, 4.4 - BOTTOM - TOP)
+    residuals = place(figure, 5.3 + NUMBERS, BOTTOM, WIDTH - 5.5 - NUMBERS, 4.4 - BOTTOM - TOP)
     low, high = float(np.min(actual)), float(np.max(actual))
     alpha = 0.8 if len(shown) <= 200 else 0.45  # many points: see-through, so dense areas look dense
     for name, drawn, colour in models(facts):
@@ -252,8 +270,12 @@ def regression_pictures(facts: dict[str, Any]) -> str:
 
 
 def binary_pictures(facts: dict[str, Any]) -> str:
-    figure = Figure(figsize=(11, 3.9), layout="constrained")
-    roc, precision_recall, matrix = figure.subplots(1, 3)
+    names = class_names(facts, 2)
+    figure = Figure(figsize=(WIDTH, 3.9))
+    height = 3.9 - BOTTOM - TOP
+    roc, precision_recall = (place(figure, left, BOTTOM, 2.75, height) for left in (0.75, 4.25))
+    left = 7.1 + labels_inches([short(name) for name in names], 9)
+    matrix = place(figure, left, BOTTOM, min(height, WIDTH - 0.1 - left), height)
     qualities = [("new model", facts["quality"], NEW, "-")]
     if facts.get("production_quality"):
         qualities.insert(0, ("production", facts["production_quality"], PRODUCTION, "--"))
@@ -271,7 +293,6 @@ def binary_pictures(facts: dict[str, Any]) -> str:
     precision_recall.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=UNIT, ylim=UNIT)
     roc.legend(loc="lower right", frameon=False)
     precision_recall.legend(loc="lower left", frameon=False)
-    names = class_names(facts, 2)
     confusion(matrix, facts, names, annotate=True)
     matrix.set_title("Confusion matrix at threshold 0.5")
     caption = f"Positive class: {names[1]}. Curves downsampled to the points in model_quality.json."
@@ -294,7 +315,7 @@ def confusion(axes: Any, facts: dict[str, Any], names: list[str], annotate: bool
     shares = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
     axes.imshow(shares, cmap="Blues", vmin=0, vmax=1, interpolation="nearest", aspect="equal")
     ticks = range(len(names))
-    size = 9 if len(names) <= ANNOTATED_CLASSES else max(6.5, 9 - len(names) / 12)
+    size = matrix_font(len(names))
     axes.set_xticks(ticks, [short(name) for name in names], rotation=90 if len(names) > 4 else 0, fontsize=size)
     axes.set_yticks(ticks, [short(name) for name in names], fontsize=size)
     axes.set(xlabel="predicted class", ylabel="actual class")
@@ -310,18 +331,27 @@ def confusion(axes: Any, facts: dict[str, Any], names: list[str], annotate: bool
         axes.text(column, row, label, ha="center", va="center", color=colour, fontsize=size)
 
 
+def matrix_font(classes: int) -> float:
+    return 9 if classes <= ANNOTATED_CLASSES else max(6.5, 9 - classes / 12)
+
+
 def multiclass_pictures(facts: dict[str, Any]) -> str:
     classes = np.asarray(facts["predicted"]).shape[1]
     names = class_names(facts, classes)
     panels = [("predicted", "New model")]
     if facts.get("production_predicted") is not None:
         panels.append(("production_predicted", "Production"))
-    # Side by side while both stay readable; with more classes, one above the other, each full width.
+    # Side by side while both stay readable; with more classes, one above the other, each wider.
     across = len(panels) if classes <= SIDE_BY_SIDE_CLASSES else 1
-    side = min(10.5 / across, max(3.2, 0.2 * classes + 1.6))
-    shape = (1, across) if across > 1 else (len(panels), 1)
-    figure = Figure(figsize=(side * across + 0.6, (side + 0.4) * shape[0]), layout="constrained")
-    for axes, (which, title) in zip(np.atleast_1d(figure.subplots(*shape)).ravel(), panels, strict=True):
+    labels = labels_inches([short(name) for name in names], matrix_font(classes))
+    side = min((WIDTH - 0.2) / across - labels - 0.1, max(3.0, 0.2 * classes + 1.0), 8.0)
+    panel_height = TOP + side + labels + 0.1
+    rows = len(panels) // across
+    figure = Figure(figsize=(WIDTH, panel_height * rows))
+    for number, (which, title) in enumerate(panels):
+        row, column = divmod(number, across)
+        left = column * WIDTH / across + labels + 0.1
+        axes = place(figure, left, (rows - 1 - row) * panel_height + labels + 0.1, side, side)
         confusion(axes, facts, names, annotate=classes <= ANNOTATED_CLASSES, which=which)
         axes.set_title(f"{title}: confusion matrix")
     matrices = svg(figure, "Colour: the share of each actual class predicted as each class (its recall).")
@@ -339,13 +369,16 @@ def f1_by_class(actual: Any, predicted: Any, classes: int) -> np.ndarray:
 def f1_picture(facts: dict[str, Any], names: list[str]) -> str:
     drawn = models(facts)
     height = 0.8 / len(drawn)
-    figure = Figure(figsize=(11, 0.9 + 0.2 * len(names) * (1 + 0.4 * (len(drawn) - 1))), layout="constrained")
-    axes = figure.subplots()
+    font = 9 if len(names) <= 25 else 7
+    bars = max(MIN_BARS, 0.2 * len(names) * (1 + 0.4 * (len(drawn) - 1)))
+    left = labels_inches([short(name) for name in names], font)
+    figure = Figure(figsize=(WIDTH, bars + BOTTOM + TOP))
+    axes = place(figure, left, BOTTOM, WIDTH - left - 0.2, bars)
     positions = np.arange(len(names))
     for offset, (name, predicted, colour) in enumerate(drawn):
         scores = f1_by_class(facts["actual"], predicted, len(names))
         axes.barh(positions + (offset - (len(drawn) - 1) / 2) * height, scores, height=height, color=colour, label=name)
-    axes.set_yticks(positions, [short(name) for name in names], fontsize=9 if len(names) <= 25 else 7)
+    axes.set_yticks(positions, [short(name) for name in names], fontsize=font)
     axes.invert_yaxis()
     axes.set(xlim=(0, 1), xlabel="F1 on the test rows", title="F1 of each class")
     axes.legend(loc="lower right", frameon=False)
@@ -356,8 +389,9 @@ def importance_picture(importance: list[tuple[str, float]]) -> str:
     if not importance:
         return '<p class="note">The model made no split, so no feature gained it anything.</p>'
     names = [short(name) for name, _ in importance]
-    figure = Figure(figsize=(11, 0.8 + 0.24 * len(names)), layout="constrained")
-    axes = figure.subplots()
+    bars, left = max(MIN_BARS, 0.24 * len(names)), labels_inches(names, 9)
+    figure = Figure(figsize=(WIDTH, bars + BOTTOM + 0.15))
+    axes = place(figure, left, BOTTOM, WIDTH - left - 0.3, bars)
     axes.barh(np.arange(len(names)), [gain for _, gain in importance], color=NEW)
     axes.set_yticks(np.arange(len(names)), names)
     axes.invert_yaxis()
@@ -422,8 +456,9 @@ def history(facts: dict[str, Any]) -> str:
     if isinstance(found, dict):
         return f'<p class="note">No history: {text(found.get("unavailable"))}.</p>'
     ours = evaluation["metrics"].get(metric)
-    figure = Figure(figsize=(11, 3.2), layout="constrained")
-    axes = figure.subplots()
+    bottom = BOTTOM + (0.3 if len(found) + 1 > 20 else 0.0)  # version labels stand upright
+    figure = Figure(figsize=(WIDTH, 3.2 + bottom - BOTTOM))
+    axes = place(figure, NUMBERS, bottom, WIDTH - NUMBERS - 0.2, 3.2 - BOTTOM - TOP)
     known = [(n, item) for n, item in enumerate(found) if item.get("value") is not None]
     if known:
         axes.plot([n for n, _ in known], [item["value"] for _, item in known], color=BASELINE, linewidth=1)
