@@ -93,14 +93,15 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     # the registry gets Model Monitor's model-quality statistics, read back as Studio would read them
     quality = read_s3_json(metrics["ModelQuality"]["Statistics"]["S3Uri"])
     assert model_quality_problems(quality, "regression") == []
-    assert quality["regression_metrics"]["rmse"]["value"] == pytest.approx(result.evaluation["metrics"]["rmse"])
+    evaluation = result.evaluation or {}
+    assert quality["regression_metrics"]["rmse"]["value"] == pytest.approx(evaluation["metrics"]["rmse"])
     assert read_s3_json(metrics["ModelDataQuality"]["Statistics"]["S3Uri"]) == result.data_report
     execution_id = execution.rsplit("/", 1)[-1]
     assert metrics["ModelQuality"]["Statistics"]["S3Uri"].endswith(
         f"/runs/{execution_id}/evaluation/model_quality.json"
     )
     # the run report was drawn beside evaluation.json (its module shipped as the job's own input)
-    assert result.evaluation["report"] == {"drawn": True, "file": "report.html"}
+    assert evaluation["report"] == {"drawn": True, "file": "report.html"}
     assert metrics["Explainability"]["Report"]["S3Uri"].endswith(f"/runs/{execution_id}/evaluation/report.html")
     assert read_s3_text(metrics["Explainability"]["Report"]["S3Uri"]).startswith("<!DOCTYPE html>")
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
