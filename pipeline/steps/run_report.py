@@ -256,7 +256,7 @@ def regression_pictures(facts: dict[str, Any]) -> str:
         low, high = min(low, float(np.min(predicted))), max(high, float(np.max(predicted)))
     scatter.plot([low, high], [low, high], color=BASELINE, linewidth=1, label="predicted = actual")
     scatter.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
-    scatter.legend(loc="upper left", frameon=False)
+    scatter.legend(loc="upper left", framealpha=0.85, edgecolor="none")  # over the points, still readable
     errors = [np.asarray(predicted, dtype=float) - actual for _, predicted, _ in models(facts)]
     edges = np.histogram_bin_edges(np.concatenate(errors), bins=HISTOGRAM_BINS)
     for (name, _, colour), error in zip(models(facts), errors, strict=True):
