@@ -32,6 +32,7 @@ from matplotlib.ticker import EngFormatter
 MAX_POINTS = 2000  # rows drawn in a scatter plot
 HISTOGRAM_BINS = 40
 ANNOTATED_CLASSES = 12  # a confusion matrix with more classes shows colours only, no counts
+OPEN_HISTORY_ROWS = 10  # a longer history table is folded (a click opens it)
 SIDE_BY_SIDE_CLASSES = 20  # more classes: the production model's matrix goes below the new model's
 LABEL_CHARACTERS = 24  # longer class and feature names are shortened in pictures (the tables keep them)
 NEW, PRODUCTION, BASELINE = "#1f6fb4", "#e0701b", "#8a8a8a"
@@ -271,11 +272,15 @@ def regression_pictures(facts: dict[str, Any]) -> str:
 
 def binary_pictures(facts: dict[str, Any]) -> str:
     names = class_names(facts, 2)
-    figure = Figure(figsize=(WIDTH, 3.9))
-    height = 3.9 - BOTTOM - TOP
-    roc, precision_recall = (place(figure, left, BOTTOM, 2.75, height) for left in (0.75, 4.25))
-    left = 7.1 + labels_inches([short(name) for name in names], 9)
-    matrix = place(figure, left, BOTTOM, min(height, WIDTH - 0.1 - left), height)
+    shown = [short(name) for name in names]
+    left = 7.1 + labels_inches(shown, 9)
+    side = min(2.75, WIDTH - 0.1 - left)
+    # long class names stand upright under the matrix, with the room they need
+    below = BOTTOM + (labels_inches(shown, 9) - 0.4 if upright(shown, 9, side / 2) else 0.0)
+    height = max(3.9, below + side + TOP)
+    figure = Figure(figsize=(WIDTH, height))
+    roc, precision_recall = (place(figure, at, BOTTOM, 2.75, height - BOTTOM - TOP) for at in (0.75, 4.25))
+    matrix = place(figure, left, below, side, side)
     qualities = [("new model", facts["quality"], NEW, "-")]
     if facts.get("production_quality"):
         qualities.insert(0, ("production", facts["production_quality"], PRODUCTION, "--"))
@@ -294,7 +299,7 @@ def binary_pictures(facts: dict[str, Any]) -> str:
     roc.legend(loc="lower right", frameon=False)
     precision_recall.legend(loc="lower left", frameon=False)
     confusion(matrix, facts, names, annotate=True)
-    matrix.set_title("Confusion matrix at threshold 0.5")
+    matrix.set_title("Confusion matrix, threshold 0.5" if side > 2.4 else "At threshold 0.5")
     caption = f"Positive class: {names[1]}. Curves downsampled to the points in model_quality.json."
     if facts.get("production_predicted") is not None:
         caption += " Counts in brackets: the model in production."
@@ -316,7 +321,9 @@ def confusion(axes: Any, facts: dict[str, Any], names: list[str], annotate: bool
     axes.imshow(shares, cmap="Blues", vmin=0, vmax=1, interpolation="nearest", aspect="equal")
     ticks = range(len(names))
     size = matrix_font(len(names))
-    axes.set_xticks(ticks, [short(name) for name in names], rotation=90 if len(names) > 4 else 0, fontsize=size)
+    cell = axes.get_position().width * axes.get_figure().get_size_inches()[0] / len(names)
+    rotation = 90 if upright([short(name) for name in names], size, cell) else 0
+    axes.set_xticks(ticks, [short(name) for name in names], rotation=rotation, fontsize=size)
     axes.set_yticks(ticks, [short(name) for name in names], fontsize=size)
     axes.set(xlabel="predicted class", ylabel="actual class")
     axes.spines[:].set_visible(False)
@@ -329,6 +336,11 @@ def confusion(axes: Any, facts: dict[str, Any], names: list[str], annotate: bool
         label = f"{count:,}" + (f"\n({theirs[row, column]:,})" if theirs is not None else "")
         colour = "white" if shares[row, column] > 0.6 else "#1b1b1b"
         axes.text(column, row, label, ha="center", va="center", color=colour, fontsize=size)
+
+
+def upright(names: list[str], size: float, cell: float) -> bool:
+    """Whether these tick labels must stand upright to fit cells ``cell`` inches wide side by side."""
+    return max((len(name) for name in names), default=0) * size * CHARACTER_INCHES > 0.9 * cell
 
 
 def matrix_font(classes: int) -> float:
@@ -490,4 +502,7 @@ def history_table(found: list[dict[str, Any]], label: str) -> str:
         f"<td>{text(item.get('created', ''))[:19]}</td><td class='number'>{number(item.get('value'))}</td></tr>"
         for item in found
     )
-    return f"<table><tr><th>version</th><th>status</th><th>registered</th><th>{text(label)}</th></tr>{lines}</table>"
+    table = f"<table><tr><th>version</th><th>status</th><th>registered</th><th>{text(label)}</th></tr>{lines}</table>"
+    if len(found) <= OPEN_HISTORY_ROWS:
+        return table
+    return f"<details><summary>The {len(found)} models, one per row</summary>{table}</details>"  # opens without script
