@@ -145,10 +145,10 @@ def missing_target(target: str, columns: list[str], name: str) -> str:
         folded.setdefault(column.casefold(), column)
     close = difflib.get_close_matches(target.casefold(), list(folded), n=1, cutoff=CLOSE_NAME)
     suggestion = folded[close[0]] if close else None
-    ordered = [suggestion] * (suggestion is not None) + [c for c in columns if c != suggestion]
+    ordered = ([suggestion] if suggestion is not None else []) + [c for c in columns if c != suggestion]
     shown: list[str] = []
-    for column in ordered:
-        text = " ".join(column.split()) or repr(column)  # one line, whatever the header holds
+    for candidate in ordered:
+        text = " ".join(candidate.split()) or repr(candidate)  # one line, whatever the header holds
         if shown and len(", ".join([*shown, text])) > MAX_LISTED_COLUMNS_CHARACTERS:
             break
         shown.append(text)

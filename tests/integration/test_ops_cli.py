@@ -308,11 +308,14 @@ def test_report_downloads_the_latest_runs_report_and_says_why_a_run_has_none(loc
     summaries = sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"]
     first, latest = sorted((s["StartTime"], s["PipelineExecutionArn"].rsplit("/", 1)[-1]) for s in summaries)
     # where Evaluate writes them: the latest run drew its report, the first could not
-    for (_, run), report in ((latest, {"drawn": True, "file": "report.html"}), (first, {"drawn": False, "reason": "x"})):
+    for (_, run), report in (
+        (latest, {"drawn": True, "file": "report.html"}),
+        (first, {"drawn": False, "reason": "x"}),
+    ):
         folder = f"{runs_prefix(pipeline)}{run}/evaluation/"
         s3.put_object(Bucket=bucket, Key=folder + "evaluation.json", Body=json.dumps({"report": report}).encode())
         s3.put_object(Bucket=bucket, Key=folder + "report.html", Body=f"<html>{run}</html>".encode())
-    opened = []
+    opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", opened.append)
     capsys.readouterr()
 
