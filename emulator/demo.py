@@ -45,6 +45,8 @@ from ops.report import download_report
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
+from trigger.adapters.dead_letters import REASON_ATTRIBUTE
+from trigger.events import S3EventNotification
 from trigger.reports import describe_metrics
 
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
@@ -84,9 +86,10 @@ def local_pipeline_config(deployment: LocalDeployment, **defaults: Any) -> Pipel
 
 
 def _fresh_import(module: str) -> Any:
-    """Import a function's module now, so that its clients and settings follow the current environment."""
-    if module in sys.modules:
-        return importlib.reload(sys.modules[module])
+    """Import a function's module and its package anew, as a cold start does, so that its clients,
+    settings and logger follow the current environment."""
+    for name in [name for name in sys.modules if name in (module, "trigger") or name.startswith("trigger.")]:
+        del sys.modules[name]
     return importlib.import_module(module)
 
 
@@ -264,6 +267,11 @@ class Demo:
         self.say(f"                   {len(upload.body):,} bytes, version {put.get('VersionId')}")
         self.show_messages(event_source)
         started = sorted(_execution_arns(sagemaker, deployment.pipeline_name) - before)
+        refusal = _dead_letter_reason(deployment, upload.key) if not started else None
+        if refusal is not None:  # the trigger refused it (an empty file): no run, the reason in the DLQ
+            self.say(f"3. not started     the trigger put it in the dead-letter queue: {refusal}")
+            result = RunResult(execution_arn="", status="NotStarted", failure_reason=refusal, failure_step="trigger")
+            return DemoRun(upload.key, "", result, upload_to_end_seconds=time.monotonic() - uploaded_at)
         if len(started) != 1:
             self.show_notifications(deployment, "4.")
             raise ToolingFailed(f"the upload of {upload.key} started {len(started)} executions instead of one")
@@ -285,11 +293,16 @@ class Demo:
         self.show_run(run, config)
         return run
 
+    def _configure(self, environment: dict[str, str]) -> None:
+        """A function's environment as the template sets it; without --verbose, its JSON logs and
+        metrics stay quiet (the demo says what happened in its own lines)."""
+        os.environ.update(environment)
+        if not self.verbose:
+            os.environ.update(POWERTOOLS_LOG_LEVEL="CRITICAL", POWERTOOLS_METRICS_DISABLED="true")
+
     def start_function(self, deployment: LocalDeployment) -> QueueEventSource:
         """The real function, configured as the template configures it, behind a local event source."""
-        os.environ.update(function_environment(deployment))
-        if not self.verbose:  # the function's JSON logs and metrics: --verbose shows them
-            os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+        self._configure(function_environment(deployment))
         app = _fresh_import("app")
         event_source = QueueEventSource(
             deployment.queue_url,
@@ -304,7 +317,7 @@ class Demo:
 
     def tell_run_status(self, deployment: LocalDeployment, result: RunResult) -> list[dict[str, Any]]:
         """What SageMaker's status event makes the run status function send, as a person reads it."""
-        os.environ.update(function_environment(deployment, "RunStatusFunction"))
+        self._configure(function_environment(deployment, "RunStatusFunction"))
         run_ended = _fresh_import("run_ended")
         run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
         return self.show_notifications(deployment, "6.")
@@ -413,6 +426,26 @@ class Demo:
                 decision = ((run.result.evaluation or {}).get("decision") or {}).get("summary", "")
                 ending = decision or "not registered"
             self.say(f"  {run.upload}: {run.result.status}, {ending}")
+
+
+def _dead_letter_reason(deployment: LocalDeployment, key: str) -> str | None:
+    """Why the trigger put the upload of ``key`` in the dead-letter queue, if it did."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    messages = sqs.receive_message(
+        QueueUrl=deployment.dead_letter_queue_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    for message in messages:
+        try:
+            keys = [r.s3.object.key for r in S3EventNotification.model_validate_json(message["Body"]).records]
+        except ValueError:
+            continue
+        if key in keys:
+            attributes: dict[str, Any] = message.get("MessageAttributes") or {}
+            return str((attributes.get(REASON_ATTRIBUTE) or {}).get("StringValue") or "no reason attached")
+    return None
 
 
 def _execution_arns(sagemaker: Any, pipeline_name: str) -> set[str]:

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,12 @@ STATE_DIR = Path(__file__).resolve().parent.parent / ".local-stack"
 AWS_CLI_FROM_PYPI = "awscli==1.46.3"
 
 
+@cache
 def aws_cli() -> str:
-    """The AWS CLI on this machine, or v1 from PyPI through uvx (`make` may have installed uv in .tools)."""
-    if shutil.which("aws"):
+    """The AWS CLI on this machine if it runs (a pyenv shim may name one that does not), or v1 from
+    PyPI through uvx (`make` may have installed uv in .tools)."""
+    found = shutil.which("aws")
+    if found and subprocess.run([found, "--version"], capture_output=True, check=False, timeout=60).returncode == 0:  # noqa: S603 - the aws on PATH
         return "aws"
     uvx = shutil.which("uvx") or str(STATE_DIR.parent / ".tools" / "bin" / "uvx")
     return f"{uvx} --from {AWS_CLI_FROM_PYPI} aws"

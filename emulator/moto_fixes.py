@@ -81,6 +81,13 @@ def _keep_custom_resource_requests() -> None:
     if isinstance(getattr(custom_model, "threading", None), SimpleNamespace):
         return
     setattr(custom_model, "threading", SimpleNamespace(Thread=_KeptRequest))  # noqa: B010 - moto's module global
+    # moto builds the request's ResponseURL from its own host, which inside a container it asks
+    # Docker's socket for (moto/settings.py, moto_server_host), printing a warning when there is no
+    # Docker. The local stack points the ResponseURL at its own endpoint anyway
+    # (emulator/cloudformation.py), so no host is looked up.
+    from moto import settings
+
+    setattr(settings, "moto_server_host", lambda: "http://localhost")  # noqa: B010 - moto's module function
     original = CloudFormationResponse.process_cfn_response
 
     @functools.wraps(original)

@@ -245,7 +245,7 @@ def test_the_run_ended_message_links_the_report_in_the_s3_console_or_says_why_th
     drawn = RunReports(None, {"report": {"drawn": True, "file": "report.html"}}, folder)
     not_drawn = RunReports(None, {"report": {"drawn": False, "reason": "matplotlib failed: no font"}}, folder)
 
-    with_report = run_ended(change, RunEnding(reports=drawn)).body
+    with_report = run_ended(change, RunEnding(reports=drawn, stack_name="retrain-trigger-dev")).body
     without = run_ended(change, RunEnding(reports=not_drawn)).body
 
     region = change.execution_arn.split(":")[3]
@@ -254,6 +254,9 @@ def test_the_run_ended_message_links_the_report_in_the_s3_console_or_says_why_th
         "&prefix=pipeline-artifacts%2Fretrain-pipeline%2Fruns%2Fexec%201%2Fevaluation%2Freport.html\n"
     ) in with_report
     assert "X-Amz-Signature" not in with_report  # never a presigned URL: it would expire
-    assert f"({folder}evaluation/report.html; `retrain-trigger report --run " in with_report
+    command = (
+        f"`retrain-trigger --stack-name retrain-trigger-dev report --run {change.execution_arn.rsplit('/', 1)[-1]}`"
+    )
+    assert f"({folder}evaluation/report.html; {command} downloads it)" in with_report
     assert "Report:    not drawn: matplotlib failed: no font\n" in without
     assert "Report:" not in run_ended(change, RunEnding(reports=RunReports(None, None, folder))).body

@@ -364,7 +364,11 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     from tests.aws import SAMPLE_BUCKET
     from tests.template_values import ACCOUNT, REGION, parameter_values, resolve
 
-    values = parameter_values(template)
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    stack_name = config["default"]["global"]["parameters"]["stack_name"]  # the dev stack of samconfig.toml
+    values = {**parameter_values(template), "AWS::StackName": stack_name}
     resources = template["Resources"]
 
     def name(resource: str, key: str) -> str:

@@ -69,7 +69,11 @@ def build_core(
             scheduler, ObjectFilter(settings.data_prefix, settings.data_suffix), settings.run_shape, dead_letters
         ),
         run_status=RunStatusNotifier(
-            executions, RunReportReader(clients.s3, settings.data_bucket, settings.runs_prefix), ledger, topic
+            executions,
+            RunReportReader(clients.s3, settings.data_bucket, settings.runs_prefix),
+            ledger,
+            topic,
+            settings.stack_name,
         ),
         check=check,
     )

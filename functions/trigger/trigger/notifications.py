@@ -32,6 +32,7 @@ class RunEnding:
     failed_step: str | None = None
     objects: tuple[str, ...] = ()  # the URIs of the uploads it was started for, when the ledger has them
     reports: RunReports | None = None
+    stack_name: str = ""  # of the deployment: the commands given name it
 
 
 def region_of(arn: str) -> str:
@@ -124,7 +125,7 @@ def run_ended(change: PipelineExecutionStatusChange, ending: RunEnding) -> Notif
             lines.append(f"Step:      {ending.failed_step}")
         lines.append(f"Reason:    {ending.failure_reason or 'not reported; see the failed step in the console'}")
     lines.extend(_what_it_learned(ending.reports))
-    lines.extend(_report(ending.reports, change.execution_arn))
+    lines.extend(_report(ending, change.execution_arn))
     lines.append(f"Console:   {console_link(change.execution_arn)}")
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
     decision = ((ending.reports.evaluation if ending.reports else None) or {}).get("decision") or {}
@@ -168,15 +169,17 @@ def _what_it_learned(reports: RunReports | None) -> list[str]:
     return lines
 
 
-def _report(reports: RunReports | None, execution_arn: str) -> list[str]:
+def _report(ending: RunEnding, execution_arn: str) -> list[str]:
     """Where the run report is, one click away, and how to fetch it; or why there is none."""
+    reports = ending.reports
     if reports is None:
         return []
     if reports.report_uri:
+        stack = f" --stack-name {ending.stack_name}" if ending.stack_name else ""
+        command = f"retrain-trigger{stack} report --run {execution_arn.rsplit('/', 1)[-1]}"
         return [
             f"Report:    {s3_console_link(reports.report_uri, region_of(execution_arn))}",
-            f"           ({reports.report_uri}; `retrain-trigger report --run {execution_arn.rsplit('/', 1)[-1]}` "
-            "downloads it)",
+            f"           ({reports.report_uri}; `{command}` downloads it)",
         ]
     return [f"Report:    not drawn: {reports.report_not_drawn}"] if reports.report_not_drawn else []
 

@@ -23,6 +23,7 @@ class RunStatusNotifier:
     reports: RunReportReader
     ledger: RunLedger
     topic: NotificationTopic
+    stack_name: str = ""
 
     def ending_of(self, change: PipelineExecutionStatusChange) -> RunEnding:
         reports = self.reports.read(change.execution_arn)
@@ -33,7 +34,7 @@ class RunStatusNotifier:
                 failed_step, failure_reason = step
             # The run's own reports say why in the data owner's words; SageMaker's reason otherwise.
             failure_reason = reports.refusal or failure_reason or self.executions.failure_reason(change.execution_arn)
-        return RunEnding(failure_reason, failed_step, self._objects(change.execution_arn), reports)
+        return RunEnding(failure_reason, failed_step, self._objects(change.execution_arn), reports, self.stack_name)
 
     def _objects(self, execution_arn: str) -> tuple[str, ...]:
         stored = self.ledger.run_of(execution_arn)

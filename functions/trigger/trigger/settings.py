@@ -60,6 +60,7 @@ class TriggerSettings(BaseModel):
     idempotency_table_name: str = Field(default="", alias="IDEMPOTENCY_TABLE_NAME")
     data_bucket: str = Field(default="", alias="DATA_BUCKET")
     runs_prefix: str = Field(default="", alias="RUNS_PREFIX")
+    stack_name: str = Field(default="", alias="STACK_NAME")  # named in the commands a notification gives
 
     @model_validator(mode="after")
     def _consistent(self) -> TriggerSettings:
