@@ -12,10 +12,11 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 .PHONY: demo local local-down test lint format typecheck template-check security unit pytest bench install step-envs clean
 
 # `make demo DATA=my.csv TARGET=price`: the same run on your own file (DATA may list several files).
+# STRICT=1: exit non-zero when any run did not succeed (for CI).
 DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
 	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)") \
 	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
-	$(if $(NO_AUTO_APPROVE),--no-auto-approve)
+	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict)
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
 	$(RUN) python -m emulator.demo $(DEMO_ARGS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,16 +45,31 @@ def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
 
 def backfill(where: Announcement, prefix: str) -> int:
     """Existing objects under the prefix, each as the version S3 announced (or would have)."""
-    sent = _send(where, list(latest_versions(where.bucket, prefix)), BACKFILL_EVENT, None)
+    sent = _send(where, _with_data(latest_versions(where.bucket, prefix)), BACKFILL_EVENT, None)
     print(f"backfill: {sent} object(s) under s3://{where.bucket}/{prefix} sent to the trigger queue")
     print("objects already trained on (same version) start nothing new; the others start runs in bursts")
     return 0
 
 
+def _with_data(versions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The versions that hold data. An empty object can never train: it is named, not sent (the
+    trigger would only put it in the dead-letter queue again)."""
+    listed = list(versions)
+    empty = [version["Key"] for version in listed if version["Size"] == 0]
+    if empty:
+        shown = ", ".join(empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
+        print(
+            f"{len(empty)} empty object(s) not sent, they can never train: {shown}; upload them again with their data"
+        )
+    return [version for version in listed if version["Size"] > 0]
+
+
 def retrain(where: Announcement, prefix: str | None, keys: list[str]) -> int:
     """Objects that already ran, trained on again on purpose: after a pipeline fix, a new gate or a
     new image. One request id for them all, recorded in each run's cause."""
-    versions = [_current_version(where, key) for key in keys] if keys else _under(where, prefix or "")
+    versions = _with_data([_current_version(where, key) for key in keys] if keys else _under(where, prefix or ""))
+    if not versions:
+        raise CommandError("every object named is empty: nothing was sent")
     request = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     sent = _send(where, versions, RETRAIN_EVENT, request)
     print(f"retrain: {sent} object(s) sent to the trigger queue as request {request}")

@@ -162,7 +162,8 @@ def show_dead_letters(targets: Targets) -> int:
         for line in describe_dead_letter(message):
             print(line)
     if messages:
-        print("fix the cause, then `retrain-trigger redrive` (see what it would move with --dry-run)")
+        print("fix the cause, then `retrain-trigger redrive` (see what it would move with --dry-run);")
+        print("an empty upload can never train: upload the file again with its data (a redrive puts it back here)")
     return 0
 
 

@@ -214,6 +214,13 @@ def test_an_empty_upload_starts_no_run_and_status_shows_it_with_the_reason(local
     assert "reason   s3://" in out
     assert "the object is empty (0 bytes)" in out
 
+    assert cli(local_run, "--bucket", bucket, "backfill") == 0  # an empty object is named, not sent again
+    local_run.settle()
+    assert cli(local_run, "dlq") == 0
+    out = capsys.readouterr().out
+    assert f"1 empty object(s) not sent, they can never train: {DATA_PREFIX}empty.csv" in out
+    assert "1 message(s) in the dead-letter queue" in out
+
 
 def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothing(local_run, capsys):
     sqs = boto3.client("sqs", region_name=REGION)
