@@ -79,7 +79,7 @@ class LocalStack:
             f"  notifications   the topic's e-mails land in the queue {self.inbox_queue_url}",
             "                  (read them with `retrain-trigger notifications`)",
             "",
-            "in another shell:",
+            "to use it (in this shell or another):",
             f"  export {exports}",
             f"  {aws} s3 cp my.csv s3://{self.bucket}/{self.data_prefix}my.csv",
             f"  {cli} --stack-name {self.stack_name} status",

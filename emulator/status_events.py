@@ -80,7 +80,9 @@ def _step_summary(step: StepResult, result: RunResult) -> dict[str, Any]:
     """A step as ListPipelineExecutionSteps describes it."""
     summary: dict[str, Any] = {"StepName": step.name, "StepStatus": step.status}
     if step.status == "Failed":
-        summary["FailureReason"] = (result.failure_reason if step.name == result.failure_step else "") or step.detail
+        reason = (result.failure_reason if step.name == result.failure_step else "") or step.detail
+        # A step's own FailureReason does not repeat its name (the run's reason does, to say which step).
+        summary["FailureReason"] = reason.removeprefix(f"{step.name}: ")
     return summary
 
 

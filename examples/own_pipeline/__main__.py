@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "definition":
         print(definition_json(args.role_arn, args.bucket, args.region))
     else:
-        upload_code(args.bucket)
+        for uri in upload_code(args.bucket):
+            print(f"uploaded {uri}")
     return 0
 
 

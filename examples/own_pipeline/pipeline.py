@@ -32,11 +32,12 @@ def code_uri(bucket: str, script: str) -> str:
     return f"s3://{bucket}/{CODE_PREFIX}/{script}"
 
 
-def upload_code(bucket: str, s3: Any | None = None) -> None:
-    """Put the step scripts where the definition says they are."""
+def upload_code(bucket: str, s3: Any | None = None) -> list[str]:
+    """Put the step scripts where the definition says they are; their URIs."""
     s3 = s3 or boto3.client("s3")
     for script in sorted(STEPS_DIR.glob("*.py")):
         s3.put_object(Bucket=bucket, Key=f"{CODE_PREFIX}/{script.name}", Body=script.read_bytes())
+    return [code_uri(bucket, script.name) for script in sorted(STEPS_DIR.glob("*.py"))]
 
 
 def definition_json(role_arn: str, bucket: str, region: str, name: str = PIPELINE_NAME) -> str:

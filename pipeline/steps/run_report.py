@@ -133,7 +133,7 @@ def header(facts: dict[str, Any]) -> str:
     kept = not evaluation["decision"]["register"]
     rows = [
         ("Run", run.get("execution_arn") or run.get("unavailable") or "not given"),
-        ("Started by", run.get("cause") or run.get("unavailable") or "not recorded"),
+        ("Cause", run.get("cause") or run.get("unavailable") or "not recorded"),
         ("Trained on", trained_on(data_report)),
         ("Problem type", problem_type_line(data_report, evaluation["problem_type"])),
         ("Test rows", f"{evaluation['rows']['test']:,}"),

@@ -267,7 +267,7 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
         header, rows = friedman_csv(rows=300).split(b"\n", 1)
         (tmp_path / "my.csv").write_bytes(header.replace(TARGET_COLUMN.encode(), b"price") + b"\n" + rows)
         printed = stack.instructions()
-        shell = printed[printed.index("in another shell:") + 1 :]
+        shell = printed[printed.index("to use it (in this shell or another):") + 1 :]
         [export, upload] = [line.strip() for line in shell if line.strip().startswith(("export ", aws_cli()))]
         # the lines `local up` printed, as a user pastes them (the AWS CLI included)
         bash = shutil.which("bash") or "/bin/bash"

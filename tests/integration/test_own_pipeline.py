@@ -115,12 +115,12 @@ def test_a_failed_step_of_the_own_pipeline_is_named_with_its_reason(local_run, i
     ended = local_run.targets.notifications()[-1]
     assert ended["subject"] == f"Retraining FAILED: {PIPELINE_NAME}"
     assert "Step:      Fit\n" in ended["message"]
-    assert "Reason:    Fit: " in ended["message"]
+    assert "Reason:    ValueError" in ended["message"]  # the step's own reason, without its name again
     capsys.readouterr()
     assert cli(local_run, "status") == 0
     status = capsys.readouterr().out
     assert "failure      " in status
-    assert "Fit: ValueError" in status
+    assert "step Fit: ValueError" in status  # the step named once
 
 
 @pytest.mark.parametrize("local_run", [EVERYTHING], indirect=True)
