@@ -129,7 +129,7 @@ def definition_json(config: PipelineConfig) -> str:
 
 
 def _build(config: PipelineConfig) -> Any:
-    """The pipeline, step by step as the diagram in the README draws it."""
+    """The pipeline, step by step as the diagram in docs/how-it-works.md draws it."""
     from sagemaker.mlops.workflow import Pipeline
 
     steps = _Steps(config)
