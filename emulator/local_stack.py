@@ -307,16 +307,10 @@ def show_notifications(state_dir: Path = STATE_DIR) -> int:
         aws_access_key_id=LOCAL_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
     )
-    seen: dict[str, dict[str, Any]] = {}
-    while True:  # read without taking: each message stays for the next look
-        messages = sqs.receive_message(QueueUrl=stack.inbox_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
-            "Messages", []
-        )
-        new = [message for message in messages if message["MessageId"] not in seen]
-        if not new:
-            break
-        seen.update({message["MessageId"]: json.loads(message["Body"]) for message in new})
-    envelopes = sorted(seen.values(), key=lambda envelope: str(envelope.get("Timestamp", "")), reverse=True)
+    from ops.queues import peek
+
+    envelopes = [json.loads(message["Body"]) for message in peek(sqs, stack.inbox_queue_url)]  # each stays
+    envelopes.sort(key=lambda envelope: str(envelope.get("Timestamp", "")), reverse=True)
     for envelope in envelopes:
         print(f"--- {envelope.get('Timestamp', '')}  {envelope.get('Subject', '')}\n{envelope.get('Message', '')}")
     print(f"{len(envelopes)} notification(s)")

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from ops import announcements, aws_errors
 from ops.announcements import Announcement, progress, retrain
 from ops.aws_errors import CommandError, error_code
+from ops.queues import peek
 from ops.report import fetch_report
 from pipeline.cli import stack_values
 from pipeline.config import runs_prefix
@@ -120,22 +121,14 @@ def resolve_targets(args: argparse.Namespace) -> Targets:
 
 
 def dead_letters(targets: Targets) -> list[dict[str, Any]]:
-    """The DLQ's messages, looked at and left in place (each becomes visible again at once)."""
-    sqs = boto3.client("sqs")
+    """The DLQ's messages, looked at and left in place."""
     source = _need(targets.dead_letter_queue_url, "dead-letter queue")
-    found: dict[str, dict[str, Any]] = {}
-    for _ in range(100):  # receives return a sample; a few rounds see every message of a small queue
-        messages = sqs.receive_message(
-            QueueUrl=source,
-            MaxNumberOfMessages=BATCH,
-            VisibilityTimeout=0,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-        ).get("Messages", [])
-        if not messages or all(m["MessageId"] in found for m in messages):
-            break
-        found.update({m["MessageId"]: dict(m) for m in messages})
-    return list(found.values())
+    return peek(
+        boto3.client("sqs"),
+        source,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+    )
 
 
 def describe_dead_letter(message: dict[str, Any]) -> list[str]:

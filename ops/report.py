@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +23,8 @@ def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_
     if path is None:
         raise CommandError(f"run {arn.rsplit('/', 1)[-1]} has no report: {_why_none(sagemaker, arn, not_drawn)}")
     print(path)
-    if open_it:
-        webbrowser.open(path.as_uri())
+    if open_it and not webbrowser.open(path.as_uri()):
+        print(f"no browser could be started here: open {path} yourself", file=sys.stderr)
     return 0
 
 

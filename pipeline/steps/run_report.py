@@ -27,7 +27,7 @@ matplotlib.use("Agg")  # no display in a processing job; the SVG backend draws t
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import EngFormatter
+from matplotlib.ticker import EngFormatter, MaxNLocator
 
 MAX_POINTS = 2000  # rows drawn in a scatter plot
 HISTOGRAM_BINS = 40
@@ -117,7 +117,20 @@ def number(value: Any) -> str:
 
 
 def short(name: str) -> str:
-    return name if len(name) <= LABEL_CHARACTERS else name[: LABEL_CHARACTERS - 1] + "…"
+    """A long name cut in the middle, where class paths and feature names differ least
+    ("Electronics > Comp…Laptops" and "…Desktops" stay apart)."""
+    if len(name) <= LABEL_CHARACTERS:
+        return name
+    head = (LABEL_CHARACTERS - 1) // 2
+    return name[:head] + "…" + name[-(LABEL_CHARACTERS - 1 - head) :]
+
+
+def shortened(names: list[str]) -> list[str]:
+    """Each name short, and all still told apart: numbered where shortening made two the same."""
+    shown = [short(name) for name in names]
+    if len(set(shown)) == len(shown):
+        return shown
+    return [f"{n}. {text}" if shown.count(text) > 1 else text for n, text in enumerate(shown, start=1)]
 
 
 def class_names(facts: dict[str, Any], count: int) -> list[str]:
@@ -166,7 +179,7 @@ def problem_type_line(data_report: dict[str, Any], chosen: str) -> str:
 def decision_sentence(evaluation: dict[str, Any]) -> str:
     """Evaluate's decision in one sentence (its summary ends with what was done: said here first)."""
     decision, gate = evaluation["decision"], evaluation["gate"]
-    kept = "production stays" if evaluation.get("champion") else "nothing is registered"
+    kept = "production stays" if evaluation.get("champion") else "no model in production"
     why = re.sub(r"(: registered( for review)?|: not registered)$", "", decision["summary"])
     if not gate["passed"]:
         return f"Not registered, {kept}: the new model failed the quality gate ({gate['reason']})."
@@ -259,20 +272,36 @@ def regression_pictures(facts: dict[str, Any]) -> str:
     scatter.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
     scatter.legend(loc="upper left", framealpha=0.85, edgecolor="none")  # over the points, still readable
     errors = [np.asarray(predicted, dtype=float) - actual for _, predicted, _ in models(facts)]
-    edges = np.histogram_bin_edges(np.concatenate(errors), bins=HISTOGRAM_BINS)
+    edges, beyond = residual_bins(np.concatenate(errors), len(actual))
     for (name, _, colour), error in zip(models(facts), errors, strict=True):
         dashes = "--" if name == "production" else "-"
         residuals.hist(error, bins=edges, histtype="step", linewidth=1.6, linestyle=dashes, color=colour, label=name)
     residuals.axvline(0, color=BASELINE, linewidth=1)
+    residuals.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of rows
     residuals.set(xlabel="predicted - actual", ylabel="rows", title="Residuals")
     residuals.legend(loc="upper right", frameon=False)
     caption = f"{len(shown):,} of {len(actual):,} test rows drawn in the scatter plot; the histogram counts all."
-    return svg(figure, caption if len(shown) < len(actual) else "Every test row is drawn.")
+    caption = caption if len(shown) < len(actual) else "Every test row is drawn."
+    if beyond:
+        caption += f" The histogram shows the central 98% of residuals; {beyond:,} beyond it are not drawn."
+    return svg(figure, caption)
+
+
+def residual_bins(errors: np.ndarray, rows: int) -> tuple[np.ndarray, int]:
+    """Bin edges for the residuals, and how many fall outside them: long tails are cut to the
+    1st-99th percentiles, so the bulk is not squeezed into two bars; few rows get few bins."""
+    low, high = (float(v) for v in np.percentile(errors, [1, 99]))
+    spread = float(np.max(errors) - np.min(errors))
+    if high <= low or spread <= 4 * (high - low):
+        low, high = float(np.min(errors)), float(np.max(errors))
+    bins = int(min(HISTOGRAM_BINS, max(5, rows // 4)))
+    edges = np.histogram_bin_edges(errors, bins=bins, range=(low, high) if high > low else None)
+    return edges, int(np.sum((errors < edges[0]) | (errors > edges[-1])))
 
 
 def binary_pictures(facts: dict[str, Any]) -> str:
     names = class_names(facts, 2)
-    shown = [short(name) for name in names]
+    shown = shortened(names)
     left = 7.1 + labels_inches(shown, 9)
     side = min(2.75, WIDTH - 0.1 - left)
     # long class names stand upright under the matrix, with the room they need
@@ -322,9 +351,9 @@ def confusion(axes: Any, facts: dict[str, Any], names: list[str], annotate: bool
     ticks = range(len(names))
     size = matrix_font(len(names))
     cell = axes.get_position().width * axes.get_figure().get_size_inches()[0] / len(names)
-    rotation = 90 if upright([short(name) for name in names], size, cell) else 0
-    axes.set_xticks(ticks, [short(name) for name in names], rotation=rotation, fontsize=size)
-    axes.set_yticks(ticks, [short(name) for name in names], fontsize=size)
+    rotation = 90 if upright(shortened(names), size, cell) else 0
+    axes.set_xticks(ticks, shortened(names), rotation=rotation, fontsize=size)
+    axes.set_yticks(ticks, shortened(names), fontsize=size)
     axes.set(xlabel="predicted class", ylabel="actual class")
     axes.spines[:].set_visible(False)
     if not annotate:
@@ -355,7 +384,7 @@ def multiclass_pictures(facts: dict[str, Any]) -> str:
         panels.append(("production_predicted", "Production"))
     # Side by side while both stay readable; with more classes, one above the other, each wider.
     across = len(panels) if classes <= SIDE_BY_SIDE_CLASSES else 1
-    labels = labels_inches([short(name) for name in names], matrix_font(classes))
+    labels = labels_inches(shortened(names), matrix_font(classes))
     side = min((WIDTH - 0.2) / across - labels - 0.1, max(3.0, 0.2 * classes + 1.0), 8.0)
     panel_height = TOP + side + labels + 0.1
     rows = len(panels) // across
@@ -383,14 +412,14 @@ def f1_picture(facts: dict[str, Any], names: list[str]) -> str:
     height = 0.8 / len(drawn)
     font = 9 if len(names) <= 25 else 7
     bars = max(MIN_BARS, 0.2 * len(names) * (1 + 0.4 * (len(drawn) - 1)))
-    left = labels_inches([short(name) for name in names], font)
+    left = labels_inches(shortened(names), font)
     figure = Figure(figsize=(WIDTH, bars + BOTTOM + TOP))
     axes = place(figure, left, BOTTOM, WIDTH - left - 0.2, bars)
     positions = np.arange(len(names))
     for offset, (name, predicted, colour) in enumerate(drawn):
         scores = f1_by_class(facts["actual"], predicted, len(names))
         axes.barh(positions + (offset - (len(drawn) - 1) / 2) * height, scores, height=height, color=colour, label=name)
-    axes.set_yticks(positions, [short(name) for name in names], fontsize=font)
+    axes.set_yticks(positions, shortened(names), fontsize=font)
     axes.invert_yaxis()
     axes.set(xlim=(0, 1), xlabel="F1 on the test rows", title="F1 of each class")
     axes.legend(loc="lower right", frameon=False)
@@ -400,7 +429,7 @@ def f1_picture(facts: dict[str, Any], names: list[str]) -> str:
 def importance_picture(importance: list[tuple[str, float]]) -> str:
     if not importance:
         return '<p class="note">The model made no split, so no feature gained it anything.</p>'
-    names = [short(name) for name, _ in importance]
+    names = shortened([name for name, _ in importance])
     bars, left = max(MIN_BARS, 0.24 * len(names)), labels_inches(names, 9)
     figure = Figure(figsize=(WIDTH, bars + BOTTOM + 0.15))
     axes = place(figure, left, BOTTOM, WIDTH - left - 0.3, bars)
@@ -409,7 +438,7 @@ def importance_picture(importance: list[tuple[str, float]]) -> str:
     axes.invert_yaxis()
     axes.set(xlabel="total gain (loss reduction over all the model's splits on the feature)")
     axes.xaxis.set_major_formatter(EngFormatter(sep=" "))  # 1.2 M, not 1.2 with 1e6 in a corner
-    return svg(figure, f"The new model's top {len(names)} features by total gain (xgboost `total_gain`).")
+    return svg(figure, f"The new model's top {len(names)} features by total gain (xgboost's total_gain).")
 
 
 # -- the data and the history -------------------------------------------------------------------------
@@ -450,7 +479,8 @@ def column_note(described: dict[str, Any]) -> str:
     missing = sum(int(described.get(key) or 0) for key in ("missing", "infinite", "missing_or_unreadable"))
     notes = [f"{missing:,} missing" if missing else "none missing"]
     if "filled_with_training_median" in described:
-        notes.append(f"filled with the training median {number(described['filled_with_training_median'])}")
+        fill = "filled with" if missing else "would be filled with"
+        notes.append(f"{fill} the training median {number(described['filled_with_training_median'])}")
     unreadable = (described.get("non_numeric_cells") or {}).get("count")
     if unreadable:
         notes.append(f"{unreadable:,} cells not numbers, treated as missing")
@@ -490,7 +520,11 @@ def history(facts: dict[str, Any]) -> str:
         title=f"{label} of each registered model ({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better)",
     )
     axes.margins(x=0.03, y=0.15)
-    caption = f"{len(found)} model(s) registered in the group before this run, oldest first (at most the last 50)."
+    caption = (
+        f"{len(found)} model(s) registered in the group before this run, oldest first (at most the last 50). Each "
+        "point is that model's score on its own run's test rows, so points of runs on different data do not compare; "
+        "production's score on this run's rows is in the metrics table."
+    )
     return svg(figure, caption) + history_table(found, label)
 
 

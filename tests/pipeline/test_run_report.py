@@ -19,6 +19,8 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.moto_server import running_moto_server
 from emulator.pipeline_runner import ALGORITHM_SCRIPT
@@ -364,3 +366,25 @@ def test_in_chromium_every_chart_draws_marks_inside_its_axes_and_nothing_overflo
             assert axes["inside"] == axes["marks"], (picture["caption"], axes)
             assert axes["overlapping_labels"] == 0, (picture["caption"], axes)
     assert (SHOTS / f"{case}.png").stat().st_size > 10_000
+
+
+@settings(deadline=None)  # the first example imports matplotlib
+@given(st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=60, unique=True))
+def test_shortened_class_and_feature_names_stay_told_apart(names):
+    from pipeline.steps.run_report import LABEL_CHARACTERS, shortened
+
+    shown = shortened(names)
+
+    assert len(set(shown)) == len(shown)
+    assert all(len(text) <= LABEL_CHARACTERS + len(f"{len(names)}. ") for text in shown)
+
+
+def test_category_paths_keep_the_part_that_differs():
+    from pipeline.steps.run_report import shortened
+
+    paths = ["Electronics > Computers > Laptops", "Electronics > Computers > Desktops"]
+    laptops, desktops = shortened(paths)
+
+    assert laptops.startswith("Electronics")
+    assert laptops.endswith("> Laptops")
+    assert desktops.endswith("> Desktops")

@@ -361,10 +361,10 @@ def test_the_data_bucket_outlives_the_stack(template):
 def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_sample_account(template):
     """`sam local invoke --env-vars events/env.json` gets what the template gives each function
     (Stage dev, account 123456789012, us-east-1: the account and bucket of the events/ samples)."""
+    import tomllib
+
     from tests.aws import SAMPLE_BUCKET
     from tests.template_values import ACCOUNT, REGION, parameter_values, resolve
-
-    import tomllib
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
     stack_name = config["default"]["global"]["parameters"]["stack_name"]  # the dev stack of samconfig.toml
