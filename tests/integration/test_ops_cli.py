@@ -323,7 +323,11 @@ def test_report_downloads_the_latest_runs_report_and_says_why_a_run_has_none(loc
         s3.put_object(Bucket=bucket, Key=folder + "evaluation.json", Body=json.dumps({"report": report}).encode())
         s3.put_object(Bucket=bucket, Key=folder + "report.html", Body=f"<html>{run}</html>".encode())
     opened: list[str] = []
-    monkeypatch.setattr("webbrowser.open", lambda uri: opened.append(uri) or True)
+    def open_in_browser(uri: str) -> bool:
+        opened.append(uri)
+        return True
+
+    monkeypatch.setattr("webbrowser.open", open_in_browser)
     capsys.readouterr()
 
     assert cli(local_run, "--bucket", bucket, "report", "--to", str(tmp_path), "--open") == 0
