@@ -323,6 +323,7 @@ def test_report_downloads_the_latest_runs_report_and_says_why_a_run_has_none(loc
         s3.put_object(Bucket=bucket, Key=folder + "evaluation.json", Body=json.dumps({"report": report}).encode())
         s3.put_object(Bucket=bucket, Key=folder + "report.html", Body=f"<html>{run}</html>".encode())
     opened: list[str] = []
+
     def open_in_browser(uri: str) -> bool:
         opened.append(uri)
         return True
