@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from bench.figures import Figure
 from bench.preprocess_scale import ROWS, write_data
-from emulator.pipeline_runner import ALGORITHM_SCRIPT
+from emulator.pipeline_runner import train_with_the_algorithm
 from emulator.step_environments import environment
 from pipeline.definition import HYPERPARAMETERS
 from pipeline.images import SKLEARN, XGBOOST
@@ -42,24 +41,7 @@ def prepared(base: Path) -> None:
     report = json.loads((base / "report" / "data_report.json").read_text(encoding="utf-8"))
     hyperparameters = {name: str(value) for name, value in HYPERPARAMETERS.items()}
     hyperparameters |= {"objective": report["training"]["objective"], "eval_metric": report["training"]["eval_metric"]}
-    work = base / "training"
-    work.mkdir()
-    (work / "hyperparameters.json").write_text(json.dumps(hyperparameters), encoding="utf-8")
-    (work / "inputdataconfig.json").write_text(json.dumps({"train": {"ContentType": "text/csv"}}), encoding="utf-8")
-    subprocess.run(  # noqa: S603
-        [
-            str(environment(XGBOOST).python),
-            str(ALGORITHM_SCRIPT),
-            *("--hyperparameters", str(work / "hyperparameters.json"), "--channel", f"train={base / 'train'}"),
-            *("--input-data-config", str(work / "inputdataconfig.json")),
-            *("--model-dir", str(work / "model"), "--failure-file", str(work / "failure")),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (base / "model").mkdir()
-    with tarfile.open(base / "model" / "model.tar.gz", "w:gz") as archive:
-        archive.add(work / "model" / "xgboost-model", arcname="xgboost-model")
+    train_with_the_algorithm(base / "train", hyperparameters, base / "training", base / "model" / "model.tar.gz")
 
 
 def evaluate_seconds(script: Path, base: Path) -> float:

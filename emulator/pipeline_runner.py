@@ -41,13 +41,37 @@ import boto3
 from botocore.exceptions import ClientError
 
 from emulator.moto_server import REGION
-from emulator.step_environments import python_for
+from emulator.step_environments import environment, python_for
 from pipeline.images import XGBOOST, UnknownImage
 
 ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
 CONTAINER_PROGRAM = Path(__file__).resolve().parent / "images" / "container_paths.py"
 
 CONTAINER_ROOT = "/opt/ml"
+
+
+def train_with_the_algorithm(train: Path, hyperparameters: dict[str, str], work: Path, archive: Path) -> Path:
+    """The built-in algorithm's imitation on one CSV train channel, in the XGBoost image's look-alike,
+    with its files under ``work``; ``archive`` becomes model.tar.gz as SageMaker writes it. Returns
+    the xgboost-model file. For tests and benchmarks that need a trained model without a pipeline."""
+    work.mkdir(parents=True)
+    (work / "hyperparameters.json").write_text(json.dumps(hyperparameters), encoding="utf-8")
+    (work / "inputdataconfig.json").write_text(json.dumps({"train": {"ContentType": "text/csv"}}), encoding="utf-8")
+    subprocess.run(  # noqa: S603 - the look-alike's own interpreter and this project's script
+        [
+            str(environment(XGBOOST).python),
+            str(ALGORITHM_SCRIPT),
+            *("--hyperparameters", str(work / "hyperparameters.json"), "--channel", f"train={train}"),
+            *("--input-data-config", str(work / "inputdataconfig.json")),
+            *("--model-dir", str(work / "model"), "--failure-file", str(work / "failure")),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(work / "model" / "xgboost-model", arcname="xgboost-model")
+    return work / "model" / "xgboost-model"
 
 
 class UnsupportedStep(RuntimeError):

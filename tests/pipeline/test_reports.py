@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -87,16 +88,22 @@ def test_the_golden_table_splits_the_same_in_the_preprocess_image_and_in_the_pro
     data.write_text(GOLDEN_CSV, encoding="utf-8")
     assert expected_buckets(GOLDEN_CSV, leave_out="target") == GOLDEN_BUCKETS
 
-    splits = {
-        python: json.loads(
-            subprocess.run(
-                [python, "-c", SPLIT_IN_PYTHON, str(STEPS), str(data)], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for python in (str(environment(SKLEARN).python), sys.executable)  # pandas 2.2.3 and the project's
-    }
+    splits = in_both_pythons(SPLIT_IN_PYTHON, data)
 
     assert list(splits.values()) == [split_names(GOLDEN_BUCKETS)] * 2
+
+
+def in_both_pythons(code: str, data: Path) -> dict[str, Any]:
+    """What ``code`` prints (JSON) about ``data`` in the Preprocess image's Python (pandas 2.2.3) and
+    in the project's, by interpreter."""
+    return {
+        python: json.loads(
+            subprocess.run(
+                [python, "-c", code, str(STEPS), str(data)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for python in (str(environment(SKLEARN).python), sys.executable)
+    }
 
 
 READ_IN_PYTHON = (
@@ -119,14 +126,7 @@ def test_numbers_of_many_digits_are_read_as_float_reads_them_in_the_preprocess_i
     data = tmp_path / "numbers.csv"
     data.write_text("x,y\n" + "".join(f"{cell},{row}\n" for row, cell in enumerate(cells)), encoding="utf-8")
 
-    texts = {
-        python: json.loads(
-            subprocess.run(
-                [python, "-c", READ_IN_PYTHON, str(STEPS), str(data)], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for python in (str(environment(SKLEARN).python), sys.executable)  # pandas 2.2.3 and the project's
-    }
+    texts = in_both_pythons(READ_IN_PYTHON, data)
 
     expected = [canonical_cell(number) for number in numbers] + (["null"] if last_cell else [])
     assert list(texts.values()) == [expected] * 2

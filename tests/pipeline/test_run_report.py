@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.moto_server import running_moto_server
-from emulator.pipeline_runner import ALGORITHM_SCRIPT
+from emulator.pipeline_runner import train_with_the_algorithm
 from emulator.sample_data import diabetes_csv
 from emulator.step_environments import environment, python_for
 from pipeline.images import XGBOOST
@@ -96,24 +95,7 @@ def train(base: Path, data_report: dict[str, Any]) -> None:
     hyperparameters = {"num_round": "20", "objective": data_report["training"]["objective"]}
     if data_report["training"]["num_class"]:
         hyperparameters["num_class"] = data_report["training"]["num_class"]
-    work = base / "training"
-    work.mkdir()
-    (work / "hyperparameters.json").write_text(json.dumps(hyperparameters))
-    (work / "inputdataconfig.json").write_text(json.dumps({"train": {"ContentType": "text/csv"}}))
-    subprocess.run(
-        [
-            str(environment(XGBOOST).python),
-            str(ALGORITHM_SCRIPT),
-            *("--hyperparameters", str(work / "hyperparameters.json"), "--channel", f"train={base / 'train'}"),
-            *("--input-data-config", str(work / "inputdataconfig.json")),
-            *("--model-dir", str(work / "model"), "--failure-file", str(work / "failure")),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (base / "model").mkdir()
-    with tarfile.open(base / "model" / "model.tar.gz", "w:gz") as archive:
-        archive.add(work / "model" / "xgboost-model", arcname="xgboost-model")
+    train_with_the_algorithm(base / "train", hyperparameters, base / "training", base / "model" / "model.tar.gz")
 
 
 def with_group(arguments: tuple[str, ...]) -> list[str]:

@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -469,34 +468,22 @@ def test_200000_rows_with_an_identifier_column_stay_well_under_1_gb(run_step, im
 
 def train_in_image(base: Path, features: np.ndarray, labels: np.ndarray, objective: str) -> np.ndarray:
     """A model.tar.gz as the built-in algorithm writes it (xgboost of its image); its predictions on ``features``."""
-    from emulator.pipeline_runner import ALGORITHM_SCRIPT
+    from emulator.pipeline_runner import train_with_the_algorithm
 
     (base / "train").mkdir(parents=True)
     np.savetxt(base / "train" / "train.csv", np.column_stack([labels, features]), delimiter=",")
-    (base / "hyperparameters.json").write_text(json.dumps({"num_round": "20", "objective": objective}))
-    (base / "inputdataconfig.json").write_text(json.dumps({"train": {"ContentType": "text/csv"}}))
-    python = str(environment(XGBOOST).python)
-    subprocess.run(
-        [
-            python,
-            str(ALGORITHM_SCRIPT),
-            *("--hyperparameters", str(base / "hyperparameters.json"), "--channel", f"train={base / 'train'}"),
-            *("--input-data-config", str(base / "inputdataconfig.json")),
-            *("--model-dir", str(base / "trained"), "--failure-file", str(base / "failure")),
-        ],
-        check=True,
-        capture_output=True,
+    hyperparameters = {"num_round": "20", "objective": objective}
+    model = train_with_the_algorithm(
+        base / "train", hyperparameters, base / "training", base / "model" / "model.tar.gz"
     )
-    (base / "model").mkdir()
-    with tarfile.open(base / "model" / "model.tar.gz", "w:gz") as archive:
-        archive.add(base / "trained" / "xgboost-model", arcname="xgboost-model")
+    python = str(environment(XGBOOST).python)
     predict = (
         "import sys, numpy, xgboost; booster = xgboost.Booster(); booster.load_model(sys.argv[1]); "
         "rows = numpy.loadtxt(sys.argv[2], delimiter=',', ndmin=2); "
         "print(','.join(repr(float(v)) for v in booster.predict(xgboost.DMatrix(rows[:, 1:]))))"
     )
     printed = subprocess.run(
-        [python, "-c", predict, str(base / "trained" / "xgboost-model"), str(base / "train" / "train.csv")],
+        [python, "-c", predict, str(model), str(base / "train" / "train.csv")],
         capture_output=True,
         text=True,
         check=True,
