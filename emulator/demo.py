@@ -41,6 +41,7 @@ from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult,
 from emulator.sample_data import diabetes_csv
 from emulator.status_events import record_in_moto, status_change_event
 from emulator.step_environments import EnvironmentNotReady
+from ops.queues import peek
 from ops.report import download_report
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
@@ -431,13 +432,7 @@ class Demo:
 def _dead_letter_reason(deployment: LocalDeployment, key: str) -> str | None:
     """Why the trigger put the upload of ``key`` in the dead-letter queue, if it did."""
     sqs = boto3.client("sqs", region_name=REGION)
-    messages = sqs.receive_message(
-        QueueUrl=deployment.dead_letter_queue_url,
-        MaxNumberOfMessages=10,
-        VisibilityTimeout=0,
-        MessageAttributeNames=["All"],
-    ).get("Messages", [])
-    for message in messages:
+    for message in peek(sqs, deployment.dead_letter_queue_url, MessageAttributeNames=["All"]):
         try:
             keys = [r.s3.object.key for r in S3EventNotification.model_validate_json(message["Body"]).records]
         except ValueError:
