@@ -258,8 +258,15 @@ class _Steps:
     def train(self, suffix: str, objective: dict[str, Any]) -> Any:
         from sagemaker.mlops.workflow import TrainingStep
         from sagemaker.train import ModelTrainer
-        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, S3DataSource, StoppingCondition
 
+        # Each host trains on its own 1/n of the train split's part files (ShardedByS3Key); every host
+        # gets the whole validation split: the 3.2-0 algorithm leaves a host without validation data
+        # out of the training ring (aws/sagemaker-xgboost-container, algorithm_mode/train.py,
+        # `missing_validation_data`, PR #399). The SDK writes FullyReplicated for a plain URI, so the
+        # distribution is given through an S3DataSource (sagemaker/train/model_trainer.py,
+        # create_input_data_channel).
+        distribution = {"train": "ShardedByS3Key", "validation": "FullyReplicated"}
         trainer = ModelTrainer(
             training_image=self.images[XGBOOST],
             compute=Compute(
@@ -274,9 +281,15 @@ class _Steps:
             output_data_config=OutputDataConfig(s3_output_path=f"{self.config.artifacts_uri}/models"),
             input_data_config=[
                 InputData(
-                    channel_name=name, data_source=self._output_uri(self.preprocess_step, name), content_type="text/csv"
+                    channel_name=name,
+                    data_source=S3DataSource(
+                        s3_data_type="S3Prefix",
+                        s3_uri=self._output_uri(self.preprocess_step, name),
+                        s3_data_distribution_type=shared,
+                    ),
+                    content_type="text/csv",
                 )
-                for name in ("train", "validation")
+                for name, shared in distribution.items()
             ],
         )
         return TrainingStep(name=f"Train{suffix}", step_args=trainer.train())
