@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
@@ -11,7 +12,16 @@ from hypothesis import strategies as st
 from pipeline.config import runs_prefix
 from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
-from trigger.runs import RunShape, client_request_token, display_name, refusal_of, run_for
+from trigger.runs import (
+    ListedObject,
+    RunShape,
+    client_request_token,
+    display_name,
+    lists_the_prefix,
+    manifest_documents,
+    refusal_of,
+    run_for,
+)
 from trigger.uploads import ObjectFilter, UploadedObject
 
 UPLOAD = UploadedObject(
@@ -64,6 +74,7 @@ def test_a_run_of_one_upload_passes_the_bundled_pipeline_its_bucket_and_key():
         "InputKey": f"{DATA_PREFIX}abalone.csv",
         "InputDataType": "S3Prefix",
         "TrainingData": "NewObjects",
+        "InputBytes": "10",  # ProcessingEngine auto chooses the engine by it
     }
     assert run.manifest_key is None
     assert f"s3://data/{DATA_PREFIX}abalone.csv" in run.description
@@ -122,6 +133,7 @@ def test_with_all_objects_a_burst_starts_one_run_on_everything_under_the_prefix(
         "InputKey": DATA_PREFIX,
         "InputDataType": "S3Prefix",
         "TrainingData": "AllObjects",
+        "InputBytes": "0",  # nothing listed: not known
     }
     assert run.manifest_key is None  # SageMaker lists the prefix when the run starts
     assert run.trains_on == f"every object under s3://data/{DATA_PREFIX} when it starts (TrainingData=AllObjects)"
@@ -144,6 +156,29 @@ def test_new_objects_train_on_what_started_the_run_a_burst_through_its_manifest(
     assert several.parameters["InputKey"] == several.manifest_key
     assert several.parameters["InputKey"].startswith(MANIFEST_PREFIX)
     assert several.parameters["TrainingData"] == "NewObjects"
+    assert several.parameters["InputBytes"] == str(sum(obj.size or 0 for obj in burst))
+
+
+def test_with_all_objects_and_its_size_mapped_the_run_reads_the_listing_it_was_given_as_its_manifest():
+    assert lists_the_prefix(EVERYTHING) and not lists_the_prefix(SHAPE)
+    assert not lists_the_prefix(replace(EVERYTHING, mapping=parse_mapping("Data={prefix_uri}")))
+    listed = tuple(ListedObject(f"{DATA_PREFIX}day{n}.csv", 1000 * (n + 1)) for n in range(4))
+
+    run = run_for([UPLOAD], EVERYTHING, listed)
+
+    assert run.parameters["InputDataType"] == "ManifestFile"
+    assert run.parameters["InputKey"] == run.manifest_key
+    assert run.parameters["InputBytes"] == "10000"
+    documents = manifest_documents(run)
+    assert json.loads(documents["input.manifest"]) == [{"prefix": "s3://data/"}, *(obj.key for obj in listed)]
+    listing = json.loads(documents["objects.json"])
+    assert [obj["key"] for obj in listing["objects"]] == [UPLOAD.key]  # what started it
+    assert listing["reads"] == {"objects": 4, "bytes": 10000}
+    assert (
+        run.trains_on
+        == f"the 4 objects (10,000 bytes) under s3://data/{DATA_PREFIX} when it started (TrainingData=AllObjects)"
+    )
+    assert run.client_request_token == run_for([UPLOAD], EVERYTHING).client_request_token  # same upload, same run
 
 
 def test_a_key_part_longer_than_a_file_name_can_be_is_refused_before_any_run():

@@ -76,6 +76,7 @@ def test_a_lone_upload_starts_its_run_at_once_and_a_redelivery_records_nothing(c
         "InputKey": f"{DATA_PREFIX}a.csv",
         "InputDataType": "S3Prefix",
         "TrainingData": "NewObjects",
+        "InputBytes": str(UPLOAD.size),
     }
     assert arn.startswith("arn:aws:sagemaker:")
     assert core.scheduler.pending.oldest(10) == []

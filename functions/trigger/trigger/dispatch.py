@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from trigger.adapters.data_listing import DataListing
 from trigger.adapters.dead_letters import DeadLetters
 from trigger.adapters.manifests import ManifestStore
 from trigger.adapters.pipeline_executions import PipelineExecutions
@@ -29,7 +30,7 @@ from trigger.parameter_mapping import MappingError
 from trigger.pending import PendingObjects
 from trigger.pipeline_check import PipelineCheck
 from trigger.run_ledger import STARTING, RunLedger
-from trigger.runs import PipelineRun, RunShape, run_for
+from trigger.runs import ListedObject, PipelineRun, RunShape, lists_the_prefix, run_for
 from trigger.uploads import UploadedObject
 
 
@@ -56,6 +57,7 @@ class Dispatcher:
     shape: RunShape
     policy: RunPolicy
     clock: Callable[[], float]
+    listing: DataListing | None = None  # AllObjects runs told their size (runs.lists_the_prefix)
 
     def dispatch(self) -> DispatchOutcome:
         """Complete a run left half-started, then start runs while slots are free and objects pend."""
@@ -96,7 +98,8 @@ class Dispatcher:
                 outcome.waiting = decision.reason
             return False
         try:
-            run = run_for([entry.object for entry in decision], self.shape)
+            objects = [entry.object for entry in decision]
+            run = run_for(objects, self.shape, self._listed(objects))
         except MappingError as error:  # a run of several objects can render longer than any one of them
             self._dead_letter([entry.object for entry in decision], str(error))
             self.pending.remove([entry.sk for entry in decision])
@@ -116,11 +119,18 @@ class Dispatcher:
         if stored is None or stored.get("state") != STARTING:
             outcome.waiting = f"run {dispatching} is being started"
             return False
-        run = run_for([UploadedObject.from_item(item) for item in stored["record"]["objects"]], self.shape)
+        objects = [UploadedObject.from_item(item) for item in stored["record"]["objects"]]
+        run = run_for(objects, self.shape, self._listed(objects))
         if run.client_request_token != dispatching:
             raise RuntimeError(f"run {dispatching} re-planned as {run.client_request_token}: the planner changed")
         self.manifests.write(run)
         return self._complete(run, list(stored["sks"]), outcome)
+
+    def _listed(self, objects: list[UploadedObject]) -> tuple[ListedObject, ...]:
+        """For an AllObjects run told its size, what is under the prefix now (listed once, here)."""
+        if self.listing is None or not lists_the_prefix(self.shape):
+            return ()
+        return self.listing.objects_under(objects[0].bucket, self.shape.data_prefix)
 
     def _complete(self, run: PipelineRun, sks: list[str], outcome: DispatchOutcome) -> bool:
         """Steps 4 to 6; False when SageMaker did not start the run this time (dispatch stops there)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trigger.adapters.clients import Clients
+from trigger.adapters.data_listing import DataListing
 from trigger.adapters.dead_letters import DeadLetters
 from trigger.adapters.manifests import ManifestStore
 from trigger.adapters.notifications import NotificationTopic
@@ -59,6 +60,7 @@ def build_core(
         shape=settings.run_shape,
         policy=settings.run_policy,
         clock=clock,
+        listing=DataListing(clients.s3),
     )
     scheduler = RunScheduler(dispatcher, pending, ledger, executions, topic, clock)
     return Core(

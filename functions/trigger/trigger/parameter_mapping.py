@@ -32,13 +32,16 @@ PLACEHOLDERS = {
     "prefix": "the data prefix (DataPrefix)",
     "prefix_uri": "s3://{bucket}/{prefix}",
     "training_data": "NewObjects or AllObjects",
+    "input_bytes": "the total size of what the run reads, in bytes; for AllObjects, of the objects listed under "
+    "the prefix when the run is started (the run then reads that list, its manifest)",
 }
 _LITERALS = {"comma": ","}
 # The placeholders that tell a run where its data is: a mapping without one trains on defaults.
 DATA_PLACEHOLDERS = frozenset({"key", "uri", "prefix", "prefix_uri", "manifest_uri"})
 # What the bundled pipeline reads (pipeline/definition.py): the template's default mapping.
 BUNDLED_PIPELINE_MAPPING = (
-    "InputBucket={bucket},InputKey={key},InputDataType={input_data_type},TrainingData={training_data}"
+    "InputBucket={bucket},InputKey={key},InputDataType={input_data_type},TrainingData={training_data},"
+    "InputBytes={input_bytes}"
 )
 
 
@@ -59,6 +62,7 @@ class RunValues:
     object_count: int
     prefix: str
     training_data: str
+    input_bytes: int = 0
 
     def value_of(self, placeholder: str) -> str:
         if placeholder == "uri":

@@ -34,6 +34,20 @@ class RunShape:
 
 
 @dataclass(frozen=True)
+class ListedObject:
+    """An object found under the data prefix when an AllObjects run is started."""
+
+    key: str
+    size: int
+
+
+def lists_the_prefix(shape: RunShape) -> bool:
+    """An AllObjects run whose pipeline is told its input's size: the trigger lists the prefix once,
+    counts the bytes, and hands the run that list as its manifest, so that nothing lists it again."""
+    return shape.training_data == ALL_OBJECTS and shape.mapping.uses("input_bytes")
+
+
+@dataclass(frozen=True)
 class PipelineRun:
     """One StartPipelineExecution call, fully determined by the objects that caused it."""
 
@@ -45,6 +59,7 @@ class PipelineRun:
     objects: tuple[UploadedObject, ...]
     manifest_key: str | None = None  # set when the run has a manifest
     trains_on: str = ""  # in a person's words: what the run reads
+    listed: tuple[ListedObject, ...] = ()  # AllObjects with a listing: what the manifest lists
 
     @property
     def bucket(self) -> str:
@@ -74,23 +89,29 @@ class PipelineRun:
         }
 
 
-def run_for(objects: list[UploadedObject], shape: RunShape) -> PipelineRun:
-    """The run for these objects of one bucket. MappingError if a value would break SageMaker's limits."""
+def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[ListedObject, ...] = ()) -> PipelineRun:
+    """The run for these objects of one bucket. MappingError if a value would break SageMaker's limits.
+
+    ``listed``: for an AllObjects run that lists the prefix (lists_the_prefix), what it found.
+    """
     ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
     token = client_request_token(ordered[0]) if len(ordered) == 1 else _token_of_several(ordered)
     every = shape.training_data == ALL_OBJECTS
-    has_manifest = not every and (len(ordered) > 1 or shape.mapping.uses("manifest_uri"))
+    listed = listed if every else ()
+    has_manifest = bool(listed) or (not every and (len(ordered) > 1 or shape.mapping.uses("manifest_uri")))
     manifest_key = f"{shape.manifest_prefix.rstrip('/')}/{token}/{MANIFEST_NAME}" if has_manifest else None
     one = len(ordered) == 1
+    reads_prefix = every and not listed
     values = RunValues(
         bucket=ordered[0].bucket,
-        key=shape.data_prefix if every else ordered[0].key if one else str(manifest_key),
+        key=shape.data_prefix if reads_prefix else ordered[0].key if one and not every else str(manifest_key),
         version=(ordered[0].version_id or "") if one and not every else "",
-        input_data_type=MANIFEST_FILE if not every and not one else S3_PREFIX,
+        input_data_type=S3_PREFIX if reads_prefix or (one and not every) else MANIFEST_FILE,
         manifest_uri=f"s3://{ordered[0].bucket}/{manifest_key}" if manifest_key else "",
         object_count=len(ordered),
         prefix=shape.data_prefix,
         training_data=shape.training_data,
+        input_bytes=_input_bytes(ordered, listed, every),
     )
     return PipelineRun(
         pipeline_name=shape.pipeline_name,
@@ -100,8 +121,16 @@ def run_for(objects: list[UploadedObject], shape: RunShape) -> PipelineRun:
         client_request_token=token,
         objects=ordered,
         manifest_key=manifest_key,
-        trains_on=_trains_on(ordered, values, every),
+        trains_on=_trains_on(ordered, values, every, listed),
+        listed=listed,
     )
+
+
+def _input_bytes(ordered: tuple[UploadedObject, ...], listed: tuple[ListedObject, ...], every: bool) -> int:
+    """What the run reads, in bytes; 0 when not known (AllObjects without a listing)."""
+    if every:
+        return sum(obj.size for obj in listed)
+    return sum(obj.size or 0 for obj in ordered)
 
 
 def retrain_requests(objects: tuple[UploadedObject, ...]) -> list[str]:
@@ -131,7 +160,14 @@ def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: 
     )
 
 
-def _trains_on(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
+def _trains_on(
+    ordered: tuple[UploadedObject, ...], values: RunValues, every: bool, listed: tuple[ListedObject, ...]
+) -> str:
+    if listed:
+        return (
+            f"the {len(listed)} objects ({values.input_bytes:,} bytes) under s3://{values.bucket}/{values.prefix} "
+            f"when it started (TrainingData={ALL_OBJECTS})"
+        )
     if every:
         return f"every object under s3://{values.bucket}/{values.prefix} when it starts (TrainingData={ALL_OBJECTS})"
     if len(ordered) == 1:
@@ -158,7 +194,8 @@ def manifest_documents(run: PipelineRun) -> dict[str, str]:
     input.manifest is SageMaker's ManifestFile format (a prefix, then keys relative to it);
     objects.json answers "which uploads did this run train on?" with versions, sizes and ETags.
     """
-    input_manifest: list[Any] = [{"prefix": f"s3://{run.bucket}/"}, *(obj.key for obj in run.objects)]
+    keys = [obj.key for obj in run.listed] if run.listed else [obj.key for obj in run.objects]
+    input_manifest: list[Any] = [{"prefix": f"s3://{run.bucket}/"}, *keys]
     listing = {
         "run": run.client_request_token,
         "pipeline": run.pipeline_name,
@@ -169,6 +206,8 @@ def manifest_documents(run: PipelineRun) -> dict[str, str]:
             for o in run.objects
         ],
     }
+    if run.listed:  # AllObjects: the uploads only started the run; it reads what was listed
+        listing["reads"] = {"objects": len(run.listed), "bytes": sum(obj.size for obj in run.listed)}
     return {MANIFEST_NAME: json.dumps(input_manifest), LISTING_NAME: json.dumps(listing, indent=1)}
 
 

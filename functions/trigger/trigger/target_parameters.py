@@ -20,6 +20,7 @@ EVENT_PATHS = {
     "bucket": "$.detail.bucket.name",
     "key": "$.detail.object.key",
     "version": "$.detail.object.version-id",
+    "input_bytes": "$.detail.object.size",
 }
 _NO_MANIFEST = "a run started by EventBridge has no manifest"
 _CANNOT_BUILD = "it cannot build {uri} out of bucket and key; map {bucket} and {key} to parameters of their own"
@@ -37,8 +38,8 @@ def rule_parameters(
         "prefix_uri": f"s3://{bucket}/{data_prefix}",
         "training_data": training_data,
     }
-    if every:  # the upload only starts the run: it reads the prefix
-        known.update(bucket=bucket, key=data_prefix, uri=known["prefix_uri"], version="")
+    if every:  # the upload only starts the run: it reads the prefix, whose size nothing counts here
+        known.update(bucket=bucket, key=data_prefix, uri=known["prefix_uri"], version="", input_bytes="0")
     paths = {} if every else EVENT_PATHS
     return [_translated(parameter, known, paths, "EventBridge") for parameter in mapping.parameters]
 
@@ -55,6 +56,7 @@ def schedule_parameters(mapping: ParameterMapping, *, bucket: str, input_key: st
         "prefix": input_key,
         "prefix_uri": f"s3://{bucket}/{input_key}",
         "training_data": ALL_OBJECTS,
+        "input_bytes": "0",  # not counted: a schedule runs no code of ours
     }
     return [_translated(parameter, known, {}, "the schedule") for parameter in mapping.parameters]
 
