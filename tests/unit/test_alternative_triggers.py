@@ -213,6 +213,7 @@ def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_paramet
         {"Name": "InputKey", "Value": DATA_PREFIX},
         {"Name": "InputDataType", "Value": "S3Prefix"},
         {"Name": "TrainingData", "Value": "AllObjects"},  # whatever the uploads do
+        {"Name": "InputBytes", "Value": "0"},  # a schedule counts nothing: ProcessingEngine auto -> pandas
     ]
     assert set(target["RetryPolicy"]) == {"MaximumEventAgeInSeconds", "MaximumRetryAttempts"}
     _, enabled = targets_given(template, ScheduleState="ENABLED")
