@@ -45,15 +45,15 @@ class TriggerTargets:
         return sorted(execution["Parameters"]["InputKey"] for execution in self.executions())
 
     def trained_keys(self) -> list[list[str]]:
-        """For each execution, the keys it trains on (from its manifest when it covers several)."""
+        """For each execution, the keys it trains on (from its manifest when it has one)."""
         s3 = boto3.client("s3", region_name=REGION)
         runs = []
         for execution in self.executions():
             parameters = execution["Parameters"]
             if parameters.get("InputDataType") == "ManifestFile":
-                folder = parameters["InputKey"].rsplit("/", 1)[0]
-                body = s3.get_object(Bucket=parameters["InputBucket"], Key=f"{folder}/objects.json")["Body"].read()
-                runs.append(sorted(item["key"] for item in json.loads(body)["objects"]))
+                body = s3.get_object(Bucket=parameters["InputBucket"], Key=parameters["InputKey"])["Body"].read()
+                [prefix, *keys] = json.loads(body)  # SageMaker's manifest: a prefix, then keys relative to it
+                runs.append(sorted(prefix["prefix"].split("/", 3)[3] + key for key in keys))
             else:
                 runs.append([parameters["InputKey"]])
         return sorted(runs)

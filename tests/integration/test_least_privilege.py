@@ -44,6 +44,25 @@ def test_each_function_does_its_whole_job_with_only_its_roles_permissions():
         assert len([s for s in subjects if s.startswith("Retraining started")]) == 2
 
 
+def test_with_all_objects_the_function_lists_the_data_prefix_once_and_the_run_reads_that_list():
+    with enforced_local_run({"TrainingData": "AllObjects"}) as stack:
+        create_placeholder_pipeline(stack.deployment.pipeline_name)
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket = stack.deployment.bucket
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}old/history.csv", Body=b"x,target\n1,2\n3,4\n")
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}folder/", Body=b"")  # a console folder: no data
+        s3.put_object(Bucket=bucket, Key="elsewhere/other.csv", Body=b"x,target\n1,2\n")
+        s3.put_object(Bucket=bucket, Key=f"{DATA_PREFIX}new.csv", Body=b"x,target\n5,6\n")
+
+        drained = stack.event_source.drain()
+
+        assert drained.invocation_errors == []
+        [run] = stack.targets.executions()
+        assert stack.targets.trained_keys() == [[f"{DATA_PREFIX}new.csv", f"{DATA_PREFIX}old/history.csv"]]
+        assert run["Parameters"]["InputBytes"] == str(len(b"x,target\n1,2\n3,4\n") + len(b"x,target\n5,6\n"))
+        assert run["Parameters"]["InputDataType"] == "ManifestFile"
+
+
 @pytest.mark.parametrize(
     ("statement", "action"),
     [("StartThePipeline", "StartPipelineExecution"), ("ReadThePipelineParameters", "DescribePipeline")],
