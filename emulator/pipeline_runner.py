@@ -42,6 +42,18 @@ from botocore.exceptions import ClientError
 
 from emulator.moto_server import REGION
 from emulator.step_environments import environment, python_for
+from emulator.training_hosts import (
+    LOCAL_ADDRESS,
+    REPLICATED,
+    JobStopped,
+    first_failure,
+    free_port_pair,
+    host_names,
+    model_files,
+    resource_config,
+    run_hosts,
+    share,
+)
 from pipeline.images import XGBOOST, UnknownImage
 
 ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
@@ -292,42 +304,98 @@ class LocalPipelineRunner:
                 f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
             )
         python = self._interpreter(step, image)
-        # /opt/ml/input/data/<channel>, /opt/ml/model and /opt/ml/output of the training container.
-        base = self._scratch / step["Name"]
-        command = [str(python), str(ALGORITHM_SCRIPT)]
-        for channel in arguments["InputDataConfig"]:
-            local = base / "input" / "data" / channel["ChannelName"]
-            self._download(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
-            command += ["--channel", f"{channel['ChannelName']}={local}"]
-        hyperparameters = base / "input" / "config" / "hyperparameters.json"
-        hyperparameters.parent.mkdir(parents=True, exist_ok=True)
-        # The API carries every hyperparameter as a string, whatever the definition resolved to.
-        values = {name: _api_string(value) for name, value in arguments.get("HyperParameters", {}).items()}
-        hyperparameters.write_text(json.dumps(values), encoding="utf-8")
-        data_config = hyperparameters.with_name("inputdataconfig.json")  # as SageMaker writes it for the channels
-        data_config.write_text(json.dumps(_input_data_config(arguments["InputDataConfig"])), encoding="utf-8")
-        failure = base / "output" / "failure"
-        failure.parent.mkdir(parents=True, exist_ok=True)
-        command += ["--hyperparameters", str(hyperparameters), "--input-data-config", str(data_config)]
-        command += ["--model-dir", str(base / "model")]
-        command += ["--failure-file", str(failure)]
-        completed = self._run_in_image(command)
-        if completed.returncode != 0:
-            raise StepFailed(f"{step['Name']}: {_exit_message(completed, failure)}")
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            tar.add(base / "model" / "xgboost-model", arcname="xgboost-model")
+        resources = arguments.get("ResourceConfig", {})
+        hosts = host_names(int(resources.get("InstanceCount", 1)))
+        # Each host's /opt/ml (input/data/<channel>, input/config, model, output) is a folder of the run.
+        folders = {host: self._scratch / step["Name"] / host for host in hosts}
+        objects = {channel["ChannelName"]: self._objects(channel) for channel in arguments["InputDataConfig"]}
+        # Locally every host is this machine: the hosts' names resolve to 127.0.0.1, on ports of their own.
+        local = ("--local-address", LOCAL_ADDRESS, "--local-port", str(free_port_pair()))
+        commands = {
+            host: [
+                str(python),
+                str(ALGORITHM_SCRIPT),
+                *local,
+                *self._prepare_host(arguments, hosts, index, objects, folders[host]),
+            ]
+            for index, host in enumerate(hosts)
+        }
+        limit = float(arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 3600))
+        try:
+            outcomes = run_hosts(commands, self._job_environment(), limit)
+        except JobStopped as stopped:
+            raise StepFailed(f"{step['Name']}: {stopped}") from None
+        failed = first_failure(outcomes)
+        if failed is not None:
+            completed = subprocess.CompletedProcess([], failed.returncode or 1, failed.stdout, failed.stderr)
+            raise StepFailed(f"{step['Name']}: {_exit_message(completed, folders[failed.host] / 'output' / 'failure')}")
         job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}-{uuid.uuid4().hex[:8]}"
         model_uri = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
-        bucket, key = _split_uri(model_uri)
-        self._s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+        self._upload_model([folders[host] / "model" for host in hosts], model_uri)
         context.result.properties[step["Name"]] = {
             **arguments,
             "TrainingJobName": job_name,
             "TrainingJobStatus": "Completed",
             "ModelArtifacts": {"S3ModelArtifacts": model_uri},
         }
-        return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+        said = [line for outcome in outcomes.values() for line in outcome.stdout.strip().splitlines()[-1:]]
+        return said[0] if len(hosts) == 1 else f"{len(hosts)} hosts: " + "; ".join(said)
+
+    def _upload_model(self, model_dirs: list[Path], model_uri: str) -> None:
+        """model.tar.gz of every host's /opt/ml/model, as SageMaker uploads it at the end of the job."""
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            for name, path in model_files(model_dirs).items():
+                tar.add(path, arcname=name)
+        bucket, key = _split_uri(model_uri)
+        self._s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+
+    def _objects(self, channel: dict[str, Any]) -> list[str]:
+        """The keys of a channel's S3 prefix; a prefix with no object fails the job, as on SageMaker."""
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        bucket, prefix = _split_uri(uri)
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        if not keys:
+            raise StepFailed(f"no object found at {uri}")
+        return keys
+
+    def _prepare_host(
+        self, arguments: dict[str, Any], hosts: list[str], index: int, objects: dict[str, list[str]], base: Path
+    ) -> list[str]:
+        """One host's /opt/ml as SageMaker fills it: its share of each channel, the three config files.
+        Returns the algorithm's arguments that name them."""
+        command: list[str] = []
+        for channel in arguments["InputDataConfig"]:
+            name, source = channel["ChannelName"], channel["DataSource"]["S3DataSource"]
+            bucket, prefix = _split_uri(source["S3Uri"])
+            local = base / "input" / "data" / name
+            local.mkdir(parents=True, exist_ok=True)
+            distribution = source.get("S3DataDistributionType", REPLICATED)
+            for key in share(objects[name], distribution, len(hosts), index):
+                target = local / (key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._s3.download_file(bucket, key, str(target))
+            command += ["--channel", f"{name}={local}"]
+        config = base / "input" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        # The API carries every hyperparameter as a string, whatever the definition resolved to.
+        values = {name: _api_string(value) for name, value in arguments.get("HyperParameters", {}).items()}
+        instance_type = str(arguments.get("ResourceConfig", {}).get("InstanceType", ""))
+        files = {
+            "hyperparameters": values,
+            "input-data-config": _input_data_config(arguments["InputDataConfig"]),
+            "resource-config": resource_config(hosts[index], hosts, instance_type),
+        }
+        for option, content in files.items():
+            path = config / f"{option.replace('-', '')}.json"  # hyperparameters.json, inputdataconfig.json, ...
+            path.write_text(json.dumps(content), encoding="utf-8")
+            command += [f"--{option}", str(path)]
+        (base / "output").mkdir(parents=True, exist_ok=True)
+        return [*command, "--model-dir", str(base / "model"), "--failure-file", str(base / "output" / "failure")]
+
+    def _job_environment(self) -> dict[str, str]:
+        return {**os.environ, "AWS_ENDPOINT_URL": self._endpoint, "AWS_DEFAULT_REGION": REGION}
 
     def _condition(self, step: dict[str, Any], context: _Context) -> str:
         arguments = step["Arguments"]

@@ -1,9 +1,11 @@
 """The built-in XGBoost algorithm's training, as its 3.2-0 image runs it (Python 3.12, xgboost 3.2.0).
 
     python xgboost_algorithm.py --hyperparameters hyperparameters.json --input-data-config inputdataconfig.json
-        --channel train=DIR [--channel validation=DIR] --model-dir DIR --failure-file FILE
+        [--resource-config resourceconfig.json] --channel train=DIR [--channel validation=DIR]
+        --model-dir DIR --failure-file FILE
 
-The two JSON files are those SageMaker writes to /opt/ml/input/config/. Read from the algorithm's
+The JSON files are those SageMaker writes to /opt/ml/input/config/ (without resourceconfig.json: one
+host). Read from the algorithm's
 source: aws/sagemaker-xgboost-container, master at cb8df91cd44c7b01c53ccf321fd3fdf3eb78adae, the
 branch the 3.2-0 image's wheel is built from (aws/deep-learning-containers,
 .github/config/image/xgboost/sagemaker.yml). What it imitates, with where each rule is read:
@@ -24,8 +26,10 @@ branch the 3.2-0 image's wheel is built from (aws/deep-learning-containers,
 - the model: `Booster.save_model` to `xgboost-model` in the model directory (train.py, xgb_constants.py);
 - a failure: the failure file holds "framework error: ", the traceback and the message, as
   sagemaker-containers' trainer writes /opt/ml/output/failure (aws/sagemaker-containers,
-  src/sagemaker_containers/_trainer.py), whose first 1,024 characters SageMaker reports.
-Not imitated: recordio-protobuf, Pipe mode, distributed and GPU training, checkpoints, k-fold, the
+  src/sagemaker_containers/_trainer.py), whose first 1,024 characters SageMaker reports;
+- several hosts (src/sagemaker_xgboost_container/algorithm_mode/train.py, sagemaker_train, and
+  distributed.py): see "several hosts" below, each rule beside the code that follows it.
+Not imitated: recordio-protobuf, Pipe mode, GPU and Dask training, checkpoints, k-fold, the
 custom evaluation metrics (computed only for the training log), early stopping, and the ranges of
 updater, tree_method, predictor, monotone_constraints and interaction_constraints.
 """
@@ -35,10 +39,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
+import socket
 import sys
 import tempfile
+import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -323,19 +333,40 @@ def load_channel(name: str, folder: Path, content_type: str) -> xgboost.DMatrix 
 
 
 def train(
-    hyperparameters: dict[str, str], data_config: dict[str, Any], channels: dict[str, Path], model_dir: Path
+    hyperparameters: dict[str, str],
+    data_config: dict[str, Any],
+    channels: dict[str, Path],
+    model_dir: Path,
+    *,
+    resources: dict[str, Any] | None = None,
+    network: Network | None = None,
 ) -> str:
+    """``resources``: resourceconfig.json (current_host, hosts); None for one host."""
     values = validate_hyperparameters(hyperparameters)
     config = validate_channels({name: dict(channel) for name, channel in data_config.items()})
-    matrices = {
+    matrices: dict[str, Any] = {
         name: load_channel(name, channels[name], config[name]["ContentType"])
         for name in ("train", "validation")
         if name in config
     }
+    # train.py: missing_validation_data = validation_channel and not val_dmatrix
+    missing_validation = "validation" in matrices and matrices["validation"] is None
+    hosts = list((resources or {}).get("hosts") or ["algo-1"])
+    if len(hosts) > 1:
+        current = str((resources or {})["current_host"])
+        hosts_of_job = Hosts(hosts, current, network or Network())
+        return train_on_hosts(values, matrices, missing_validation, hosts_of_job, model_dir)
+    # One host (train.py, `num_hosts == 1`): empty channels are refused.
     if matrices["train"] is None:
         raise UserError(f"No data in training channel path {channels['train']}")
-    if "validation" in matrices and matrices["validation"] is None:
+    if missing_validation:
         raise UserError(f"No data in validation channel path {channels['validation']}")
+    return train_job(values, matrices, model_dir, is_master=True)
+
+
+def train_job(values: dict[str, Any], matrices: dict[str, Any], model_dir: Path, is_master: bool) -> str:
+    """train.py, train_job: xgboost.train on this host's data; only the master writes the model."""
+    values = dict(values)
     rounds = values.pop("num_round")
     # The custom metrics are computed by the algorithm for its log only; xgboost gets the others.
     metrics = [metric for metric in values.pop("eval_metric", []) if metric not in CUSTOM_METRICS]
@@ -344,14 +375,135 @@ def train(
     evals = [(matrix, name) for name, matrix in matrices.items() if matrix is not None]
     booster = xgboost.train(values, matrices["train"], num_boost_round=rounds, evals=evals, verbose_eval=False)
     model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(model_dir / "xgboost-model"))
+    if is_master:
+        booster.save_model(str(model_dir / "xgboost-model"))
     return f"xgboost {xgboost.__version__}, {rounds} rounds, objective {values.get('objective')}"
+
+
+# -- several hosts -----------------------------------------------------------------------------------
+# algorithm_mode/train.py (sagemaker_train, `num_hosts > 1`) and distributed.py (rabit_run, Rabit), at
+# the commit above. Hosts are those of resourceconfig.json, sorted by name; the first sorted host is
+# the master: it runs xgboost's own RabitTracker (sortby="task") on port 9099, and every host joins it
+# through xgboost.collective with its index in the sorted list as its task id. The hosts first tell
+# each other which of them has training data (and validation data, when the channel is given); a
+# host without it leaves with success, writing no model. The others train together in a second ring
+# on port 9100 (one host alone trains by itself), and only that ring's master writes xgboost-model.
+TRACKER_PORT = 9099  # distributed.py: Rabit's port default; rabit_run's second ring uses port + 1
+CONNECT_RETRY_TIMEOUT = 10  # rabit_run's connect_retry_timeout
+CONNECT_ATTEMPTS = max(CONNECT_RETRY_TIMEOUT // 5, 6)  # Rabit.start: attempts, 5 s apart
+WORKER_TIMEOUT = max(CONNECT_RETRY_TIMEOUT, 30)  # Rabit.start: dmlc_timeout
+
+
+@dataclass(frozen=True)
+class Network:
+    """Locally only (--local-address, --local-port; SageMaker gives neither): every host name resolves
+    to ``address``, and the first ring listens on ``port`` (the second on port + 1), so that jobs on one
+    machine do not collide. The defaults are the container's: DNS, and 9099."""
+
+    address: str | None = None
+    port: int = TRACKER_PORT
+
+    def resolve(self, host: str) -> str:
+        """distributed.py, _dns_lookup: socket.gethostbyname, retried for up to 15 minutes."""
+        if self.address:
+            return self.address
+        for _ in range(60):
+            try:
+                return socket.gethostbyname(host)
+            except OSError:
+                time.sleep(15)
+        return socket.gethostbyname(host)
+
+
+@dataclass(frozen=True)
+class Hosts:
+    names: list[str]  # resourceconfig.json's hosts
+    current: str  # resourceconfig.json's current_host
+    network: Network
+
+
+def train_on_hosts(
+    values: dict[str, Any],
+    matrices: dict[str, Any],
+    missing_validation: bool,
+    hosts: Hosts,
+    model_dir: Path,
+) -> str:
+    """train.py, `num_hosts > 1`, and distributed.py, rabit_run."""
+    current, network = hosts.current, hosts.network
+    for host in hosts.names:  # distributed.wait_hostname_resolution
+        network.resolve(host)
+    include = matrices["train"] is not None and not missing_validation
+    if not include:
+        logging.warning("Host %s has no training or validation data: not used in distributed training", current)
+    with ring(hosts.names, current, network, network.port) as (_, exchange):
+        told = exchange({"host": current, "include_in_training": include})
+    with_data = [record["host"] for record in told if record["include_in_training"]]
+    if not include:  # rabit_run: sys.exit(0), before it counts the hosts with data
+        return f"host {current} not used in distributed training: it has no training or validation data"
+    if len(with_data) == 1:
+        return train_job(values, matrices, model_dir, is_master=True)
+    with ring(with_data, current, network, network.port + 1) as (is_master, _):
+        return train_job(values, matrices, model_dir, is_master=is_master)
+
+
+@contextmanager
+def ring(hosts: list[str], current: str, network: Network, port: int) -> Iterator[tuple[bool, Any]]:
+    """distributed.py, Rabit: the master's tracker, every host joined to it; yields whether this host
+    is the master and the exchange of one JSON record per host (RabitHelper.synchronize)."""
+    ordered = sorted(hosts)
+    master = ordered[0]
+    is_master = current == master
+    tracker = None
+    if is_master:
+        tracker = xgboost.tracker.RabitTracker(
+            n_workers=len(ordered), host_ip=network.resolve(master), port=port, sortby="task"
+        )
+        tracker.start()
+        worker_args = dict(tracker.worker_args())
+    else:
+        worker_args = {"dmlc_tracker_uri": network.resolve(master), "dmlc_tracker_port": port}
+    worker_args |= {"dmlc_task_id": str(ordered.index(current)), "dmlc_timeout": WORKER_TIMEOUT}
+    context = _join(worker_args)
+    try:
+        yield is_master, _exchange
+    finally:
+        context.__exit__(None, None, None)
+        if tracker is not None:
+            try:
+                tracker.wait_for(timeout=5)
+            finally:
+                tracker.free()
+
+
+def _join(worker_args: dict[str, Any]) -> Any:
+    """Rabit.start: xgboost does not retry a refused connection, so the whole join is retried."""
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            context = xgboost.collective.CommunicatorContext(**worker_args)
+            context.__enter__()
+            return context
+        except Exception:
+            if attempt == CONNECT_ATTEMPTS - 1:
+                raise
+            time.sleep(5)
+    raise AssertionError("unreachable")
+
+
+def _exchange(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """RabitHelper.synchronize: each rank broadcasts its record in turn."""
+    rank, size = xgboost.collective.get_rank(), xgboost.collective.get_world_size()
+    text = json.dumps(record)
+    return [json.loads(str(xgboost.collective.broadcast(text if rank == n else "", n))) for n in range(size)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hyperparameters", type=Path, required=True)
     parser.add_argument("--input-data-config", type=Path, required=True)
+    parser.add_argument("--resource-config", type=Path, help="resourceconfig.json; without it, one host")
+    parser.add_argument("--local-address", help="locally: the address every host name resolves to")
+    parser.add_argument("--local-port", type=int, default=TRACKER_PORT, help="locally: the first ring's port")
     parser.add_argument("--channel", action="append", default=[], help="NAME=DIR")
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--failure-file", type=Path, required=True)
@@ -360,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         hyperparameters = json.loads(args.hyperparameters.read_text(encoding="utf-8"))
         data_config = json.loads(args.input_data_config.read_text(encoding="utf-8"))
-        print(train(hyperparameters, data_config, channels, args.model_dir))
+        resources = json.loads(args.resource_config.read_text(encoding="utf-8")) if args.resource_config else None
+        network = Network(args.local_address, args.local_port)
+        print(train(hyperparameters, data_config, channels, args.model_dir, resources=resources, network=network))
     except Exception as error:  # noqa: BLE001 - the trainer reports every failure the same way
         failure = f"framework error: \n{traceback.format_exc()}\n{error}"
         args.failure_file.parent.mkdir(parents=True, exist_ok=True)
