@@ -16,7 +16,12 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
 	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)") \
 	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
-	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict)
+	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict) \
+	$(if $(PROCESSING_ENGINE),--processing-engine "$(PROCESSING_ENGINE)")
+
+# The Spark look-alike is built when a run may need it: PROCESSING_ENGINE=spark, the tests, the benchmarks.
+SPARK ?= $(filter spark,$(PROCESSING_ENGINE))
+test bench: SPARK = 1
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
 	$(RUN) python -m emulator.demo $(DEMO_ARGS)
@@ -35,8 +40,9 @@ install: .venv/.installed
 
 # Look-alikes of the SageMaker images the pipeline's steps run in: their Python and libraries
 # (pipeline/images.py), from interpreters on this machine. A missing one is named, with how to get it.
+# `make step-envs SPARK=1` adds the Spark image's (with a JDK, ~300 MB): only Spark's tests and bench need it.
 step-envs: install
-	UV=$(UV) $(RUN) python -m emulator.step_environments
+	UV=$(UV) $(RUN) python -m emulator.step_environments $(if $(SPARK),--spark)
 
 .venv/.installed: pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
 	$(UV) sync --frozen

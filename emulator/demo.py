@@ -46,6 +46,7 @@ from ops.report import download_report
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
+from pipeline.parameters import PROCESSING_ENGINES
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import S3EventNotification
 from trigger.reports import describe_metrics
@@ -217,6 +218,7 @@ class Demo:
         training_data: str | None = None,  # the TrainingData template parameter; None: its default
         auto_approve: bool = True,
         id_column: str = "",
+        processing_engine: str = "auto",
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
@@ -226,6 +228,7 @@ class Demo:
                 "problem_type": problem_type,
                 "auto_approve": auto_approve,
                 "id_column": id_column,
+                "processing_engine": processing_engine,
             }
             if target:
                 defaults["target_column"] = target
@@ -333,6 +336,10 @@ class Demo:
         self.say(f"notification topic {deployment.topic_arn}")
         self.say(f"pipeline           {pipeline_arn}")
         self.say(f"target column      {config.target_column}   problem type {config.problem_type}")
+        self.say(
+            f"processing engine  {config.processing_engine}"
+            + (f"   (Spark above {config.spark_threshold_bytes:,} bytes)" if config.processing_engine == "auto" else "")
+        )
         self.say(
             f"training data      {deployment.parameters['TrainingData']}   "
             f"AutoApprove {str(config.auto_approve).lower()}"
@@ -469,6 +476,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--id-column", default="", help="split rows by this column (the IdColumn parameter)")
     parser.add_argument(
+        "--processing-engine",
+        default=PipelineConfig.processing_engine,
+        choices=PROCESSING_ENGINES,
+        help="the ProcessingEngine parameter: pandas, spark (needs `make step-envs SPARK=1`), or auto (by size)",
+    )
+    parser.add_argument(
         "--no-auto-approve",
         action="store_true",
         help="leave new models PendingManualApproval (then no run has a model in production to beat)",
@@ -494,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         training_data=args.training_data,
         auto_approve=not args.no_auto_approve,
         id_column=args.id_column,
+        processing_engine=args.processing_engine,
     )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")

@@ -79,7 +79,8 @@ def _config_default(parameter: Parameter) -> Any:
 def _option_type(parameter: Parameter) -> dict[str, Any]:
     if parameter.choices:
         return {"choices": list(parameter.choices)}
-    return {"type": float} if parameter.kind == "Float" else {}
+    types: dict[str, dict[str, Any]] = {"Float": {"type": float}, "Integer": {"type": int}}
+    return types.get(parameter.kind, {})
 
 
 def stack_values(stack_name: str, region: str | None) -> dict[str, str]:

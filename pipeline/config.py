@@ -8,7 +8,7 @@ from pathlib import Path
 
 STEPS_DIR = Path(__file__).resolve().parent / "steps"
 # The step scripts and the module Evaluate draws its run report with: `upsert` uploads each one.
-STEP_SCRIPTS = ("preprocess.py", "evaluate.py", "run_report.py")
+STEP_SCRIPTS = ("preprocess.py", "preprocess_spark.py", "evaluate.py", "run_report.py")
 
 # Where runs write their artefacts in the data bucket. Outside DataPrefix, so that the CSV splits
 # a run writes never start another run.
@@ -41,6 +41,10 @@ class PipelineConfig:
     min_improvement: float = 0.0  # relative: 0.01 = the new model must be 1% better; 0 = not worse
     auto_approve: bool = False  # approve a new model that passes and beats production
     id_column: str = ""  # assign rows to splits by this column (default: the row's features)
+    # Which Preprocess runs: pandas on one instance, or Spark on ProcessingInstanceCount instances;
+    # auto: Spark when the run's input (InputBytes) is larger than spark_threshold_bytes.
+    processing_engine: str = "auto"  # auto | pandas | spark
+    spark_threshold_bytes: int = 1024**3
 
     @property
     def artifacts_uri(self) -> str:

@@ -5,6 +5,11 @@ session gets explicit region, bucket and configuration, role validation is skipp
 it would still send fails at once instead of going out.
 
 The shape, and why:
+- ChooseEngine picks the Preprocess: pandas on one instance, or Spark on ProcessingInstanceCount
+  instances when ProcessingEngine says spark, or says auto and the run reads more than
+  SparkThresholdBytes (InputBytes, counted by the trigger). Both make the same decisions and write
+  each split as at least TrainingInstanceCount part files; each is followed by its own copy of the
+  steps below (the Spark copy's names end in Spark), since branches cannot rejoin.
 - Preprocess writes data_report.json. Data that cannot train a model is a decision, not a crash:
   CheckData fails the run with the report's one-line reason (DataRefused), so the reason is the
   run's failure reason and nothing downstream runs.
@@ -23,14 +28,14 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import boto3
 
 from pipeline.config import RUNS_FOLDER, PipelineConfig
-from pipeline.images import SKLEARN, XGBOOST
+from pipeline.images import SKLEARN, SPARK, XGBOOST, StepImage
 from pipeline.parameters import BY_NAME, EVALUATE_ARGUMENTS, PARAMETERS, PREPROCESS_ARGUMENTS, Parameter
 from pipeline.steps.reports import (
     DATA_REPORT_FILE,
@@ -56,6 +61,12 @@ PROCESSING_DIR = "/opt/ml/processing"
 # replaced. The local runner maps the same path into the run's folder (emulator/images/container_paths.py).
 REPORT_CODE = "report-code"
 REPORT_CODE_DIR = f"{PROCESSING_DIR}/input/report_code"
+SPARK_SUFFIX = "Spark"  # the steps after the Spark Preprocess: PreprocessSpark, CheckDataSpark, TrainSpark, ...
+# The Spark Preprocess imports the pandas Preprocess's decisions: shipped with spark-submit --py-files.
+SPARK_PY_FILES = ("preprocess.py",)
+# The Spark image's tag ends with its container version: sagemaker-spark-processing:3.5-cpu-py312-v1
+# (the SDK's image_uri_config/spark.json builds it from version, processor, Python and this).
+SPARK_CONTAINER_VERSION = "v1"
 
 
 class OfflineViolation(RuntimeError):
@@ -133,21 +144,17 @@ def _build(config: PipelineConfig) -> Any:
     from sagemaker.mlops.workflow import Pipeline
 
     steps = _Steps(config)
-    preprocess = steps.preprocess()
-    check_data = steps.check_data(
-        accepted=steps.choose_objective(
-            multiclass=steps.model_branch(
-                "Multiclass", {**MULTICLASS_OBJECTIVE, "num_class": DataReportPath.NUM_CLASS}
-            ),
-            otherwise=steps.model_branch(
-                "", {"objective": DataReportPath.OBJECTIVE, "eval_metric": DataReportPath.EVAL_METRIC}
-            ),
-        )
+    # A branch cannot rejoin the pipeline after a ConditionStep (aws/sagemaker-python-sdk issue #3565):
+    # each engine's Preprocess is followed by its own copy of the rest, the Spark copy's steps named
+    # with SPARK_SUFFIX. Only one copy runs.
+    choose_engine = steps.choose_engine(
+        spark=steps.engine_branch(SPARK_SUFFIX, steps.preprocess_spark),
+        pandas=steps.engine_branch("", steps.preprocess),
     )
     return Pipeline(
         name=config.pipeline_name,
         parameters=list(steps.parameters.values()),
-        steps=[preprocess, check_data],
+        steps=[choose_engine],
         sagemaker_session=steps.session,
     )
 
@@ -167,7 +174,6 @@ class _Steps:
     """Builds each step of the pipeline for one configuration; the order is `_build`'s."""
 
     def __init__(self, config: PipelineConfig) -> None:
-        from sagemaker.core import image_uris
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
         self.config = config
@@ -177,49 +183,119 @@ class _Steps:
             boto_session=boto_session, default_bucket=config.default_bucket, sagemaker_config=SDK_CONFIG
         )
         self.parameters = {parameter.name: _declare(parameter, config) for parameter in PARAMETERS}
-        self.images = {
-            image: image_uris.retrieve(framework=image.framework, region=config.region, version=image.version)
-            for image in (SKLEARN, XGBOOST)
-        }
+        self.images = {image: _image_uri(image, config.region) for image in (SKLEARN, XGBOOST, SPARK)}
         self.preprocess_step: Any = None
         self.data_report: Any = None
 
-    # -- Preprocess and the checks on its report ------------------------------------------------------
+    # -- The engine, Preprocess and the checks on its report -------------------------------------------
+
+    def choose_engine(self, spark: list[Any], pandas: list[Any]) -> Any:
+        """Spark when ProcessingEngine is spark, or auto with InputBytes over SparkThresholdBytes.
+
+        A ConditionStep's conditions must all hold, and the SDK has no And: (spark or auto) and
+        (spark or over the threshold).
+        """
+        from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThan, ConditionOr
+        from sagemaker.mlops.workflow import ConditionStep
+
+        engine, parameters = self.parameters["ProcessingEngine"], self.parameters
+        is_spark = ConditionEquals(left=engine, right="spark")
+        larger = ConditionGreaterThan(left=parameters["InputBytes"], right=parameters["SparkThresholdBytes"])
+        return ConditionStep(
+            name="ChooseEngine",
+            conditions=[
+                ConditionOr(conditions=[is_spark, ConditionEquals(left=engine, right="auto")]),
+                ConditionOr(conditions=[is_spark, larger]),
+            ],
+            if_steps=spark,
+            else_steps=pandas,
+        )
+
+    def engine_branch(self, suffix: str, preprocess: Callable[[], Any]) -> list[Any]:
+        """One engine's Preprocess and everything after it; ``suffix`` ends the name of each step."""
+        preprocess_step = preprocess()
+        report = {"objective": DataReportPath.OBJECTIVE, "eval_metric": DataReportPath.EVAL_METRIC}
+        check_data = self.check_data(
+            suffix,
+            accepted=self.choose_objective(
+                suffix,
+                multiclass=self.model_branch(
+                    f"Multiclass{suffix}", {**MULTICLASS_OBJECTIVE, "num_class": DataReportPath.NUM_CLASS}
+                ),
+                otherwise=self.model_branch(suffix, report),
+            ),
+        )
+        return [preprocess_step, check_data]
 
     def preprocess(self) -> Any:
+        """pandas, on one instance: a second instance would only do the same work again."""
+        step_args = self._processor(SKLEARN, "preprocess", 1).run(
+            inputs=[self._data_input()],
+            outputs=self._preprocess_outputs(),
+            code=self.config.code_uri("preprocess.py"),
+            arguments=self._preprocess_arguments(),
+        )
+        return self._preprocess_step("Preprocess", step_args)
+
+    def preprocess_spark(self) -> Any:
+        """Spark, on ProcessingInstanceCount instances, with the Spark image's smspark-submit."""
+        from sagemaker.core.spark.processing import PySparkProcessor
+
+        processor = PySparkProcessor(
+            image_uri=self.images[SPARK],
+            instance_type=self.parameters["ProcessingInstanceType"],
+            instance_count=self.parameters["ProcessingInstanceCount"],
+            role=self.config.role_arn,
+            sagemaker_session=self.session,
+            base_job_name=f"{self.config.pipeline_name}-preprocess-spark",
+        )
+        step_args = processor.run(
+            submit_app=self.config.code_uri("preprocess_spark.py"),
+            submit_py_files=[self.config.code_uri(name) for name in SPARK_PY_FILES],
+            inputs=[self._data_input()],
+            outputs=self._preprocess_outputs(),
+            arguments=self._preprocess_arguments(),
+        )
+        return self._preprocess_step(f"Preprocess{SPARK_SUFFIX}", step_args)
+
+    def _data_input(self) -> Any:
         from sagemaker.core.workflow.functions import Join
-        from sagemaker.core.workflow.properties import PropertyFile
-        from sagemaker.mlops.workflow import ProcessingStep
 
         parameters = self.parameters
         data = Join(on="/", values=["s3:/", parameters["InputBucket"], parameters["InputKey"]])
+        return _s3_input("data", data, f"{PROCESSING_DIR}/input/data", parameters["InputDataType"])
+
+    def _preprocess_outputs(self) -> list[Any]:
+        return [self._s3_output(name) for name in ("train", "validation", "test", DATA_REPORT_OUTPUT)]
+
+    def _preprocess_arguments(self) -> list[Any]:
+        """Its parameters, and the part files per split: at least one per training instance."""
+        part_files = self.parameters["TrainingInstanceCount"].to_string()
+        return [*self._arguments(PREPROCESS_ARGUMENTS), "--part-files", part_files]
+
+    def _preprocess_step(self, name: str, step_args: Any) -> Any:
+        """The engine's step, which the steps built after it (until the next one) read from."""
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow import ProcessingStep
+
         self.data_report = PropertyFile(name="DataReport", output_name=DATA_REPORT_OUTPUT, path=DATA_REPORT_FILE)
-        self.preprocess_step = ProcessingStep(
-            name="Preprocess",
-            step_args=self._processor(SKLEARN, "preprocess", parameters["ProcessingInstanceCount"]).run(
-                inputs=[_s3_input("data", data, f"{PROCESSING_DIR}/input/data", parameters["InputDataType"])],
-                outputs=[self._s3_output(name) for name in ("train", "validation", "test", DATA_REPORT_OUTPUT)],
-                code=self.config.code_uri("preprocess.py"),
-                arguments=self._arguments(PREPROCESS_ARGUMENTS),
-            ),
-            property_files=[self.data_report],
-        )
+        self.preprocess_step = ProcessingStep(name=name, step_args=step_args, property_files=[self.data_report])
         return self.preprocess_step
 
-    def check_data(self, accepted: Any) -> Any:
+    def check_data(self, suffix: str, accepted: Any) -> Any:
         """Data that cannot train a model fails the run with the report's one-line reason."""
         return self._condition(
-            "CheckData",
+            f"CheckData{suffix}",
             self.from_data_report(DataReportPath.ACCEPTED),
             True,
             if_steps=[accepted],
-            else_steps=[self._fail("DataRefused", self.from_data_report(DataReportPath.REASON))],
+            else_steps=[self._fail(f"DataRefused{suffix}", self.from_data_report(DataReportPath.REASON))],
         )
 
-    def choose_objective(self, multiclass: list[Any], otherwise: list[Any]) -> Any:
+    def choose_objective(self, suffix: str, multiclass: list[Any], otherwise: list[Any]) -> Any:
         """Only the multi: objectives take num_class (xgboost refuses it with the others): a branch of its own."""
         return self._condition(
-            "ChooseObjective",
+            f"ChooseObjective{suffix}",
             self.from_data_report(DataReportPath.PROBLEM_TYPE),
             "multiclass",
             if_steps=multiclass,
@@ -460,6 +536,25 @@ class _Steps:
         from sagemaker.mlops.workflow import FailStep
 
         return FailStep(name=name, error_message=message)
+
+
+def _image_uri(image: StepImage, region: str) -> str:
+    """The image's URI in ``region``, as the SDK retrieves it (no AWS call)."""
+    from sagemaker.core import image_uris
+
+    if image.framework != "spark":
+        return str(image_uris.retrieve(framework=image.framework, region=region, version=image.version))
+    # The Spark images come per Python (py39, py312) and container version, and for CPU instances only.
+    return str(
+        image_uris.retrieve(
+            framework=image.framework,
+            region=region,
+            version=image.version,
+            py_version="py" + image.python.replace(".", ""),
+            container_version=SPARK_CONTAINER_VERSION,
+            instance_type="ml.m5.xlarge",
+        )
+    )
 
 
 def _s3_input(name: str, source: Any, local_path: str, data_type: Any = "S3Prefix") -> Any:

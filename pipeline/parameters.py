@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.steps.reports import REQUESTABLE_PROBLEM_TYPES, TRAINING_DATA
 
+PROCESSING_ENGINES = ("auto", "pandas", "spark")
+
 if TYPE_CHECKING:
     from pipeline.config import PipelineConfig
 
@@ -103,10 +105,35 @@ PARAMETERS = (
         default=TRAINING_DATA[0],
         choices=TRAINING_DATA,
     ),
+    Parameter(
+        "InputBytes",
+        "Integer",
+        "the total size of what the run reads, in bytes, as the trigger counted it; 0: not known",
+        default=0,
+    ),
+    Parameter(
+        "ProcessingEngine",
+        "String",
+        "ProcessingEngine: pandas (one instance), spark (ProcessingInstanceCount instances), or auto: "
+        "spark when InputBytes is over SparkThresholdBytes",
+        config_field="processing_engine",
+        choices=PROCESSING_ENGINES,
+    ),
+    Parameter(
+        "SparkThresholdBytes",
+        "Integer",
+        "SparkThresholdBytes: with ProcessingEngine auto, a run reading more bytes than this preprocesses with Spark",
+        config_field="spark_threshold_bytes",
+    ),
     Parameter("ProcessingInstanceType", "String", "instance type of Preprocess and Evaluate", default="ml.m5.xlarge"),
-    Parameter("ProcessingInstanceCount", "Integer", "instance count of Preprocess", default=1),
+    Parameter("ProcessingInstanceCount", "Integer", "instance count of the Spark Preprocess", default=1),
     Parameter("TrainingInstanceType", "String", "instance type of Train", default="ml.m5.xlarge"),
-    Parameter("TrainingInstanceCount", "Integer", "instance count of Train", default=1),
+    Parameter(
+        "TrainingInstanceCount",
+        "Integer",
+        "instance count of Train; Preprocess writes each split as at least this many part files",
+        default=1,
+    ),
 )
 
 BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}

@@ -269,6 +269,7 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
         "InputKey": f"{DATA_PREFIX}abalone.csv",
         "InputDataType": "S3Prefix",
         "TrainingData": "NewObjects",
+        "InputBytes": "1024",  # the upload's size in the notification (events/sqs-upload.json)
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from trigger.errors import StartRefused
 from trigger.parameter_mapping import ParameterMapping
 
-NUMERIC_PLACEHOLDERS = frozenset({"object_count"})
+NUMERIC_PLACEHOLDERS = frozenset({"object_count", "input_bytes"})
 
 
 @dataclass(frozen=True)
