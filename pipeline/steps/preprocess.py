@@ -27,19 +27,25 @@ import math
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # what json.dumps does with a str, without its checks
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+
+try:
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+except ModuleNotFoundError:  # the Spark image has none (pipeline/images.py): preprocess_spark.py uses the rest
+    pa = pc = pa_csv = None
 
 # Copies of reports.py's names (this script runs on its own in its image; a test keeps them equal).
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
 SPLIT_SCHEME = "sha256-canonical-v2"
+ENGINE = "pandas"  # data_report.json's "engine": which Preprocess wrote it
 # Each row goes to a split by a SHA-256 of a canonical text of its feature values (the target left
 # out), defined here and not by pandas or numpy: the same row, in any file, any run and under any
 # library version, always lands in the same split, even when its label is corrected later.
@@ -123,7 +129,7 @@ def sniff(path: Path) -> tuple[str, str, str]:
     try:
         text = decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
-        raise DataRefused(_not_utf8(path, head, error.start)) from None
+        raise DataRefused(not_utf8(path, head[error.start], error.start)) from None
     header = text.splitlines()[0] if text.splitlines() else ""
     counts = {separator: header.count(separator) for separator in SEPARATORS}
     separator = max(SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ","
@@ -157,9 +163,9 @@ def missing_target(target: str, columns: list[str], name: str) -> str:
     return f"target column {target!r} is missing in {name}; {hint}its columns are: {', '.join(shown)}{more}"
 
 
-def _not_utf8(path: Path, data: bytes, offset: int) -> str:
+def not_utf8(path: Path, byte: int, offset: int) -> str:
     return (
-        f"{path.name} is not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+        f"{path.name} is not UTF-8 text (byte 0x{byte:02x} at offset {offset}); "
         "save it as UTF-8 (with or without BOM) and upload it again"
     )
 
@@ -190,7 +196,7 @@ def _read_csv(path: Path, encoding: str, separator: str, decimal: str, **options
     except UnicodeDecodeError as error:
         data = path.read_bytes()
         start = data.find(error.object[error.start : error.end]) if isinstance(error.object, bytes) else 0
-        raise DataRefused(_not_utf8(path, data, max(start, 0))) from None
+        raise DataRefused(not_utf8(path, data[max(start, 0)], max(start, 0))) from None
     except pd.errors.ParserError as error:
         detail = str(error).strip().splitlines()[-1]
         raise DataRefused(f"{path.name} is not a readable CSV file: {detail}") from None
@@ -275,21 +281,23 @@ def _parse_dates(values: pd.Series) -> pd.Series:
 
 def column_kinds(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> dict[str, tuple[str, str]]:
     """column -> (kind, the first file that had it); a column of two kinds is refused, naming the file."""
+    return merge_kinds(
+        [(info["name"], {c: column_kind(frame[c]) for c in frame.columns if c != target}) for frame, info in frames]
+    )
+
+
+def merge_kinds(kinds_of_files: list[tuple[str, dict[str, str]]]) -> dict[str, tuple[str, str]]:
+    """The kinds of each file's columns (in file order) as one: a column of two kinds is refused."""
     kinds: dict[str, tuple[str, str]] = {}
-    for frame, info in frames:
-        for column in frame.columns:
-            if column == target:
-                continue
-            kind = column_kind(frame[column])
+    for name, kinds_of_file in kinds_of_files:
+        for column, kind in kinds_of_file.items():
             if kind == "empty":
                 continue
             seen = kinds.get(column)
             if seen is None:
-                kinds[column] = (kind, info["name"])
+                kinds[column] = (kind, name)
             elif seen[0] != kind:
-                raise DataRefused(
-                    f"column {column!r} holds {kind} values in {info['name']} but {seen[0]} values in {seen[1]}"
-                )
+                raise DataRefused(f"column {column!r} holds {kind} values in {name} but {seen[0]} values in {seen[1]}")
     return kinds
 
 
@@ -299,24 +307,35 @@ def combine(frames: list[tuple[pd.DataFrame, dict[str, Any]]], target: str) -> t
         if target not in frame.columns:
             raise DataRefused(missing_target(target, [str(c) for c in frame.columns], info["name"]))
     kinds = column_kinds(frames, target)
-    common = [c for c in frames[0][0].columns if all(c in frame.columns for frame, _ in frames)]
-    extra: dict[str, list[str]] = {}
-    for frame, info in frames:
-        for column in frame.columns:
-            if column not in common:
-                extra.setdefault(column, []).append(info["name"])
+    common, extra = align_columns([(info["name"], [str(c) for c in frame.columns]) for frame, info in frames])
     for _, info in frames:
         info["extra_columns"] = sorted(c for c, names in extra.items() if info["name"] in names)
     table = pd.concat([frame[common] for frame, _ in frames], ignore_index=True)
     if table.empty:
         names = ", ".join(info["name"] for _, info in frames)
         raise DataRefused(f"{names} {'has' if len(frames) == 1 else 'have'} a header but no data rows")
-    report = {
-        "files": [info for _, info in frames],
+    return table, files_report([info for _, info in frames], extra, kinds, common)
+
+
+def align_columns(columns_of_files: list[tuple[str, list[str]]]) -> tuple[list[str], dict[str, list[str]]]:
+    """The columns every file has (in the first file's order), and the files that have each other column."""
+    common = [c for c in columns_of_files[0][1] if all(c in columns for _, columns in columns_of_files)]
+    extra: dict[str, list[str]] = {}
+    for name, columns in columns_of_files:
+        for column in columns:
+            if column not in common:
+                extra.setdefault(column, []).append(name)
+    return common, extra
+
+
+def files_report(
+    infos: list[dict[str, Any]], extra: dict[str, list[str]], kinds: dict[str, tuple[str, str]], common: list[str]
+) -> dict[str, Any]:
+    return {
+        "files": infos,
         "columns_not_in_every_file": {c: f"only in {', '.join(names)}: dropped" for c, names in sorted(extra.items())},
         "kinds": {column: kind for column, (kind, _) in kinds.items() if column in common},
     }
-    return table, report
 
 
 # -- target and problem type ---------------------------------------------------------------------
@@ -346,9 +365,28 @@ def choose_problem_type(values: pd.Series, requested: str, target: str) -> tuple
     """The problem type and the rule that chose it."""
     numeric = pd.to_numeric(values, errors="coerce")
     is_numeric = bool(numeric.notna().all())
-    distinct = int(values.nunique())
+    whole = is_numeric and bool((numeric == numeric.round()).all())
+    text_example = None if is_numeric else values[numeric.isna()].iloc[0]
+    summary = TargetSummary(int(values.nunique()), is_numeric, whole, str(values.iloc[0]), text_example)
+    return decide_problem_type(summary, requested, target)
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """What the problem type is decided on: the target's distinct values, whether all are numbers, all
+    whole, its first value, and its first value that is not a number."""
+
+    distinct: int
+    is_numeric: bool
+    whole: bool
+    first: str
+    text_example: Any
+
+
+def decide_problem_type(summary: TargetSummary, requested: str, target: str) -> tuple[str, str]:
+    distinct, is_numeric = summary.distinct, summary.is_numeric
     if distinct < 2:
-        raise DataRefused(f"target column {target!r} has a single value ({str(values.iloc[0])!r}): nothing to learn")
+        raise DataRefused(f"target column {target!r} has a single value ({summary.first!r}): nothing to learn")
     if requested == "auto":
         if not is_numeric:
             if distinct == 2:
@@ -361,14 +399,12 @@ def choose_problem_type(values: pd.Series, requested: str, target: str) -> tuple
             )
         if distinct == 2:
             return "binary", "the target has exactly 2 distinct values"
-        whole = bool((numeric == numeric.round()).all())
-        if whole and distinct <= AUTO_MAX_CLASSES:
+        if summary.whole and distinct <= AUTO_MAX_CLASSES:
             return "multiclass", f"the target has {distinct} distinct whole numbers (at most {AUTO_MAX_CLASSES})"
         return "regression", f"the target is numeric with {distinct:,} distinct values"
     if requested == "regression" and not is_numeric:
-        example = values[numeric.isna()].iloc[0]
         raise DataRefused(
-            f"target column {target!r} holds text such as {example!r}: regression needs numbers; "
+            f"target column {target!r} holds text such as {summary.text_example!r}: regression needs numbers; "
             "set ProblemType to binary or multiclass to predict categories"
         )
     if requested == "binary" and distinct != 2:
@@ -537,13 +573,20 @@ class Encoder:
             kind = kinds.get(column, "empty")
             values = features[column]
             if kind == "empty":
-                self.columns[column] = {"kind": "dropped", "reason": "no value in any row"}
+                self.record_empty(column)
             elif kind == "numeric":
-                self._fit_numeric(column, values, train)
+                numbers, examples, unreadable, infinite = _numbers(values)
+                missing = int(numbers.isna().sum()) - infinite - unreadable
+                self.record_numeric(column, _median_or_zero(numbers[train]), missing, infinite, unreadable, examples)
             elif kind == "date":
                 self._fit_date(column, values, train)
             else:
-                self._fit_text(column, values, train)
+                text = _text(values)
+                training = text[train].dropna()
+                self.record_text(column, len(training), training.value_counts(), int(text.isna().sum()))
+        self.check_features()
+
+    def check_features(self) -> None:
         if not self.feature_names():
             raise DataRefused("no usable feature column is left (see the report for why each was dropped)")
         if len(self.feature_names()) > MAX_FEATURES:
@@ -551,14 +594,18 @@ class Encoder:
                 f"the data makes {len(self.feature_names()):,} features; at most {MAX_FEATURES:,} are supported"
             )
 
-    def _fit_numeric(self, column: str, values: pd.Series, train: pd.Series) -> None:
-        numbers, examples, unreadable, infinite = _numbers(values)
-        self.numeric[column] = _median_or_zero(numbers[train])
+    def record_empty(self, column: str) -> None:
+        self.columns[column] = {"kind": "dropped", "reason": "no value in any row"}
+
+    def record_numeric(  # noqa: PLR0917
+        self, column: str, median: float, missing: int, infinite: int, unreadable: int, examples: list[str]
+    ) -> None:
+        self.numeric[column] = median
         described: dict[str, Any] = {
             "kind": "numeric",
-            "missing": int(numbers.isna().sum()) - infinite - unreadable,
+            "missing": missing,
             "infinite": infinite,
-            "filled_with_training_median": self.numeric[column],
+            "filled_with_training_median": median,
         }
         if unreadable:
             described["non_numeric_cells"] = {"count": unreadable, "examples": examples, "treated_as": "missing"}
@@ -570,26 +617,30 @@ class Encoder:
         present = moments.dropna()
         if len(present) and (present.dt.hour != 0).any():
             parts.append("hour")
-        self.dates[column] = parts
-        for part in parts:
-            self.numeric[f"{column}_{part}"] = _median_or_zero(getattr(moments[train].dt, part))
+        medians = {part: _median_or_zero(getattr(moments[train].dt, part)) for part in parts}
+        self.record_date(column, medians, int(moments.isna().sum()))
+
+    def record_date(self, column: str, medians: dict[str, float], missing_or_unreadable: int) -> None:
+        """medians: the training median of each part the column becomes (year, month, day, dayofweek[, hour])."""
+        self.dates[column] = list(medians)
+        for part, median in medians.items():
+            self.numeric[f"{column}_{part}"] = median
         self.columns[column] = {
             "kind": "date",
-            "became": [f"{column}_{part}" for part in parts],
-            "missing_or_unreadable": int(moments.isna().sum()),
+            "became": [f"{column}_{part}" for part in medians],
+            "missing_or_unreadable": missing_or_unreadable,
         }
 
-    def _fit_text(self, column: str, values: pd.Series, train: pd.Series) -> None:
-        text = _text(values)
-        training = text[train].dropna()
-        distinct = int(training.nunique())
-        if len(training) >= MIN_ROWS_FOR_IDENTIFIER and distinct >= IDENTIFIER_SHARE * len(training):
+    def record_text(self, column: str, training_rows: int, counts: pd.Series, missing: int) -> None:
+        """counts: how often each value is in the training split (all of them, or at least the most
+        frequent MAX_CATEGORIES, ties by value, when their number is given as `counts.attrs["distinct"]`)."""
+        distinct = int(counts.attrs.get("distinct", len(counts)))
+        if training_rows >= MIN_ROWS_FOR_IDENTIFIER and distinct >= IDENTIFIER_SHARE * training_rows:
             self.columns[column] = {
                 "kind": "dropped",
-                "reason": f"looks like an identifier: {distinct:,} distinct values in {len(training):,} training rows",
+                "reason": f"looks like an identifier: {distinct:,} distinct values in {training_rows:,} training rows",
             }
             return
-        counts = training.value_counts()
         # The most frequent (ties by value), then in the order of their values: the same categories
         # make the same features in every run, whatever their counts, so models can be compared.
         kept = sorted(sorted(counts.index, key=lambda value: (-counts[value], str(value)))[:MAX_CATEGORIES], key=str)
@@ -599,7 +650,7 @@ class Encoder:
             "categories": self.categories[column],
             "distinct_in_training": distinct,
             "other": f"{max(distinct - len(kept), 0):,} rarer values become '{column}=other'",
-            "missing": int(text.isna().sum()),
+            "missing": missing,
         }
 
     def feature_names(self) -> list[str]:
@@ -738,26 +789,46 @@ def prepare(
     train = split == "train"
     encoder = Encoder()
     encoder.fit(features, report.pop("kinds"), train)
-    report.update(
-        {
-            "accepted": True,
-            "reason": "",
-            "target": target,
-            "problem_type": {"requested": requested, "chosen": problem_type, "rule": rule},
-            "split": {
-                "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
-                "percent": _split_percentages(),
-                "scheme": SPLIT_SCHEME,
-            },
-            "rows": {**rows, "used": len(table), **counts},
-            "label_mapping": mapping,
-            "baseline": _baseline(label[train], problem_type, len(mapping or {})),
-            "columns": encoder.columns,
-            "features": encoder.feature_names(),
-            "training": _training(problem_type, len(mapping or {})),
-        }
-    )
+    decisions = Decisions(target, requested, problem_type, rule, id_column, mapping)
+    baseline = _baseline(label[train], problem_type, len(mapping or {}))
+    report.update(accepted_report(decisions, {**rows, "used": len(table), **counts}, baseline, encoder))
     return report, encoded_parts(label, features, split, encoder)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What a run decided about the target and the split, as the report records it."""
+
+    target: str
+    requested: str
+    problem_type: str
+    rule: str
+    id_column: str
+    label_mapping: dict[str, str] | None
+
+
+def accepted_report(
+    decisions: Decisions, rows: dict[str, int], baseline: dict[str, Any], encoder: Encoder
+) -> dict[str, Any]:
+    """The sections of an accepted data report after the files' (both engines write these)."""
+    id_column, classes = decisions.id_column, len(decisions.label_mapping or {})
+    return {
+        "accepted": True,
+        "reason": "",
+        "target": decisions.target,
+        "problem_type": {"requested": decisions.requested, "chosen": decisions.problem_type, "rule": decisions.rule},
+        "split": {
+            "by": f"a hash of column {id_column!r}" if id_column else "a hash of the features, not the target",
+            "percent": _split_percentages(),
+            "scheme": SPLIT_SCHEME,
+        },
+        "rows": rows,
+        "label_mapping": decisions.label_mapping,
+        "baseline": baseline,
+        "columns": encoder.columns,
+        "features": encoder.feature_names(),
+        "training": _training(decisions.problem_type, classes),
+    }
 
 
 def assign_splits(table: pd.DataFrame, target: str, id_column: str) -> tuple[pd.Series, dict[str, int]]:
@@ -767,13 +838,16 @@ def assign_splits(table: pd.DataFrame, target: str, id_column: str) -> tuple[pd.
     counts = {name: int((split == name).sum()) for name, _ in SPLIT_BUCKETS}
     empty = [name for name, count in counts.items() if count == 0]
     if empty:
-        distinct = split_keys.drop_duplicates().shape[0]
-        raise DataRefused(
-            f"the {empty[0]} split would be empty: {len(table)} usable data rows, {distinct} distinct "
-            f"{'values of ' + repr(id_column) if id_column else 'feature rows'} (rows alike go to one split); "
-            "add rows with other values" + ("" if id_column else ", or name an IdColumn to split by")
-        )
+        raise empty_split(empty[0], len(table), split_keys.drop_duplicates().shape[0], id_column)
     return split, counts
+
+
+def empty_split(name: str, rows: int, distinct: int, id_column: str) -> DataRefused:
+    return DataRefused(
+        f"the {name} split would be empty: {rows} usable data rows, {distinct} distinct "
+        f"{'values of ' + repr(id_column) if id_column else 'feature rows'} (rows alike go to one split); "
+        "add rows with other values" + ("" if id_column else ", or name an IdColumn to split by")
+    )
 
 
 def _training(problem_type: str, classes: int) -> dict[str, str]:
@@ -805,27 +879,46 @@ def _baseline(training_label: pd.Series, problem_type: str, classes: int) -> dic
     return {"prediction": "training class shares", "class_shares": [float(share) for share in shares]}
 
 
-def write_outputs(base_dir: Path, report: dict[str, Any], parts: Iterator[tuple[str, np.ndarray]]) -> None:
+def part_file_names(name: str, part_files: int) -> list[str]:
+    """The files a split is written to: `train.csv`, or `train-part-00000.csv`... when there are several
+    (one per training instance at least: the built-in algorithm shards its channel by file)."""
+    if part_files <= 1:
+        return [f"{name}.csv"]
+    return [f"{name}-part-{number:05d}.csv" for number in range(part_files)]
+
+
+def write_outputs(
+    base_dir: Path, report: dict[str, Any], parts: Iterator[tuple[str, np.ndarray]], part_files: int = 1
+) -> None:
     """Each split as CSV, label first, no header, written by Arrow (in C). The features are written
     as float32, the type the built-in algorithm reads them as (its DMatrix holds float32), each in
-    its shortest exact text; the label keeps its double."""
-    sinks = {}
+    its shortest exact text; the label keeps its double. With several part files, a split's rows are
+    dealt to them in turn, so their sizes differ by a row at most."""
+    sinks: dict[str, list[Any]] = {}
+    dealt: dict[str, int] = {}
     for name, _ in SPLIT_BUCKETS:
         (base_dir / name).mkdir(parents=True, exist_ok=True)
-        sinks[name] = (base_dir / name / f"{name}.csv").open("wb")
+        sinks[name] = [(base_dir / name / file).open("wb") for file in part_file_names(name, part_files)]
+        dealt[name] = 0
     options = pa_csv.WriteOptions(include_header=False)
     try:
         for name, rows in parts:
-            columns = [
-                pa.array(rows[:, 0]),
-                *(pa.array(rows[:, n].astype(np.float32)) for n in range(1, rows.shape[1])),
-            ]
-            table = pa.Table.from_arrays(columns, names=[str(n) for n in range(rows.shape[1])])
-            pa_csv.write_csv(table, sinks[name], write_options=options)
+            for number, sink in enumerate(sinks[name]):
+                # Row k of the split goes to part (k mod N): continue the turn where the last chunk left it.
+                share = rows[(number - dealt[name]) % len(sinks[name]) :: len(sinks[name])]
+                if len(share):
+                    pa_csv.write_csv(_label_first_table(share), sink, write_options=options)
+            dealt[name] += len(rows)
     finally:
-        for sink in sinks.values():
-            sink.close()
+        for files in sinks.values():
+            for sink in files:
+                sink.close()
     write_report(base_dir, report)
+
+
+def _label_first_table(rows: np.ndarray) -> Any:
+    columns = [pa.array(rows[:, 0]), *(pa.array(rows[:, n].astype(np.float32)) for n in range(1, rows.shape[1]))]
+    return pa.Table.from_arrays(columns, names=[str(n) for n in range(rows.shape[1])])
 
 
 def write_report(base_dir: Path, report: dict[str, Any]) -> None:
@@ -839,6 +932,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-column", required=True)
     parser.add_argument("--problem-type", default="auto", choices=PROBLEM_TYPES)
     parser.add_argument("--id-column", default="", help="split by this column's hash (default: the features')")
+    parser.add_argument("--part-files", type=int, default=1, help="write each split as at least this many files")
     parser.add_argument("--base-dir", type=Path, default=Path("/opt/ml/processing"))
     args = parser.parse_args(argv)
     input_dir = args.base_dir / "input" / "data"
@@ -847,9 +941,10 @@ def main(argv: list[str] | None = None) -> int:
         lineage = objects_read(input_dir, *data_input(args.base_dir))
         report, parts = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
         report["lineage"] = lineage
-        write_outputs(args.base_dir, report, parts)
+        report["engine"] = ENGINE
+        write_outputs(args.base_dir, report, parts, max(args.part_files, 1))
     except DataRefused as refused:
-        refusal = {"accepted": False, "reason": str(refused), "target": args.target_column}
+        refusal = {"accepted": False, "reason": str(refused), "target": args.target_column, "engine": ENGINE}
         write_report(args.base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
         print(f"REFUSED: {refused}")
         return 0

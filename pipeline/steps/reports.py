@@ -66,6 +66,8 @@ REGISTRY_SECTIONS = {
 # does, which moved those rows.
 SPLIT_SCHEME = "sha256-canonical-v2"
 LEGACY_SPLIT_SCHEME = "pandas-hash"
+# Which Preprocess wrote a data report (the ProcessingEngine a run chose): both make the same decisions.
+ENGINES = ("pandas", "spark")
 
 
 def metric_label(name: str) -> str:
@@ -141,6 +143,7 @@ ACCEPTED_DATA_REPORT: Shape = {
     "features": list,
     "training": {"objective": str, "eval_metric": str, "num_class": str},
     "lineage": _LINEAGE,
+    "engine": ENGINES,
 }
 _CHAMPION: Shape = {"model_package_arn": str, "metrics": (dict, type(None)), "comparable": bool, "reason": str}
 EVALUATION: Shape = {

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.step_environments import environment
-from pipeline.images import DISTRIBUTION_OF_MODULE, SKLEARN, XGBOOST, StepImage
+from pipeline.images import DISTRIBUTION_OF_MODULE, SKLEARN, SPARK, XGBOOST, StepImage
 from pipeline.steps import evaluate, preprocess, reports
 from tests.pipeline.conftest import STEPS
 
@@ -224,10 +224,19 @@ def test_every_missing_value_is_one_token(missing):
 # -- the step scripts' copies of the vocabulary ----------------------------------------------------
 
 
+def constant_of(script: Path, name: str) -> Any:
+    """A constant a script assigns, read without importing it (the Spark script imports pyspark)."""
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise LookupError(name)
+
+
 def test_the_step_scripts_copies_of_the_vocabulary_are_reports_own():
     assert preprocess.PROBLEM_TYPES == reports.REQUESTABLE_PROBLEM_TYPES
     assert tuple(preprocess.OBJECTIVES) == reports.PROBLEM_TYPES
     assert preprocess.SPLIT_SCHEME == reports.SPLIT_SCHEME
+    assert (preprocess.ENGINE, constant_of(STEPS / "preprocess_spark.py", "ENGINE")) == reports.ENGINES
     assert evaluate.LABELS == reports.METRIC_LABELS
     assert evaluate.PRIMARY_METRIC == reports.PRIMARY_METRIC
     assert evaluate.LOWER_IS_BETTER == reports.LOWER_IS_BETTER
@@ -271,7 +280,9 @@ def imported_distributions(script: Path) -> set[str]:
             modules |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
-    third_party = modules - set(sys.stdlib_module_names) - {"__future__"}
+    # A step's own modules are shipped with it (the Spark step's --py-files): preprocess.py beside it.
+    own = {path.stem for path in STEPS.glob("*.py")}
+    third_party = modules - set(sys.stdlib_module_names) - {"__future__"} - own
     return {DISTRIBUTION_OF_MODULE.get(module, module) for module in third_party}
 
 
@@ -285,6 +296,10 @@ def test_each_step_script_imports_only_libraries_its_image_holds(image_of_script
     for script, image_uri in image_of_script.items():
         assert not_in_image(STEPS / script, image_for(image_uri)) == set(), script
     assert not_in_image(ALGORITHM, XGBOOST) == set()
+    # pyspark is the image's own Spark (imitated by the PyPI wheel); pyarrow is not there.
+    assert imported_distributions(STEPS / "preprocess_spark.py") == {"numpy", "pandas", "pyspark"}
+    assert not_in_image(STEPS / "preprocess_spark.py", SPARK) == set()
+    assert not SPARK.holds("pyarrow")
     assert imported_distributions(STEPS / "evaluate.py") == {"numpy", "xgboost", "scipy", "boto3"}
 
 
