@@ -196,7 +196,7 @@ def manifest_documents(run: PipelineRun) -> dict[str, str]:
     """
     keys = [obj.key for obj in run.listed] if run.listed else [obj.key for obj in run.objects]
     input_manifest: list[Any] = [{"prefix": f"s3://{run.bucket}/"}, *keys]
-    listing = {
+    listing: dict[str, Any] = {
         "run": run.client_request_token,
         "pipeline": run.pipeline_name,
         "reason": run.reason,
