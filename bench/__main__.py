@@ -19,6 +19,7 @@ MODULES = (
     "local_demo",
     "package_size",
     "preprocess_scale",
+    "spark_scale",
     "evaluate_report",
     "scheduler_calls",
     "trickle",

@@ -40,6 +40,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from emulator import spark_job
 from emulator.moto_server import REGION
 from emulator.step_environments import environment, python_for
 from emulator.training_hosts import (
@@ -246,14 +247,8 @@ class LocalPipelineRunner:
                 self._download_manifest(s3_input["S3Uri"], local)
             else:
                 self._download(s3_input["S3Uri"], local)
-        entrypoint = list(app.get("ContainerEntrypoint", []))
-        if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"} or len(entrypoint) < 2:
-            raise StepFailed(
-                f"{step['Name']}: the local runner runs Python programs only; this job's entrypoint is {entrypoint}"
-            )
-        # The entrypoint and arguments exactly as the job gives them; /opt/ml is mapped to `base`.
-        command = [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:], *map(str, app.get("ContainerArguments", []))]
-        completed = self._run_in_image(command, {**arguments.get("Environment", {}), "OPT_ML_FOLDER": str(base)}, base)
+        command, job_environment = _container_command(step["Name"], arguments, python, base)
+        completed = self._run_in_image(command, {**job_environment, "OPT_ML_FOLDER": str(base)}, base)
         if completed.returncode != 0:
             raise StepFailed(f"{step['Name']}: {_exit_message(completed, _local(base, '/opt/ml/output/message'))}")
         outputs = {}
@@ -633,6 +628,31 @@ def _input_data_config(channels: list[dict[str, Any]]) -> dict[str, dict[str, st
             described["ContentType"] = channel["ContentType"]
         config[channel["ChannelName"]] = described
     return config
+
+
+def _container_command(
+    name: str, arguments: dict[str, Any], python: Path, base: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The program a processing job's container runs, and its environment: the entrypoint and arguments
+    exactly as the job gives them, /opt/ml mapped to `base`. A Python program runs as is; the Spark
+    image's smspark-submit runs its app in Spark's local mode (emulator/spark_job.py)."""
+    app = arguments["AppSpecification"]
+    entrypoint = [*app.get("ContainerEntrypoint", []), *map(str, app.get("ContainerArguments", []))]
+    job_environment = dict(arguments.get("Environment", {}))
+    if spark_job.is_spark_submit(entrypoint):
+        try:
+            submit = spark_job.parse(entrypoint[1:])
+        except spark_job.UnsupportedSparkJob as unsupported:
+            raise StepFailed(f"{name}: {unsupported}") from None
+        instances = int(arguments.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
+        py_files = spark_job.expanded(submit.py_files, lambda path: _local(base, path))
+        job_environment |= spark_job.local_environment(python, py_files, instances)
+        return [str(python), str(CONTAINER_PROGRAM), submit.app, *submit.app_arguments], job_environment
+    if not entrypoint or Path(entrypoint[0]).name not in {"python", "python3"} or len(entrypoint) < 2:
+        raise StepFailed(
+            f"{name}: the local runner runs Python programs and Spark apps only; this job's entrypoint is {entrypoint}"
+        )
+    return [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:]], job_environment
 
 
 def _exit_message(completed: subprocess.CompletedProcess[str], message_file: Path) -> str:

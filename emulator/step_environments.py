@@ -67,7 +67,7 @@ def python_for(image_uri: str) -> Path:
     if not env.is_ready():
         raise EnvironmentNotReady(
             f"the look-alike of {env.image.repository}:{env.image.version} (Python {env.image.python}) "
-            "is not created: run `make step-envs`"
+            f"is not created: run `make step-envs{' SPARK=1' if env.image in ON_REQUEST_IMAGES else ''}`"
         )
     return env.python
 

@@ -30,6 +30,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -642,7 +643,7 @@ def write_part(folders: dict[str, str], parts: int, key: int, lines: Iterable[tu
     yield count
 
 
-def write_splits(spark: SparkSession, rows: Any, output: Output, base_dir: Path) -> None:
+def write_splits(rows: Any, output: Output, base_dir: Path) -> None:
     parts = output.part_files
     folders = {}
     for name, _ in pp.SPLIT_BUCKETS:
@@ -714,13 +715,18 @@ def plan_of(files: list[CsvFile], target: str, id_column: str, kinds: dict[str, 
     )
 
 
-def prepare(spark: SparkSession, input_dir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], Any, Output]:
-    """The report, the rows, and what writing them needs; refused as preprocess.prepare refuses."""
-    target, id_column = args.target_column, args.id_column
+def scanned(input_dir: Path, target: str) -> list[CsvFile]:
+    """The files, refused before Spark starts when their bytes or their header say they cannot train."""
     files = [scan(path) for path in pp.input_files(input_dir)]
     for file in files:
         if target not in file.columns:
             raise pp.DataRefused(pp.missing_target(target, file.columns, file.path.name))
+    return files
+
+
+def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace) -> tuple[dict[str, Any], Any, Output]:
+    """The report, the rows, and what writing them needs; refused as preprocess.prepare refuses."""
+    target, id_column = args.target_column, args.id_column
     rows = read_rows(spark, files)
     kinds = profile(rows, files, target)
     common, extra = pp.align_columns([(file.path.name, file.columns) for file in files])
@@ -753,6 +759,16 @@ def prepare(spark: SparkSession, input_dir: Path, args: argparse.Namespace) -> t
     return report, rows, Output(plan, encoder, classes, numeric, max(args.part_files, 1))
 
 
+@contextmanager
+def spark_session() -> Iterator[SparkSession]:
+    """The job's Spark session (spark-submit's master and settings), stopped when done."""
+    spark = SparkSession.builder.appName("preprocess").getOrCreate()
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target-column", required=True)
@@ -767,14 +783,13 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     input_dir = args.base_dir / "input" / "data"
     lineage: dict[str, Any] = {}
-    spark = SparkSession.builder.appName("preprocess").getOrCreate()
     try:
         lineage = pp.objects_read(input_dir, *pp.data_input(args.base_dir))
-        report, rows, output = prepare(spark, input_dir, args)
-        report["lineage"] = lineage
-        report["engine"] = ENGINE
-        write_splits(spark, rows, output, args.base_dir)
-        pp.write_report(args.base_dir, report)
+        files = scanned(input_dir, args.target_column)
+        with spark_session() as spark:
+            report, rows, output = prepare(spark, files, args)
+            write_splits(rows, output, args.base_dir)
+        pp.write_report(args.base_dir, {**report, "lineage": lineage, "engine": ENGINE})
     except pp.DataRefused as refused:
         refusal = {"accepted": False, "reason": str(refused), "target": args.target_column, "engine": ENGINE}
         pp.write_report(args.base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
@@ -786,8 +801,6 @@ def main(argv: list[str] | None = None) -> int:
         message.parent.mkdir(parents=True, exist_ok=True)
         message.write_text(f"{type(error).__name__}: {error}"[:1000], encoding="utf-8")
         raise
-    finally:
-        spark.stop()
     chosen = report["problem_type"]
     print(
         f"{chosen['chosen']} ({chosen['rule']}): {report['rows']['train']} train, "
