@@ -8,7 +8,9 @@ Runs in the SageMaker XGBoost 3.2-0 container (Python 3.12, xgboost 3.2, boto3 1
         --model-package-group '' --region us-east-1
 
 Reads {base-dir}/model/model.tar.gz (holding `xgboost-model`, as the built-in algorithm writes it),
-{base-dir}/test/*.csv (label first, no header) and {base-dir}/report/data_report.json (problem
+{base-dir}/test/*.csv (label first, no header; any number of part files, empty ones too, read
+CHUNK_ROWS rows at a time so that memory does not grow with the test split) and
+{base-dir}/report/data_report.json (problem
 type, label mapping, the baseline learned on the training split). Writes
 {base-dir}/evaluation/evaluation.json: the metrics of the model and of the baseline, the gate
 decision with its reason, and the same metrics in the layout SageMaker Model Registry shows.
@@ -20,18 +22,25 @@ model is registered for review: under another split scheme, its test rows may be
 the new model is registered only if it passes the gates and beats the champion on the primary
 metric by at least --min-improvement (relative: 0.01 means 1% better; 0 means better by any amount:
 a tie keeps production).
+
+Metrics that need every score at once (AUC, the curves and standard deviations of model_quality.json,
+the run report's pictures) are exact on up to EXACT_ROWS test rows (--exact-rows); beyond that they
+are computed on a uniform sample of that many rows (reservoir sampling, seed SAMPLE_SEED), and
+evaluation.json's `scoring` says which. The other metrics are always computed on every row.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import math
 import multiprocessing
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,10 +96,71 @@ def load_model(model_dir: Path) -> xgboost.Booster:
     return booster
 
 
+# Scoring in chunks: memory holds one chunk's features, and a label and scores per kept row.
+CHUNK_ROWS = 50_000
+EXACT_ROWS = 1_000_000  # metrics that need every score: exact up to this many rows, else on a sample of it
+SAMPLE_SEED = 0
+
+
+def split_chunks(test_dir: Path, rows: int = CHUNK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(labels, features) of at most ``rows`` rows at a time, from every part file in name order."""
+    for path in sorted(test_dir.glob("*.csv")):
+        if path.stat().st_size == 0:
+            continue  # a part file with no rows (a split written as more files than it has rows)
+        with path.open(encoding="utf-8") as handle:
+            while lines := list(itertools.islice(handle, rows)):
+                table = np.loadtxt(lines, delimiter=",", ndmin=2)
+                if len(table):
+                    yield table[:, 0], table[:, 1:]
+
+
 def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    files = sorted(test_dir.glob("*.csv"))
-    table = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in files])
-    return table[:, 0], table[:, 1:]
+    """The whole test split at once (tests and tools; Evaluate itself reads it in chunks)."""
+    chunks = list(split_chunks(test_dir))
+    return np.concatenate([labels for labels, _ in chunks]), np.vstack([features for _, features in chunks])
+
+
+class Reservoir:
+    """A uniform sample of at most ``limit`` rows of a stream (Vitter's algorithm R), the same rows of
+    every column; every row, in order, while there are no more than ``limit``."""
+
+    def __init__(self, limit: int, seed: int = SAMPLE_SEED) -> None:
+        self.limit, self.seen = limit, 0
+        self._random = np.random.default_rng(seed)
+        self._chunks: list[list[np.ndarray]] = []
+        self._full: list[np.ndarray] | None = None
+
+    def add(self, columns: list[np.ndarray]) -> None:
+        count = len(columns[0])
+        room = max(0, min(count, self.limit - self.seen))
+        if room:
+            self._chunks.append([column[:room] for column in columns])
+        if room < count:
+            full = self._filled()
+            # Row number i (from 0) replaces a random slot with probability limit / (i + 1).
+            numbers = np.arange(self.seen + room, self.seen + count)
+            slots = self._random.integers(0, numbers + 1)
+            chosen = slots < self.limit
+            for kept, column in zip(full, columns, strict=True):
+                kept[slots[chosen]] = column[room:][chosen]
+        self.seen += count
+
+    def _filled(self) -> list[np.ndarray]:
+        if self._full is None:
+            self._full = [np.concatenate(parts) for parts in zip(*self._chunks, strict=True)]
+            self._chunks = []
+        return self._full
+
+    def columns(self) -> list[np.ndarray]:
+        return (
+            self._full
+            if self._full is not None
+            else [np.concatenate(parts) for parts in zip(*self._chunks, strict=True)]
+        )
+
+    @property
+    def exact(self) -> bool:
+        return self.seen <= self.limit
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -152,6 +222,64 @@ def multiclass_metrics(actual: np.ndarray, probabilities: np.ndarray) -> dict[st
         "macro_f1": float(np.mean([f1(labels, predicted, int(c)) for c in present])),
         "log_loss": float(-np.mean(np.log(chosen))),
     }
+
+
+class Totals:
+    """What the metrics that add up over rows need, summed chunk by chunk: exact on every row.
+
+    regression: squared and absolute errors, and the labels' mean and sum of squared deviations (for R2);
+    binary: the counts at threshold 0.5 and the log loss; multiclass: the confusion table and the log loss.
+    """
+
+    def __init__(self, problem_type: str) -> None:
+        self.problem_type, self.rows = problem_type, 0
+        self.sums: dict[str, float] = {"squared": 0.0, "absolute": 0.0, "log_loss": 0.0, "mean": 0.0, "spread": 0.0}
+        self.table = np.zeros((2, 2), dtype=np.int64)
+
+    def add(self, actual: np.ndarray, predicted: np.ndarray) -> None:
+        count, sums = len(actual), self.sums
+        if self.problem_type == "regression":
+            errors = actual - predicted
+            sums["squared"] += float(np.sum(errors**2))
+            sums["absolute"] += float(np.sum(np.abs(errors)))
+            # Chan et al.'s pairwise update of the labels' mean and sum of squared deviations.
+            mean = float(np.mean(actual))
+            delta, total = mean - sums["mean"], self.rows + count
+            sums["spread"] += float(np.sum((actual - mean) ** 2)) + delta**2 * self.rows * count / total
+            sums["mean"] += delta * count / total
+        else:
+            labels = actual.astype(int)
+            binary = self.problem_type == "binary"
+            chosen = (predicted >= 0.5).astype(int) if binary else predicted.argmax(axis=1)
+            classes = 2 if binary else predicted.shape[1]
+            if self.table.shape[0] != classes:
+                self.table = np.zeros((classes, classes), dtype=np.int64)
+            self.table += counts_table(labels, chosen, classes)
+            chance = np.where(labels == 1, predicted, 1 - predicted) if binary else predicted[np.arange(count), labels]
+            sums["log_loss"] -= float(np.sum(np.log(np.clip(chance, EPSILON, 1 - EPSILON if binary else 1.0))))
+        self.rows += count
+
+    def metrics(self, auc_value: float | None) -> dict[str, float | None]:
+        """The metrics `score` gives, from the sums; ``auc_value`` (binary) from the kept rows."""
+        rows, sums, table = max(self.rows, 1), self.sums, self.table
+        if self.problem_type == "regression":
+            mse = sums["squared"] / rows
+            r2 = 1.0 - sums["squared"] / sums["spread"] if sums["spread"] > 0 else 0.0
+            return {"mse": mse, "rmse": math.sqrt(mse), "mae": sums["absolute"] / rows, "r2": r2}
+        hits, actual, predicted = np.diag(table), table.sum(axis=1), table.sum(axis=0)
+        scores = [_f1_of(int(hits[c]), int(predicted[c]), int(actual[c])) for c in range(len(hits))]
+        accuracy, log_loss = float(hits.sum()) / rows, sums["log_loss"] / rows
+        if self.problem_type == "binary":
+            return {"auc": auc_value, "accuracy": accuracy, "f1": scores[1], "log_loss": log_loss}
+        present = [score for c, score in enumerate(scores) if actual[c] or predicted[c]]
+        return {"accuracy": accuracy, "macro_f1": float(np.mean(present)), "log_loss": log_loss}
+
+
+def _f1_of(true_positive: int, predicted_positive: int, actual_positive: int) -> float:
+    if true_positive == 0:
+        return 0.0
+    precision, recall = true_positive / predicted_positive, true_positive / actual_positive
+    return 2 * precision * recall / (precision + recall)
 
 
 def predict(problem_type: str, booster: xgboost.Booster, features: np.ndarray) -> np.ndarray:
@@ -467,10 +595,10 @@ def _read_s3(s3: Any, uri: str) -> bytes:
     return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def score_champion(
-    champion: dict[str, Any], data_report: dict[str, Any], actual: np.ndarray, features: np.ndarray
-) -> tuple[dict[str, Any], np.ndarray | None]:
-    """The champion's metrics on this test split and its predictions there, or why it cannot be compared."""
+def prepare_champion(
+    champion: dict[str, Any], data_report: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[xgboost.Booster, dict[str, Any]] | None]:
+    """The champion's facts, and its booster and data report when it can be scored on this test split."""
     found = {"model_package_arn": champion["model_package_arn"], "metrics": None, "comparable": False}
     if not champion["data_report_uri"]:
         return {**found, "reason": "it has no data report, so its features are unknown"}, None
@@ -486,16 +614,92 @@ def score_champion(
             "test rows may be rows it was trained on"
         )
         return {**found, "reason": reason}, None
-    aligned = align_features(features, data_report, trained_on)
-    if isinstance(aligned, str):
-        return {**found, "reason": aligned}, None
+    problem = align_features(np.zeros((0, len(data_report["features"]))), data_report, trained_on)
+    if isinstance(problem, str):
+        return {**found, "reason": problem}, None
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "model.tar.gz").write_bytes(_read_s3(champion["s3"], champion["model_uri"]))
         booster = load_model(Path(folder))
-    problem_type = data_report["problem_type"]["chosen"]
-    predicted = predict(problem_type, booster, aligned)
-    metrics, _ = score(problem_type, actual, predicted, data_report["baseline"])
-    return {**found, "metrics": metrics, "comparable": True, "reason": ""}, predicted
+    return {**found, "comparable": True, "reason": ""}, (booster, trained_on)
+
+
+class Scoring:
+    """The test split scored chunk by chunk by the new model, the trivial baseline and the champion:
+    the metrics that add up over rows summed on every row, and the rows kept (all of them up to the
+    limit, else a uniform sample) for the metrics that need every score."""
+
+    def __init__(self, data_report: dict[str, Any], booster: Any, champion: Any, limit: int) -> None:
+        self.data_report, self.booster, self.champion = data_report, booster, champion
+        self.problem_type = data_report["problem_type"]["chosen"]
+        self.totals = {name: Totals(self.problem_type) for name in ("model", "baseline", "production")}
+        self.kept = Reservoir(limit)
+
+    def add(self, actual: np.ndarray, features: np.ndarray) -> None:
+        predicted = predict(self.problem_type, self.booster, features)
+        columns = [actual, predicted]
+        self.totals["model"].add(actual, predicted)
+        self.totals["baseline"].add(actual, baseline_scores(self.problem_type, self.data_report["baseline"], actual))
+        if self.champion is not None:
+            booster, trained_on = self.champion
+            aligned = align_features(features, self.data_report, trained_on)
+            assert not isinstance(aligned, str)  # prepare_champion checked the columns once for all rows
+            theirs = predict(self.problem_type, booster, aligned)
+            self.totals["production"].add(actual, theirs)
+            columns.append(theirs)
+        self.kept.add(columns)
+
+    def results(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """The model's, the baseline's and the champion's metrics (None without a champion)."""
+        kept = self.kept.columns()
+        actual, predicted = kept[0], kept[1]
+        production = kept[2] if self.champion is not None else None
+        baseline = self.data_report["baseline"]
+        if self.kept.exact:  # every row is kept: each metric exactly as on the whole split at once
+            metrics, baseline_metrics = score(self.problem_type, actual, predicted, baseline)
+            theirs = None if production is None else score(self.problem_type, actual, production, baseline)[0]
+            return metrics, baseline_metrics, theirs
+        sampled = {"model": predicted, "production": production}
+        sampled["baseline"] = baseline_scores(self.problem_type, baseline, actual)
+        found = {}
+        for name, scores in sampled.items():
+            area = auc(actual, scores) if self.problem_type == "binary" and scores is not None else None
+            found[name] = self.totals[name].metrics(area)
+        return found["model"], found["baseline"], None if production is None else found["production"]
+
+    def statement(self) -> dict[str, Any]:
+        """evaluation.json's `scoring`: on how many rows the metrics that need every score were computed."""
+        rows, kept = self.kept.seen, min(self.kept.seen, self.kept.limit)
+        said = f"exact on {rows:,} rows" if self.kept.exact else f"on a uniform sample of {kept:,} of {rows:,} rows"
+        return {
+            "rows": rows,
+            "exact": self.kept.exact,
+            "sample_rows": kept,
+            "exact_rows_limit": self.kept.limit,
+            "sample_seed": SAMPLE_SEED,
+            "statement": f"AUC, the curves, the standard deviations and the pictures: {said}; "
+            f"the other metrics on all {rows:,} rows",
+        }
+
+
+def score_test_split(test_dir: Path, data_report: dict[str, Any], booster: Any, champion: Any, limit: int) -> Scoring:
+    """Every row of every part file, CHUNK_ROWS at a time."""
+    scoring = Scoring(data_report, booster, champion, limit)
+    for actual, features in split_chunks(test_dir):
+        scoring.add(actual, features)
+    if scoring.kept.seen == 0:
+        raise ValueError(f"the test split at {test_dir} holds no rows")
+    return scoring
+
+
+def baseline_scores(problem_type: str, baseline: dict[str, Any], actual: np.ndarray) -> np.ndarray:
+    """The trivial baseline's prediction for each row (`score` says what it is per problem type)."""
+    rows = len(actual)
+    if problem_type == "regression":
+        return np.full(rows, baseline["mean"])
+    shares = np.asarray(baseline["class_shares"], dtype=float)
+    if problem_type == "binary":
+        return np.full(rows, shares[1] if len(shares) > 1 else 0.0)
+    return np.tile(shares, (rows, 1))
 
 
 def _split_scheme(report: dict[str, Any]) -> str:
@@ -770,13 +974,15 @@ def main(argv: list[str] | None = None) -> int:
     data_report = json.loads((args.base_dir / "report" / "data_report.json").read_text(encoding="utf-8"))
     problem_type = data_report["problem_type"]["chosen"]
     booster = load_model(args.base_dir / "model")
-    actual, features = load_test(args.base_dir / "test")
-    predicted = predict(problem_type, booster, features)
-    metrics, baseline_metrics = score(problem_type, actual, predicted, data_report["baseline"])
-    gate_result = gate(problem_type, metrics, baseline_metrics, args)
     found = find_champion(args.region, args.model_package_group) if args.model_package_group else None
-    champion, champion_predicted = score_champion(found, data_report, actual, features) if found else (None, None)
+    champion, comparable = prepare_champion(found, data_report) if found else (None, None)
+    scoring = score_test_split(args.base_dir / "test", data_report, booster, comparable, args.exact_rows)
+    metrics, baseline_metrics, champion_metrics = scoring.results()
+    if champion is not None and champion_metrics is not None:
+        champion["metrics"] = champion_metrics
+    gate_result = gate(problem_type, metrics, baseline_metrics, args)
     decision = decide(problem_type, metrics, gate_result, champion, args)
+    actual, predicted, *production = scoring.kept.columns()  # every row, or the uniform sample
     report = {
         "problem_type": problem_type,
         "primary_metric": PRIMARY_METRIC[problem_type],
@@ -787,7 +993,8 @@ def main(argv: list[str] | None = None) -> int:
         "decision": decision,
         # Lineage for the registry (strings: customer metadata holds strings).
         "champion_summary": _champion_summary(champion, PRIMARY_METRIC[problem_type]),
-        "rows": {"test": len(actual)},
+        "rows": {"test": scoring.kept.seen},
+        "scoring": scoring.statement(),
         "label_mapping": data_report.get("label_mapping"),
         **registry_layout(problem_type, metrics),
     }
@@ -796,7 +1003,8 @@ def main(argv: list[str] | None = None) -> int:
     quality = model_quality(problem_type, actual, predicted, data_report.get("label_mapping"))
     (out / MODEL_QUALITY_FILE).write_text(json.dumps(quality, indent=2), encoding="utf-8")
     drawn_from = {"evaluation": report, "data_report": data_report, "actual": actual, "quality": quality}
-    drawn_from |= {"predicted": predicted, "production_predicted": champion_predicted, "booster": booster}
+    drawn_from |= {"predicted": predicted, "production_predicted": production[0] if production else None}
+    drawn_from["booster"] = booster
     report["report"] = drawer.write(out, drawn_from, args)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"{problem_type}: {describe(metrics)} (baseline {describe(baseline_metrics)}); {decision['summary']}")
@@ -823,6 +1031,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-package-group", required=True, help="where the champion is; empty: none")
     parser.add_argument("--region", required=True)
     parser.add_argument("--execution-arn", default="", help="the pipeline execution, for the run report's header")
+    parser.add_argument(
+        "--exact-rows",
+        type=int,
+        default=EXACT_ROWS,
+        help="AUC, curves and pictures are exact on up to this many test rows, else on a uniform sample of it",
+    )
     return parser
 
 

@@ -208,9 +208,11 @@ def metrics_table(evaluation: dict[str, Any]) -> str:
         )
     head = "<tr><th>metric</th><th>new model</th><th>trivial baseline</th><th>production</th></tr>"
     primary = LABELS.get(evaluation["primary_metric"], evaluation["primary_metric"])
+    scoring = (evaluation.get("scoring") or {}).get("statement")  # how many rows AUC and the pictures saw
+    scored = f" {text(scoring[:1].upper() + scoring[1:])}." if scoring else ""
     return (
         f"<table>{head}{''.join(lines)}</table>\n"
-        f'<p class="note">{text(note)} The row in bold, {text(primary)}, decides against production.</p>'
+        f'<p class="note">{text(note)} The row in bold, {text(primary)}, decides against production.{scored}</p>'
     )
 
 
