@@ -20,6 +20,7 @@ MODULES = (
     "package_size",
     "preprocess_scale",
     "spark_scale",
+    "distributed_training",
     "evaluate_report",
     "scheduler_calls",
     "trickle",
