@@ -62,8 +62,14 @@ PROCESSING_DIR = "/opt/ml/processing"
 REPORT_CODE = "report-code"
 REPORT_CODE_DIR = f"{PROCESSING_DIR}/input/report_code"
 SPARK_SUFFIX = "Spark"  # the steps after the Spark Preprocess: PreprocessSpark, CheckDataSpark, TrainSpark, ...
-# The Spark Preprocess imports the pandas Preprocess's decisions: shipped with spark-submit --py-files.
+# The Spark Preprocess imports the pandas Preprocess's decisions: shipped with smspark-submit --py-files,
+# from a channel of the job, as the SDK ships local files (sagemaker-core spark/processing.py,
+# `_stage_submit_deps`: the `py-files` channel at /opt/ml/processing/input/py-files). An s3:// URI would
+# instead reach spark-submit as it is (aws/sagemaker-spark-container src/smspark/cli.py
+# `_get_list_of_files`), to be fetched by the cluster's S3 file system.
 SPARK_PY_FILES = ("preprocess.py",)
+SPARK_PY_FILES_CHANNEL = "py-files"
+SPARK_PY_FILES_DIR = f"{PROCESSING_DIR}/input/{SPARK_PY_FILES_CHANNEL}"
 # The Spark image's tag ends with its container version: sagemaker-spark-processing:3.5-cpu-py312-v1
 # (the SDK's image_uri_config/spark.json builds it from version, processor, Python and this).
 SPARK_CONTAINER_VERSION = "v1"
@@ -239,9 +245,7 @@ class _Steps:
 
     def preprocess_spark(self) -> Any:
         """Spark, on ProcessingInstanceCount instances, with the Spark image's smspark-submit."""
-        from sagemaker.core.spark.processing import PySparkProcessor
-
-        processor = PySparkProcessor(
+        processor = _pyspark_processor()(
             image_uri=self.images[SPARK],
             instance_type=self.parameters["ProcessingInstanceType"],
             instance_count=self.parameters["ProcessingInstanceCount"],
@@ -249,10 +253,12 @@ class _Steps:
             sagemaker_session=self.session,
             base_job_name=f"{self.config.pipeline_name}-preprocess-spark",
         )
+        shipped = [
+            _s3_input(SPARK_PY_FILES_CHANNEL, self.config.code_uri(name), SPARK_PY_FILES_DIR) for name in SPARK_PY_FILES
+        ]
         step_args = processor.run(
             submit_app=self.config.code_uri("preprocess_spark.py"),
-            submit_py_files=[self.config.code_uri(name) for name in SPARK_PY_FILES],
-            inputs=[self._data_input()],
+            inputs=[self._data_input(), *shipped],
             outputs=self._preprocess_outputs(),
             arguments=self._preprocess_arguments(),
         )
@@ -536,6 +542,18 @@ class _Steps:
         from sagemaker.mlops.workflow import FailStep
 
         return FailStep(name=name, error_message=message)
+
+
+def _pyspark_processor() -> type:
+    """PySparkProcessor with `--py-files` the job's py-files channel (SPARK_PY_FILES_DIR), which `upsert`
+    fills: the SDK would otherwise upload the files when the definition is built, which must call no AWS."""
+    from sagemaker.core.spark.processing import PySparkProcessor
+
+    class ShippingPySparkProcessor(PySparkProcessor):  # type: ignore[misc]
+        def _set_entrypoint(self, command: list[str], user_script_name: str) -> None:
+            super()._set_entrypoint([*command, "--py-files", SPARK_PY_FILES_DIR], user_script_name)
+
+    return ShippingPySparkProcessor
 
 
 def _image_uri(image: StepImage, region: str) -> str:

@@ -26,6 +26,15 @@ STEPS = Path(__file__).resolve().parents[2] / "pipeline" / "steps"
 
 
 @pytest.fixture(scope="session")
+def spark_python() -> Path:
+    """The Spark image's look-alike (`make step-envs SPARK=1`; created here when missing)."""
+    from emulator.step_environments import create
+    from pipeline.images import SPARK
+
+    return create(SPARK, say=None).python
+
+
+@pytest.fixture(scope="session")
 def definition() -> str:
     """Built once: the SDK takes seconds to build it."""
     return definition_json(CONFIG)

@@ -68,6 +68,9 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
 
     assert result.status == "Succeeded", result.failure_reason
     assert [(s.name, s.status) for s in result.steps] == [
+        ("ChooseEngine", "Succeeded"),  # ProcessingEngine auto, and 300 rows are far below SparkThresholdBytes
+        ("PreprocessSpark", "Skipped"),
+        ("CheckDataSpark", "Skipped"),
         ("Preprocess", "Succeeded"),
         ("CheckData", "Succeeded"),
         ("DataRefused", "Skipped"),
@@ -109,6 +112,30 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     assert "xgboost 3.2.0" in next(s.detail for s in result.steps if s.name == "Train")  # the image's algorithm
     assert data_report_problems(result.data_report) == []
     assert evaluation_problems(result.evaluation) == []
+
+
+def test_auto_preprocesses_small_data_with_pandas_and_data_over_the_threshold_with_spark_on_two_hosts(
+    definition, served_bucket, image_environments, spark_python
+):
+    body = diabetes_csv(rows=300)
+    size = {"InputBytes": str(len(body))}  # as the trigger counts it
+    small = LocalPipelineRunner().run(start(definition, body, **size))
+    large = LocalPipelineRunner().run(
+        start(definition, body, **size, SparkThresholdBytes=str(len(body) - 1), TrainingInstanceCount="2")
+    )
+
+    assert small.status == large.status == "Succeeded", small.failure_reason + large.failure_reason
+    ran = [[s.name for s in result.steps if s.status == "Succeeded"] for result in (small, large)]
+    assert "Preprocess" in ran[0]
+    assert "PreprocessSpark" not in ran[0]
+    assert ran[1][:2] == ["ChooseEngine", "PreprocessSpark"]
+    assert {"TrainSpark", "EvaluateSpark", "RegisterModelSpark"} <= set(ran[1])
+    assert "Preprocess" not in ran[1]
+    reports = [result.data_report or {} for result in (small, large)]
+    assert [report["engine"] for report in reports] == ["pandas", "spark"]
+    assert reports[0]["rows"] == reports[1]["rows"]  # the same rows in the same splits
+    assert large.model_package_arn is not None
+    assert "2 hosts" in next(s.detail for s in large.steps if s.name == "TrainSpark")
 
 
 @pytest.mark.parametrize(

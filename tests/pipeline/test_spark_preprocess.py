@@ -24,8 +24,6 @@ import pytest
 from emulator import spark_job
 from emulator.pipeline_runner import LocalPipelineRunner
 from emulator.sample_data import diabetes_csv, friedman_csv
-from emulator.step_environments import create
-from pipeline.images import SPARK
 from pipeline.steps.preprocess import part_file_names
 from pipeline.steps.reports import data_report_problems
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION, STEPS
@@ -34,12 +32,6 @@ from tests.pipeline.refusal_cases import REFUSALS
 pytestmark = pytest.mark.end_to_end
 SPLITS = ("train", "validation", "test")
 PART_FILES = 3
-
-
-@pytest.fixture(scope="session")
-def spark_python() -> Path:
-    """The Spark image's look-alike (`make step-envs SPARK=1`; created here when missing)."""
-    return create(SPARK, say=None).python
 
 
 def run_spark(python: Path, base: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
