@@ -17,8 +17,11 @@ import boto3
 import numpy as np
 import pytest
 import xgboost
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult
+from emulator.training_hosts import share
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 from tests.pipeline.test_definition import steps_by_name
 
@@ -165,3 +168,15 @@ def test_one_host_failing_fails_the_step_with_its_reason_and_stops_the_others(de
     assert (result.status, result.failure_step) == ("Failed", "Train")
     assert result.failure_reason == "Train: Hidden file found in the data path! Remove that before training."
     assert result.seconds < 60
+
+
+@given(
+    keys=st.lists(st.text(alphabet="abc/-._0123456789", min_size=1, max_size=12), unique=True, max_size=40),
+    hosts=st.integers(min_value=1, max_value=8),
+)
+def test_sharded_by_s3_key_gives_each_object_to_one_host_and_shares_differ_by_at_most_one(keys, hosts):
+    shares = [share(keys, "ShardedByS3Key", hosts, index) for index in range(hosts)]
+
+    assert sorted(key for part in shares for key in part) == sorted(keys)
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1
+    assert all(share(keys, "FullyReplicated", hosts, index) == sorted(keys) for index in range(hosts))
