@@ -114,12 +114,6 @@ def split_chunks(test_dir: Path, rows: int = CHUNK_ROWS) -> Iterator[tuple[np.nd
                     yield table[:, 0], table[:, 1:]
 
 
-def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The whole test split at once (tests and tools; Evaluate itself reads it in chunks)."""
-    chunks = list(split_chunks(test_dir))
-    return np.concatenate([labels for labels, _ in chunks]), np.vstack([features for _, features in chunks])
-
-
 class Reservoir:
     """A uniform sample of at most ``limit`` rows of a stream (Vitter's algorithm R), the same rows of
     every column; every row, in order, while there are no more than ``limit``."""
