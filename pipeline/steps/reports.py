@@ -163,6 +163,15 @@ EVALUATION: Shape = {
     "champion_summary": {"model_package_arn": str, "metric": str},
     "rows": {"test": int},
     "label_mapping": (dict, type(None)),
+    # Evaluate scores the test split in chunks: what needs every score is exact up to a row count
+    "scoring": {
+        "rows": int,
+        "exact": bool,
+        "sample_rows": int,
+        "exact_rows_limit": int,
+        "sample_seed": int,
+        "statement": str,
+    },
 }
 
 

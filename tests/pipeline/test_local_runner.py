@@ -221,7 +221,12 @@ def test_data_without_the_target_column_fails_the_run_with_its_reason(definition
         result.failure_reason
         == "target column 'target' is missing in small diabetes.csv; its columns are: age, sex, bmi"
     )
-    assert [s.name for s in result.steps if s.status != "Skipped"] == ["Preprocess", "CheckData", "DataRefused"]
+    assert [s.name for s in result.steps if s.status != "Skipped"] == [
+        "ChooseEngine",
+        "Preprocess",
+        "CheckData",
+        "DataRefused",
+    ]
     assert model_packages() == []
 
 
