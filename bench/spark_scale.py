@@ -36,7 +36,7 @@ from pipeline.images import SKLEARN, SPARK
 
 STEPS = Path(__file__).resolve().parents[1] / "pipeline" / "steps"
 SCALES = (1, 2, 4)
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 10_000
 SAMPLE_SECONDS = 0.2
 
 

@@ -58,8 +58,9 @@ MEDIAN_ACCURACY = 10_000  # percentile_approx's accuracy: exact for up to this m
 TRUE_TOKENS = ("True", "TRUE", "true")  # pandas' default true_values and false_values
 FALSE_TOKENS = ("False", "FALSE", "false")
 NA_TOKENS = frozenset(pp.NA_TEXTS)
-INFINITY = re.compile(r"[+-]?inf(inity)?", re.IGNORECASE)
-INTEGER = re.compile(r"[+-]?[0-9]+")
+INFINITY = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE)
+# What pd.to_numeric reads in a text column (column_kind's test): preprocess's numbers, or an infinity.
+NUMERIC_TEXT = re.compile(rf"{pp.NUMBER_TEXT.pattern}|{INFINITY.pattern}", re.IGNORECASE)
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
 COUNTS = ("present", "numbers", "integers", "bools", "nonblank", "numeric_text")
 SAMPLE = 1000  # column_kind looks for dates in a column's first 1000 texts
@@ -133,43 +134,33 @@ def real_folder(path: Path) -> str:
 # -- reading, as pandas would ----------------------------------------------------------------------
 
 
-def is_number(token: str, decimal: str) -> bool:
-    """A cell pandas' C parser reads as a float (with this decimal mark)."""
-    text = token.strip()
-    if INFINITY.fullmatch(text):
-        return True
-    if decimal != ".":
-        if "." in text:
-            return False
-        text = text.replace(decimal, ".")
-    return bool(pp.NUMBER_TEXT.fullmatch(text))
+def number_pattern(decimal: str) -> re.Pattern[str]:
+    """The cells pandas' C parser reads as a float with this decimal mark (spaces around allowed)."""
+    mark = re.escape(decimal)
+    return re.compile(
+        rf"\s*(?:[+-]?(?:[0-9]+{mark}?[0-9]*|{mark}[0-9]+)(?:[eE][+-]?[0-9]+)?|{INFINITY.pattern})\s*", re.I
+    )
 
 
-def number(token: str, decimal: str) -> float:
-    return float(token.strip().replace(decimal, ".")) if decimal != "." else float(token)
+def tokens_of(rows: list[tuple[str | None, ...]], width: int) -> list[pd.Series]:
+    """A batch of rows as columns of tokens (a short row's missing cells: None), missing values as None."""
+    columns = list(zip(*[row + (None,) * (width - len(row)) for row in rows], strict=True)) if rows else []
+    found = []
+    for column in columns or [() for _ in range(width)]:
+        tokens = pd.Series(column, dtype=object)
+        found.append(tokens.where(~tokens.isin(NA_TOKENS), None))
+    return found
 
 
-def profile_rows(rows: Iterable[tuple[str | None, ...]], width: int, decimal: str) -> list[dict[str, Any]]:
-    """What each column of a partition holds: counts of cells that are present, numbers, whole
-    numbers, booleans and readable by pd.to_numeric, and its first MAX sample of present texts."""
-    stats: list[dict[str, Any]] = [dict.fromkeys(COUNTS, 0) | {"sample": []} for _ in range(width)]
-    count = 0
+def chunked(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    batch = []
     for row in rows:
-        count += 1
-        for column, token in zip(stats, row, strict=False):
-            if token is None or token in NA_TOKENS:
-                continue
-            column["present"] += 1
-            if is_number(token, decimal):
-                column["numbers"] += 1
-                column["integers"] += bool(INTEGER.fullmatch(token.strip()))
-            column["bools"] += token in TRUE_TOKENS or token in FALSE_TOKENS
-            text = token.strip()
-            column["nonblank"] += bool(text)
-            column["numeric_text"] += bool(pp.NUMBER_TEXT.fullmatch(text) or INFINITY.fullmatch(text))
-            if text and len(column["sample"]) < SAMPLE:
-                column["sample"].append(text)
-    return [{"rows": count, "columns": stats}]
+        batch.append(row)
+        if len(batch) == CHUNK_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def file_dtype(present: int, numbers: int, integers: int, bools: int, rows: int) -> str:
@@ -183,48 +174,33 @@ def file_dtype(present: int, numbers: int, integers: int, bools: int, rows: int)
     return "object"
 
 
-def kind_of(dtype: str, stats: dict[str, Any]) -> str:
-    """preprocess.column_kind, from a column's statistics instead of its values."""
+def kind_of(dtype: str, stats: dict[str, Any], texts: list[str]) -> str:
+    """preprocess.column_kind, from a column's statistics (and its first SAMPLE texts) instead of its values."""
     if dtype == "empty":
         return "empty"
     if dtype in ("integer", "number", "bool"):
         return "numeric"
-    sample = pd.Series(
-        ["True" if t in TRUE_TOKENS else "False" for t in stats["sample"]] if dtype == "bools" else stats["sample"],
-        dtype=object,
-    )
     nonblank = stats["nonblank"]
     if nonblank == 0:
         return "empty"
     if dtype != "bools" and stats["numeric_text"] / nonblank >= pp.NUMERIC_SHARE:
         return "numeric"
+    sample = pd.Series(["True" if t in TRUE_TOKENS else "False" for t in texts] if dtype == "bools" else texts)
     if len(sample) and sample.str.contains(r"\d").all() and pp._parse_dates(sample).notna().mean() >= pp.DATE_SHARE:
         return "date"
     return "text"
 
 
-def merge_profiles(parts: list[dict[str, Any]], width: int) -> tuple[int, list[dict[str, Any]]]:
-    rows = sum(part["rows"] for part in parts)
-    merged = []
-    for position in range(width):
-        columns = [part["columns"][position] for part in parts]
-        total: dict[str, Any] = {key: sum(c[key] for c in columns) for key in COUNTS}
-        total["sample"] = [text for c in columns for text in c["sample"]][:SAMPLE]  # the file's first, in order
-        merged.append(total)
-    return rows, merged
-
-
-def value_of(token: str | None, dtype: str, decimal: str) -> Any:
-    """The value pandas holds for a cell of a column of this file dtype."""
-    if token is None or token in NA_TOKENS:
-        return None
+def values_of(tokens: pd.Series, dtype: str, decimal: str) -> pd.Series:
+    """The values pandas holds for a column of one file, of this file dtype (tokens: missing as None)."""
     if dtype == "integer":
-        return int(token)
-    if dtype == "number":
-        return number(token, decimal)
+        return tokens.astype(np.int64)
+    if dtype in ("number", "empty"):
+        present = tokens.fillna("nan")
+        return (present.str.replace(decimal, ".", regex=False) if decimal != "." else present).astype(float)
     if dtype in ("bool", "bools"):
-        return token in TRUE_TOKENS
-    return token
+        return tokens.isin(TRUE_TOKENS).astype(object).where(tokens.notna(), None)
+    return tokens
 
 
 def combined_dtype(dtypes: list[str]) -> str:
@@ -264,41 +240,35 @@ class Plan:
         return sorted(keys, key=str)
 
 
-def frame_of(plan: Plan, batch: list[tuple[int, int, tuple[str | None, ...]]]) -> pd.DataFrame:
-    """The rows of a batch as pandas would hold them after reading each file and concatenating."""
+def frame_of(plan: Plan, file: int, rows: list[tuple[str | None, ...]]) -> pd.DataFrame:
+    """Rows of one file as pandas would hold them after reading each file and concatenating."""
+    tokens = tokens_of(rows, max(plan.positions[file], default=-1) + 1)
     data: dict[str, Any] = {}
     for position, (column, dtype) in enumerate(zip(plan.columns, plan.dtypes, strict=True)):
-        values = [
-            value_of(
-                tokens[plan.positions[file][position]] if plan.positions[file][position] < len(tokens) else None,
-                plan.file_dtypes[file][position],
-                plan.decimals[file],
-            )
-            for file, _, tokens in batch
-        ]
-        if dtype in ("float", "int"):
-            data[column] = np.array(
-                [np.nan if v is None else v for v in values], dtype=float if dtype == "float" else None
-            )
+        values = values_of(
+            tokens[plan.positions[file][position]], plan.file_dtypes[file][position], plan.decimals[file]
+        )
+        if dtype == "int":
+            data[column] = values.to_numpy(dtype=np.int64)
+        elif dtype == "float":
+            data[column] = values.astype(float).to_numpy()
         elif dtype == "bool":
-            data[column] = np.array(values, dtype=bool)
+            data[column] = values.astype(bool).to_numpy()
         else:
-            data[column] = pd.Series(values, dtype=object)
+            # A Series of dtype object stays one (pandas 3 makes an array of strings its own string dtype).
+            data[column] = pd.Series(values.tolist(), dtype=object).where(values.notna().to_numpy(), None)
     return pd.DataFrame(data)
 
 
 def batches(
     plan: Plan, rows: Iterable[tuple[int, tuple[str | None, ...]]], index: int
 ) -> Iterator[tuple[list[int], pd.DataFrame]]:
-    """The partition's rows CHUNK_ROWS at a time: their order numbers, and as a pandas frame."""
-    batch: list[tuple[int, int, tuple[str | None, ...]]] = []
-    for number, (file, tokens) in enumerate(rows):
-        batch.append((file, (index << ORDER_BITS) + number, tokens))
-        if len(batch) == CHUNK_ROWS:
-            yield [order for _, order, _ in batch], frame_of(plan, batch)
-            batch = []
-    if batch:
-        yield [order for _, order, _ in batch], frame_of(plan, batch)
+    """The partition's rows CHUNK_ROWS at a time (a partition holds rows of one file): their order
+    numbers, and the rows as a pandas frame."""
+    start = index << ORDER_BITS
+    for batch in chunked(rows):
+        yield list(range(start, start + len(batch))), frame_of(plan, batch[0][0], [tokens for _, tokens in batch])
+        start += len(batch)
 
 
 def target_of(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -313,11 +283,18 @@ def target_of(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text, numbers.where(finite)
 
 
+def texts_of(values: pd.Series) -> list[str]:
+    """preprocess.cell_text of each cell (numbers of a float column without its type tests)."""
+    if values.dtype == float:
+        return [pp.number_text(value) for value in values.tolist()]
+    return [pp.cell_text(value) for value in values.tolist()]
+
+
 def split_names(plan: Plan, frame: pd.DataFrame) -> tuple[list[str], list[int]]:
     """Each row's split by preprocess.py's scheme (its row_buckets, in pure Python), and a digest of its text."""
     columns = plan.split_columns
     names_text = json.dumps([str(column) for column in columns], separators=(",", ":"))
-    cells = [[pp.cell_text(value) for value in frame[column].tolist()] for column in columns]
+    cells = [texts_of(frame[column]) for column in columns]
     names, digests = [], []
     for row in zip(*cells, strict=True) if cells else [() for _ in range(len(frame))]:
         digest = hashlib.sha256(",".join((names_text, *row)).encode("utf-8")).digest()
@@ -658,36 +635,40 @@ def write_splits(rows: Any, output: Output, base_dir: Path) -> None:
 # -- the step ----------------------------------------------------------------------------------------
 
 
-def read_rows(spark: SparkSession, files: list[CsvFile]) -> Any:
-    """Every file's rows as (file number, cells as text), in file order then row order."""
+def read_tables(spark: SparkSession, files: list[CsvFile]) -> list[DataFrame]:
+    """Each file as a table of texts (a cell pandas reads as missing is null or one of its NA texts)."""
     tables = []
-    for number, file in enumerate(files):
+    for file in files:
         schema = StructType([StructField(f"c{n}", StringType()) for n in range(len(file.columns))])
-        table = spark.read.csv(
-            os.path.join(real_folder(file.path.parent), file.path.name),
-            schema=schema,
-            sep=file.separator,
-            header=True,
-            quote='"',
-            escape='"',
-            ignoreLeadingWhiteSpace=True,  # pandas' skipinitialspace
-            enforceSchema=True,
-            mode="PERMISSIVE",
+        tables.append(
+            spark.read.csv(
+                os.path.join(real_folder(file.path.parent), file.path.name),
+                schema=schema,
+                sep=file.separator,
+                header=True,
+                quote='"',
+                escape='"',
+                ignoreLeadingWhiteSpace=True,  # pandas' skipinitialspace
+                enforceSchema=True,
+                mode="PERMISSIVE",
+            )
         )
-        tables.append(table.rdd.map(lambda row, number=number: (number, tuple(row))))
-    return spark.sparkContext.union(tables)
+    return tables
 
 
-def profile(rows: Any, files: list[CsvFile], target: str) -> dict[str, tuple[str, str]]:
+def rows_of(spark: SparkSession, tables: list[DataFrame]) -> Any:
+    """Every file's rows as (file number, cells as text), in file order then row order."""
+    return spark.sparkContext.union(
+        [table.rdd.map(lambda row, number=number: (number, tuple(row))) for number, table in enumerate(tables)]
+    )
+
+
+def profile(tables: list[DataFrame], files: list[CsvFile], target: str) -> dict[str, tuple[str, str]]:
     """Each file's rows and the dtype of its columns, and every column's kind (refused when two files disagree)."""
     kinds_of_files = []
-    for number, file in enumerate(files):
-        width = len(file.columns)
-        decimal = file.decimal
-        mine = rows.filter(lambda row, number=number: row[0] == number).map(lambda row: row[1])
-        parts = mine.mapPartitions(
-            lambda part, width=width, decimal=decimal: profile_rows(part, width, decimal)
-        ).collect()
+    for table, file in zip(tables, files, strict=True):
+        width, decimal = len(file.columns), file.decimal
+        parts = table.rdd.map(tuple).mapPartitions(lambda part, w=width, d=decimal: profile_rows(part, w, d)).collect()
         file.rows, merged = merge_profiles(parts, width)
         kinds = {}
         for column, stats in zip(file.columns, merged, strict=True):
@@ -695,10 +676,42 @@ def profile(rows: Any, files: list[CsvFile], target: str) -> dict[str, tuple[str
                 stats["present"], stats["numbers"], stats["integers"], stats["bools"], file.rows
             )
             if column != target:
-                kinds[column] = kind_of(file.dtypes[column], stats)
+                kinds[column] = kind_of(file.dtypes[column], stats, stats["sample"])
         kinds_of_files.append((file.path.name, kinds))
     kinds_of_columns: dict[str, tuple[str, str]] = pp.merge_kinds(kinds_of_files)
     return kinds_of_columns
+
+
+def profile_rows(rows: Iterable[tuple[str | None, ...]], width: int, decimal: str) -> list[dict[str, Any]]:
+    """What each column of a partition holds: counts of cells that are present, numbers, whole
+    numbers, booleans, not blank and readable by pd.to_numeric, and its first SAMPLE present texts."""
+    stats: list[dict[str, Any]] = [dict.fromkeys(COUNTS, 0) | {"sample": []} for _ in range(width)]
+    numbers, count = number_pattern(decimal), 0
+    for batch in chunked(rows):
+        count += len(batch)
+        for column, tokens in zip(stats, tokens_of(batch, width), strict=True):
+            present = tokens.dropna()
+            text = present.str.strip()
+            nonblank = text[text != ""]
+            column["present"] += len(present)
+            column["numbers"] += int(present.str.fullmatch(numbers).sum())
+            column["integers"] += int(present.str.fullmatch(r"\s*[+-]?[0-9]+\s*").sum())
+            column["bools"] += int(present.isin(TRUE_TOKENS + FALSE_TOKENS).sum())
+            column["nonblank"] += len(nonblank)
+            column["numeric_text"] += int(nonblank.str.fullmatch(NUMERIC_TEXT).sum())
+            column["sample"].extend(nonblank.head(SAMPLE - len(column["sample"])).tolist())
+    return [{"rows": count, "columns": stats}]
+
+
+def merge_profiles(parts: list[dict[str, Any]], width: int) -> tuple[int, list[dict[str, Any]]]:
+    """The profiles of a file's partitions (in the file's order) as one."""
+    merged = []
+    for position in range(width):
+        columns = [part["columns"][position] for part in parts]
+        total: dict[str, Any] = {key: sum(c[key] for c in columns) for key in COUNTS}
+        total["sample"] = [text for c in columns for text in c["sample"]][:SAMPLE]  # the file's first, in order
+        merged.append(total)
+    return sum(part["rows"] for part in parts), merged
 
 
 def plan_of(files: list[CsvFile], target: str, id_column: str, kinds: dict[str, tuple[str, str]]) -> Plan:
@@ -727,8 +740,9 @@ def scanned(input_dir: Path, target: str) -> list[CsvFile]:
 def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace) -> tuple[dict[str, Any], Any, Output]:
     """The report, the rows, and what writing them needs; refused as preprocess.prepare refuses."""
     target, id_column = args.target_column, args.id_column
-    rows = read_rows(spark, files)
-    kinds = profile(rows, files, target)
+    tables = read_tables(spark, files)
+    kinds = profile(tables, files, target)
+    rows = rows_of(spark, tables)
     common, extra = pp.align_columns([(file.path.name, file.columns) for file in files])
     if sum(file.rows for file in files) == 0:
         names = ", ".join(file.path.name for file in files)
@@ -744,7 +758,7 @@ def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace)
     records = spark.createDataFrame(
         rows.mapPartitionsWithIndex(lambda i, part: row_records(plan, i, part)), schema_of(plan)
     )
-    records = records.persist(StorageLevel.DISK_ONLY)
+    records = records.persist(StorageLevel.MEMORY_AND_DISK)  # spilled to disk beyond the executor's share
     stats = first_statistics(records, plan)
     check_rows(records, plan, stats)
     chosen, rule = problem_type(stats, args.problem_type, target)
