@@ -12,11 +12,13 @@ time, and hands them to preprocess.py's own functions: each row's canonical text
 split), what each column holds, and at the end the Encoder's transform. Only statistics reach the
 driver (counts, the most frequent categories, medians), never the rows, so memory stays bounded.
 
-Approximate: the training median of a numeric column is exact up to MEDIAN_ACCURACY values of it,
-and beyond that is Spark's percentile_approx (its rank within MEDIAN_ACCURACY-ths of the middle).
+Approximate: the training median of a numeric column is Spark's percentile_approx of the one or two
+middle ranks: exact while its summary still holds every value (a few thousand values: the tests'
+data sets), and beyond that within 1 / MEDIAN_ACCURACY of the values in rank.
 The regression baseline's mean is summed in another order (a relative difference near 1e-15).
 Not imitated: a row with more cells than the header (pandas refuses the file; Spark drops the extra
-cells), and a quoted cell holding a line break (Spark reads files line by line, to split them).
+cells), a quoted cell holding a line break (Spark reads files line by line, to split them), and a
+header naming one column twice (pandas renames the second `name.1`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ import preprocess as pp  # type: ignore[import-not-found]  # shipped beside this
 
 ENGINE = "spark"  # a copy of reports.py's name, as preprocess.py keeps its own
 CHUNK_ROWS = 10_000  # rows a Python worker turns into a pandas frame at once
-MEDIAN_ACCURACY = 10_000  # percentile_approx's accuracy: exact for up to this many values
+MEDIAN_ACCURACY = 10_000  # percentile_approx's accuracy (its default): see the module's docstring
 TRUE_TOKENS = ("True", "TRUE", "true")  # pandas' default true_values and false_values
 FALSE_TOKENS = ("False", "FALSE", "false")
 NA_TOKENS = frozenset(pp.NA_TEXTS)

@@ -2,9 +2,9 @@
 the same features, the same data report, the same refusals; and the Spark job through the local runner.
 
 Each Spark job starts a JVM (tens of seconds on a busy 2-core machine): these are the slower tests.
-Tolerance: a numeric column's training median is exact up to preprocess_spark.MEDIAN_ACCURACY values
-(every data set here), and the regression baseline's mean is summed in another order (1e-12 relative).
-"""
+Tolerance: a numeric column's training median is exact for a few thousand values (every data set
+here: compared exactly; beyond, within 1 / preprocess_spark.MEDIAN_ACCURACY of the values in rank),
+and the regression baseline's mean is summed in another order (compared within 1e-12, relative)."""
 
 from __future__ import annotations
 
