@@ -50,7 +50,13 @@ def test_training_data_defaults_to_new_objects_and_all_objects_needs_a_prefix():
 
 
 def test_the_default_mapping_is_the_bundled_pipelines_and_a_malformed_one_fails_at_start_naming_the_pair():
-    assert load_settings(REQUIRED).mapping.names == ["InputBucket", "InputKey", "InputDataType", "TrainingData"]
+    assert load_settings(REQUIRED).mapping.names == [
+        "InputBucket",
+        "InputKey",
+        "InputDataType",
+        "TrainingData",
+        "InputBytes",
+    ]
     with pytest.raises(ConfigurationError, match="PipelineParameters pair 'InputDataUrl' is not Name=value"):
         load_settings({**REQUIRED, "PIPELINE_PARAMETERS": "InputDataUrl"})
 

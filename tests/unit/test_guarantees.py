@@ -102,6 +102,7 @@ def test_a_lone_upload_is_the_plain_run_and_a_burst_while_it_runs_is_exactly_one
         "InputKey": f"{DATA_PREFIX}alone.csv",
         "InputDataType": "S3Prefix",
         "TrainingData": "NewObjects",
+        "InputBytes": "1024",  # the size the notification gives
     }
     # While it runs, 50 uploads arrive in batches of every size: all acknowledged, none started.
     burst = [message(f"{DATA_PREFIX}burst/{n:03d}.csv", "v1") for n in range(50)]

@@ -54,6 +54,7 @@ def test_one_upload_starts_one_run_with_bucket_and_key(targets, lambda_context):
         "InputKey": f"{DATA_PREFIX}abalone.csv",
         "InputDataType": "S3Prefix",
         "TrainingData": "NewObjects",
+        "InputBytes": "1024",  # the size the notification gives
     }
     assert execution["PipelineExecutionDisplayName"].startswith("abalone-csv-")
 
