@@ -17,10 +17,11 @@ DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$
 	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)") \
 	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
 	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict) \
-	$(if $(PROCESSING_ENGINE),--processing-engine "$(PROCESSING_ENGINE)")
+	$(if $(PROCESSING_ENGINE),--processing-engine "$(PROCESSING_ENGINE)") \
+	$(if $(SPARK_THRESHOLD_BYTES),--spark-threshold-bytes "$(SPARK_THRESHOLD_BYTES)")
 
 # The Spark look-alike is built when a run may need it: PROCESSING_ENGINE=spark, the tests, the benchmarks.
-SPARK ?= $(filter spark,$(PROCESSING_ENGINE))
+SPARK ?= $(filter spark,$(PROCESSING_ENGINE))$(SPARK_THRESHOLD_BYTES)
 test bench: SPARK = 1
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
@@ -74,8 +75,10 @@ security:
 	UV_PYTHON_DOWNLOADS=never $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov \
 		--file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# Two workers (CI has two cores; most tests wait on a step's own process), a test file per worker:
+# a file's module fixtures (a Spark or a multi-host run shared by its tests) are built once.
 pytest: install step-envs
-	$(RUN) pytest
+	$(RUN) pytest -n 2 --dist loadfile
 
 unit: install step-envs
 	$(RUN) pytest -m "not end_to_end"

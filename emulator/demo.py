@@ -2,7 +2,8 @@
 
     python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT]
                             [--training-data NewObjects|AllObjects] [--id-column COLUMN]
-                            [--no-auto-approve] [--verbose]
+                            [--no-auto-approve] [--processing-engine auto|pandas|spark]
+                            [--spark-threshold-bytes N] [--verbose] [--strict]
 
 moto's server plays AWS; the resources are those template.yaml declares; the pipeline is the real
 definition built with the SageMaker SDK and upserted; the real Lambda handler starts the run; the
@@ -171,19 +172,19 @@ class StepProgress:
             return
         self._end()
         timing = f"{step.seconds:6.1f} s" if step.status != "Skipped" else " " * 8
-        self.say(f"   {step.name:<24} {step.step_type:<14} {step.status:<10}{timing}  {step.detail}")
+        self.say(f"   {step.name:<28} {step.step_type:<14} {step.status:<10}{timing}  {step.detail}")
 
     def _start(self, step: StepResult) -> None:
         """On a terminal the line counts up in place; elsewhere (a log, CI) a line every 10 s."""
         if not self.live:
-            self.say(f"   {step.name:<24} {step.step_type:<14} running ...")
+            self.say(f"   {step.name:<28} {step.step_type:<14} running ...")
         self._stop.clear()
         started = time.monotonic()
 
         def tick() -> None:
             while not self._stop.wait(0.5 if self.live else 10):
                 elapsed = time.monotonic() - started
-                line = f"   {step.name:<24} {step.step_type:<14} running {elapsed:5.1f} s"
+                line = f"   {step.name:<28} {step.step_type:<14} running {elapsed:5.1f} s"
                 if self.live:
                     sys.stdout.write(f"\r{line}")
                     sys.stdout.flush()
@@ -219,6 +220,7 @@ class Demo:
         auto_approve: bool = True,
         id_column: str = "",
         processing_engine: str = "auto",
+        spark_threshold_bytes: int | None = None,
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
@@ -230,6 +232,8 @@ class Demo:
                 "id_column": id_column,
                 "processing_engine": processing_engine,
             }
+            if spark_threshold_bytes is not None:
+                defaults["spark_threshold_bytes"] = spark_threshold_bytes
             if target:
                 defaults["target_column"] = target
             config = local_pipeline_config(deployment, **defaults)
@@ -382,6 +386,8 @@ class Demo:
         if result.failure_reason:
             say(f"  failed at        {result.failure_step}: {result.failure_reason}")
         report = result.data_report or {}
+        if report.get("engine"):
+            say(f"  preprocessed by  {report['engine']}")
         if report.get("problem_type"):
             chosen = report["problem_type"]
             say(f"  problem type     {chosen['chosen']} ({chosen['rule']})")
@@ -482,6 +488,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the ProcessingEngine parameter: pandas, spark (needs `make step-envs SPARK=1`), or auto (by size)",
     )
     parser.add_argument(
+        "--spark-threshold-bytes",
+        type=int,
+        help="the SparkThresholdBytes parameter: auto uses Spark above it "
+        f"(default {PipelineConfig.spark_threshold_bytes:,})",
+    )
+    parser.add_argument(
         "--no-auto-approve",
         action="store_true",
         help="leave new models PendingManualApproval (then no run has a model in production to beat)",
@@ -508,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_approve=not args.no_auto_approve,
         id_column=args.id_column,
         processing_engine=args.processing_engine,
+        spark_threshold_bytes=args.spark_threshold_bytes,
     )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")

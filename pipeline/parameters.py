@@ -127,6 +127,12 @@ PARAMETERS = (
     ),
     Parameter("ProcessingInstanceType", "String", "instance type of Preprocess and Evaluate", default="ml.m5.xlarge"),
     Parameter("ProcessingInstanceCount", "Integer", "instance count of the Spark Preprocess", default=1),
+    Parameter(
+        "ProcessingVolumeSizeInGB",
+        "Integer",
+        "disk of each Preprocess and Evaluate instance, in GB: each Preprocess instance downloads the whole input",
+        default=30,
+    ),
     Parameter("TrainingInstanceType", "String", "instance type of Train", default="ml.m5.xlarge"),
     Parameter(
         "TrainingInstanceCount",

@@ -164,8 +164,9 @@ def _trains_on(
     ordered: tuple[UploadedObject, ...], values: RunValues, every: bool, listed: tuple[ListedObject, ...]
 ) -> str:
     if listed:
+        objects = f"{len(listed)} object{'s' if len(listed) > 1 else ''}"
         return (
-            f"the {len(listed)} objects ({values.input_bytes:,} bytes) under s3://{values.bucket}/{values.prefix} "
+            f"the {objects} ({values.input_bytes:,} bytes) under s3://{values.bucket}/{values.prefix} "
             f"when it started (TrainingData={ALL_OBJECTS})"
         )
     if every:
