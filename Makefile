@@ -41,7 +41,7 @@ install: .venv/.installed
 
 # Look-alikes of the SageMaker images the pipeline's steps run in: their Python and libraries
 # (pipeline/images.py), from interpreters on this machine. A missing one is named, with how to get it.
-# `make step-envs SPARK=1` adds the Spark image's (with a JDK, ~300 MB): only Spark's tests and bench need it.
+# `make step-envs SPARK=1` adds the Spark image's (with a JDK, 583 MB): only Spark's tests and bench need it.
 step-envs: install
 	UV=$(UV) $(RUN) python -m emulator.step_environments $(if $(SPARK),--spark)
 
