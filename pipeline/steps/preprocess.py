@@ -944,23 +944,35 @@ def main(argv: list[str] | None = None) -> int:
         report["engine"] = ENGINE
         write_outputs(args.base_dir, report, parts, max(args.part_files, 1))
     except DataRefused as refused:
-        refusal = {"accepted": False, "reason": str(refused), "target": args.target_column, "engine": ENGINE}
-        write_report(args.base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
-        print(f"REFUSED: {refused}")
-        return 0
+        return write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage)
     except Exception as error:
-        # /opt/ml/output/message beside /opt/ml/processing: SageMaker shows it as the job's ExitMessage.
-        message = args.base_dir.parent / "output" / "message"
-        message.parent.mkdir(parents=True, exist_ok=True)
-        message.write_text(f"{type(error).__name__}: {error}"[:1000], encoding="utf-8")
+        write_exit_message(args.base_dir, error)
         raise
-    chosen = report["problem_type"]
-    print(
-        f"{chosen['chosen']} ({chosen['rule']}): {report['rows']['train']} train, "
-        f"{report['rows']['validation']} validation, {report['rows']['test']} test rows, "
-        f"{len(report['features'])} features"
-    )
+    print(summary(report))
     return 0
+
+
+def write_refusal(base_dir: Path, refused: DataRefused, facts: dict[str, str], lineage: dict[str, Any]) -> int:
+    """A refusal is the step's result, not its failure: the report says why, and CheckData ends the run."""
+    refusal = {"accepted": False, "reason": str(refused), **facts}
+    write_report(base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
+    print(f"REFUSED: {refused}")
+    return 0
+
+
+def write_exit_message(base_dir: Path, error: Exception) -> None:
+    """/opt/ml/output/message beside /opt/ml/processing: SageMaker shows it as the job's ExitMessage."""
+    message = base_dir.parent / "output" / "message"
+    message.parent.mkdir(parents=True, exist_ok=True)
+    message.write_text(f"{type(error).__name__}: {error}"[:1000], encoding="utf-8")
+
+
+def summary(report: dict[str, Any]) -> str:
+    chosen, rows = report["problem_type"], report["rows"]
+    return (
+        f"{chosen['chosen']} ({chosen['rule']}): {rows['train']} train, {rows['validation']} validation, "
+        f"{rows['test']} test rows, {len(report['features'])} features"
+    )
 
 
 if __name__ == "__main__":

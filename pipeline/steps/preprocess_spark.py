@@ -807,22 +807,11 @@ def main(argv: list[str] | None = None) -> int:
             write_splits(rows, output, args.base_dir)
         pp.write_report(args.base_dir, {**report, "lineage": lineage, "engine": ENGINE})
     except pp.DataRefused as refused:
-        refusal = {"accepted": False, "reason": str(refused), "target": args.target_column, "engine": ENGINE}
-        pp.write_report(args.base_dir, {**refusal, "lineage": lineage} if lineage else refusal)
-        print(f"REFUSED: {refused}")
-        return 0
+        return int(pp.write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage))
     except Exception as error:
-        # /opt/ml/output/message beside /opt/ml/processing: SageMaker shows it as the job's ExitMessage.
-        message = args.base_dir.parent / "output" / "message"
-        message.parent.mkdir(parents=True, exist_ok=True)
-        message.write_text(f"{type(error).__name__}: {error}"[:1000], encoding="utf-8")
+        pp.write_exit_message(args.base_dir, error)
         raise
-    chosen = report["problem_type"]
-    print(
-        f"{chosen['chosen']} ({chosen['rule']}): {report['rows']['train']} train, "
-        f"{report['rows']['validation']} validation, {report['rows']['test']} test rows, "
-        f"{len(report['features'])} features"
-    )
+    print(pp.summary(report))
     return 0
 
 
