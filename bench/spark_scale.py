@@ -1,6 +1,7 @@
 """P11 and P14: the Spark Preprocess at 1x, 2x and 4x a base size of synthetic data, the pandas one beside it.
 
-    python -m bench.spark_scale [base MB]        (or SPARK_SCALE_BASE_MB; default 250: 250 MB, 500 MB, 1 GB)
+    python -m bench.spark_scale [base MB]        (or SPARK_SCALE_BASE_MB; default 50: 50, 100, 200 MB,
+                                                  about 30 minutes of Spark on 2 cores)
 
 Each engine runs in its image's look-alike (the Spark one as the local runner runs a PySparkProcessor
 job: local mode, two worker threads, a 1 GiB heap) on the same files: 20 columns, one of them an
@@ -162,5 +163,5 @@ def figures(runs: dict[str, dict[int, Run]], base_mb: float) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    base = float(sys.argv[1]) if len(sys.argv) > 1 else float(os.environ.get("SPARK_SCALE_BASE_MB", "250"))
+    base = float(sys.argv[1]) if len(sys.argv) > 1 else float(os.environ.get("SPARK_SCALE_BASE_MB", "50"))
     print(json.dumps([figure.as_dict() for figure in measure(base)]))
