@@ -191,6 +191,7 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
                 "input": f"s3://data/{DATA_PREFIX}",
                 "objects": [{"key": f"{DATA_PREFIX}day{n}.csv"} for n in range(5)],
             },
+            "engine": "spark",
         },
     )
     put_run_report(
@@ -217,6 +218,7 @@ def test_a_challenger_worse_than_production_reads_as_a_normal_end_with_both_metr
         f"Decision:  {summary}\n"
         f"Data:      5 object(s) from s3://data/{DATA_PREFIX}: {DATA_PREFIX}day0.csv, "
         f"{DATA_PREFIX}day1.csv, {DATA_PREFIX}day2.csv and 2 more\n"
+        "Engine:    spark (ProcessingEngine)\n"  # which Preprocess ran, as ProcessingEngine auto chose
     ) in notification["message"]
 
 

@@ -166,6 +166,8 @@ def _what_it_learned(reports: RunReports | None) -> list[str]:
         keys = [o.get("key") for o in lineage["objects"]]
         shown = ", ".join(str(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
         lines.append(f"Data:      {len(keys)} object(s) from {lineage.get('input')}: {shown}")
+    if data_report.get("engine"):
+        lines.append(f"Engine:    {data_report['engine']} (ProcessingEngine)")
     return lines
 
 
