@@ -303,7 +303,10 @@ class LocalPipelineRunner:
         hosts = host_names(int(resources.get("InstanceCount", 1)))
         # Each host's /opt/ml (input/data/<channel>, input/config, model, output) is a folder of the run.
         folders = {host: self._scratch / step["Name"] / host for host in hosts}
-        objects = {channel["ChannelName"]: self._objects(channel) for channel in arguments["InputDataConfig"]}
+        objects = {
+            channel["ChannelName"]: self._objects(channel["DataSource"]["S3DataSource"]["S3Uri"])
+            for channel in arguments["InputDataConfig"]
+        }
         # Locally every host is this machine: the hosts' names resolve to 127.0.0.1, on ports of their own.
         local = ("--local-address", LOCAL_ADDRESS, "--local-port", str(free_port_pair()))
         commands = {
@@ -345,16 +348,6 @@ class LocalPipelineRunner:
         bucket, key = _split_uri(model_uri)
         self._s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
 
-    def _objects(self, channel: dict[str, Any]) -> list[str]:
-        """The keys of a channel's S3 prefix; a prefix with no object fails the job, as on SageMaker."""
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        bucket, prefix = _split_uri(uri)
-        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-        if not keys:
-            raise StepFailed(f"no object found at {uri}")
-        return keys
-
     def _prepare_host(
         self, arguments: dict[str, Any], hosts: list[str], index: int, objects: dict[str, list[str]], base: Path
     ) -> list[str]:
@@ -365,12 +358,8 @@ class LocalPipelineRunner:
             name, source = channel["ChannelName"], channel["DataSource"]["S3DataSource"]
             bucket, prefix = _split_uri(source["S3Uri"])
             local = base / "input" / "data" / name
-            local.mkdir(parents=True, exist_ok=True)
             distribution = source.get("S3DataDistributionType", REPLICATED)
-            for key in share(objects[name], distribution, len(hosts), index):
-                target = local / (key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1])
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._s3.download_file(bucket, key, str(target))
+            self._download_keys(bucket, prefix, share(objects[name], distribution, len(hosts), index), local)
             command += ["--channel", f"{name}={local}"]
         config = base / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
@@ -428,17 +417,25 @@ class LocalPipelineRunner:
 
     def _download(self, uri: str, local_dir: Path) -> None:
         bucket, prefix = _split_uri(uri)
-        local_dir.mkdir(parents=True, exist_ok=True)
-        found = False
-        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                found = True
-                relative = item["Key"][len(prefix) :].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
-                target = local_dir / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._s3.download_file(bucket, item["Key"], str(target))
-        if not found:
+        self._download_keys(bucket, prefix, self._objects(uri), local_dir)
+
+    def _objects(self, uri: str) -> list[str]:
+        """The keys under an S3 prefix; a prefix with no object fails the job, as on SageMaker."""
+        bucket, prefix = _split_uri(uri)
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        if not keys:
             raise StepFailed(f"no object found at {uri}")
+        return keys
+
+    def _download_keys(self, bucket: str, prefix: str, keys: list[str], local_dir: Path) -> None:
+        """Each key into ``local_dir`` at its path below ``prefix`` (a key that is the prefix itself: by its
+        file name), as SageMaker copies an S3Prefix input."""
+        local_dir.mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            target = local_dir / (key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._s3.download_file(bucket, key, str(target))
 
     def _download_manifest(self, uri: str, local_dir: Path) -> None:
         """SageMaker's ManifestFile: [{"prefix": "s3://bucket/p/"}, "key1", ...], keys relative to the prefix."""
