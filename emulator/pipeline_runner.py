@@ -652,13 +652,27 @@ def _container_command(
     return [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:]], job_environment
 
 
+def _xgboost_message(text: str) -> str:
+    """xgboost's own errors (XGBoostError) are "[time] file:line: reason", or a chain of
+    "- [file:line|time]: reason" lines, then a "Stack trace:" of native frames: the reasons, on one line."""
+    reasons = [line.partition("]:")[2].strip() for line in text.splitlines() if line.startswith("- [")]
+    if any(reasons):
+        return "; ".join(reason for reason in reasons if reason)
+    last = text.splitlines()[-1]
+    located = re.search(r"\[\d\d:\d\d:\d\d\] \S+:\d+: (.+)$", last)
+    return located.group(1) if located else last
+
+
 def _exit_message(completed: subprocess.CompletedProcess[str], message_file: Path) -> str:
     """What SageMaker would show: the container's message file, else the last line it printed.
 
     A built-in algorithm's failure file is "framework error: ", a traceback and the message: the message.
     """
     if message_file.exists() and message_file.read_text(encoding="utf-8").strip():
-        lines = message_file.read_text(encoding="utf-8").strip().splitlines()
-        return lines[-1] if lines[0].startswith("framework error:") else lines[0]
+        text = message_file.read_text(encoding="utf-8").strip()
+        if not text.startswith("framework error:"):
+            return text.splitlines()[0]
+        head, native, _ = text.partition("\nStack trace:")
+        return _xgboost_message(head) if native else text.splitlines()[-1]
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit code {completed.returncode}"

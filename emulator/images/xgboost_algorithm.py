@@ -47,7 +47,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -464,16 +464,30 @@ def ring(hosts: list[str], current: str, network: Network, port: int) -> Iterato
     else:
         worker_args = {"dmlc_tracker_uri": network.resolve(master), "dmlc_tracker_port": port}
     worker_args |= {"dmlc_task_id": str(ordered.index(current)), "dmlc_timeout": WORKER_TIMEOUT}
-    context = _join(worker_args)
+    try:
+        context = _join(worker_args)
+    except Exception:
+        _cleanup(tracker)
+        raise
     try:
         yield is_master, _exchange
     finally:
-        context.__exit__(None, None, None)
-        if tracker is not None:
-            try:
-                tracker.wait_for(timeout=5)
-            finally:
-                tracker.free()
+        try:
+            context.__exit__(None, None, None)
+        except Exception:  # Rabit.stop logs it and goes on
+            logging.exception("CommunicatorContext exit failed")
+        _cleanup(tracker)
+
+
+def _cleanup(tracker: Any) -> None:
+    """Rabit._cleanup: the master waits up to 5 s for its tracker, then frees it; neither may fail the job
+    (both `except Exception: pass`), so a host slow to leave the ring never fails the training."""
+    if tracker is None:
+        return
+    with suppress(Exception):
+        tracker.wait_for(timeout=5)
+    with suppress(Exception):
+        tracker.free()
 
 
 def _join(worker_args: dict[str, Any]) -> Any:

@@ -66,13 +66,17 @@ def train_step(definition: str, channels: dict[str, str], validation_distributio
 
 
 def run(definition: str, instances: int, channels: dict[str, str], **options: str) -> RunResult:
+    return run_steps([train_step(definition, channels, **options)], instances)
+
+
+def run_steps(steps: list[dict[str, Any]], instances: int) -> RunResult:
     pipeline = {
         "Version": "2020-12-01",
         "Parameters": [
             {"Name": "TrainingInstanceCount", "Type": "Integer", "DefaultValue": 1},
             {"Name": "TrainingInstanceType", "Type": "String", "DefaultValue": "ml.m5.xlarge"},
         ],
-        "Steps": [train_step(definition, channels, **options)],
+        "Steps": steps,
     }
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     name = f"train-{uuid.uuid4().hex[:8]}"
@@ -168,6 +172,17 @@ def test_one_host_failing_fails_the_step_with_its_reason_and_stops_the_others(de
     assert (result.status, result.failure_step) == ("Failed", "Train")
     assert result.failure_reason == "Train: Hidden file found in the data path! Remove that before training."
     assert result.seconds < 60
+
+
+def test_an_error_of_xgboost_itself_fails_the_step_with_its_one_line_reason(definition, data, image_environments):
+    channels = {"train": put_parts("train", data["train"], 2)}
+    step = train_step(definition, channels)
+    step["Arguments"]["HyperParameters"]["updater"] = "grow_nonsense"  # the algorithm passes it on to xgboost
+
+    result = run_steps([step], 2)
+
+    assert (result.status, result.failure_step) == ("Failed", "Train")
+    assert result.failure_reason == "Train: Unknown tree updater grow_nonsense"
 
 
 @given(
