@@ -343,13 +343,16 @@ class _Steps:
         from sagemaker.train import ModelTrainer
         from sagemaker.train.configs import Compute, InputData, OutputDataConfig, S3DataSource, StoppingCondition
 
-        # Each host trains on its own 1/n of the train split's part files (ShardedByS3Key); every host
-        # gets the whole validation split: the 3.2-0 algorithm leaves a host without validation data
-        # out of the training ring (aws/sagemaker-xgboost-container, algorithm_mode/train.py,
-        # `missing_validation_data`, PR #399). The SDK writes FullyReplicated for a plain URI, so the
-        # distribution is given through an S3DataSource (sagemaker/train/model_trainer.py,
-        # create_input_data_channel).
-        distribution = {"train": "ShardedByS3Key", "validation": "FullyReplicated"}
+        # Each host gets its own 1/n of the part files of both splits (ShardedByS3Key). Preprocess
+        # writes train and validation as the same number of part files (one per host, none empty:
+        # preprocess.py, check_shards), and AWS gives every instance objects when there are at least
+        # as many objects as instances (API S3DataSource: "Don't choose more ML compute instances for
+        # training than available S3 objects. If you do, some nodes won't get any data"), so every
+        # host has validation rows: the 3.2-0 algorithm leaves a host without them out of training
+        # (aws/sagemaker-xgboost-container, algorithm_mode/train.py, `missing_validation_data`, PR
+        # #399). The SDK writes FullyReplicated for a plain URI, so the distribution is given through
+        # an S3DataSource (sagemaker/train/model_trainer.py, create_input_data_channel).
+        distribution = {"train": "ShardedByS3Key", "validation": "ShardedByS3Key"}
         trainer = ModelTrainer(
             training_image=self.images[XGBOOST],
             compute=Compute(

@@ -842,6 +842,20 @@ def assign_splits(table: pd.DataFrame, target: str, id_column: str) -> tuple[pd.
     return split, counts
 
 
+def check_shards(rows: dict[str, int], part_files: int) -> None:
+    """Refused when the train or validation split has fewer rows than part files. The pipeline writes
+    one part file per training instance, and each instance trains on its share of both splits' files
+    (ShardedByS3Key): an empty part would leave an instance without rows, and the 3.2-0 algorithm
+    drops an instance without validation rows from training, with the training rows it was given."""
+    for name in ("train", "validation"):
+        if rows[name] < part_files:
+            raise DataRefused(
+                f"the {name} split has {rows[name]} rows, fewer than TrainingInstanceCount ({part_files}): "
+                "every training instance needs rows of both the train and the validation split; "
+                "train on fewer instances"
+            )
+
+
 def empty_split(name: str, rows: int, distinct: int, id_column: str) -> DataRefused:
     return DataRefused(
         f"the {name} split would be empty: {rows} usable data rows, {distinct} distinct "
@@ -940,6 +954,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lineage = objects_read(input_dir, *data_input(args.base_dir))
         report, parts = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
+        check_shards(report["rows"], max(args.part_files, 1))
         report["lineage"] = lineage
         report["engine"] = ENGINE
         write_outputs(args.base_dir, report, parts, max(args.part_files, 1))

@@ -564,6 +564,18 @@ def check_splits(records: DataFrame, plan: Plan, stats: dict[str, Any]) -> None:
         raise pp.empty_split(empty[0], stats["used"], distinct, plan.id_column)
 
 
+def split_starts(records: DataFrame) -> dict[tuple[int, int], int]:
+    """Where each partition's rows of each split start in that split: one count per partition and split."""
+    split_index = {name: n for n, (name, _) in enumerate(pp.SPLIT_BUCKETS)}
+    counted_rows = records.where("kept").groupBy(F.spark_partition_id().alias("partition"), "split").count()
+    starts, seen = {}, dict.fromkeys(split_index.values(), 0)
+    for row in sorted(counted_rows.collect(), key=lambda row: row["partition"]):
+        split = split_index[row["split"]]
+        starts[(row["partition"], split)] = seen[split]
+        seen[split] += row["count"]
+    return starts
+
+
 # -- the splits, written a partition at a time (the workers) -----------------------------------------
 
 
@@ -576,6 +588,7 @@ class Output:
     classes: dict[Any, int]  # a class's key to its index (empty: regression)
     numeric_label: bool
     part_files: int
+    starts: dict[tuple[int, int], int]  # (partition, split index) -> the split's rows in earlier partitions
 
 
 def number_text(value: float) -> str:
@@ -585,9 +598,10 @@ def number_text(value: float) -> str:
 def encoded_lines(
     output: Output, index: int, rows: Iterable[tuple[int, tuple[str | None, ...]]]
 ) -> Iterator[tuple[int, str]]:
-    """Each kept row as a CSV line (label first), keyed by its part file: split index * part files + part."""
+    """Each kept row as a CSV line (label first), keyed by its part file: split index * part files + part.
+    Row k of a split (counted over every partition in order) goes to part k mod N, as in preprocess.py."""
     plan, parts = output.plan, output.part_files
-    dealt = dict.fromkeys(range(len(pp.SPLIT_BUCKETS)), index)  # each partition starts its turn elsewhere
+    dealt = {split: output.starts.get((index, split), 0) for split in range(len(pp.SPLIT_BUCKETS))}
     for _, batch in batches(plan, rows, index):
         label_text, label_number = target_of(batch[plan.target])
         kept = label_text.notna().to_numpy()
@@ -603,11 +617,11 @@ def encoded_lines(
             [n for n, k in zip(names, kept, strict=True) if k], labels, features.tolist(), strict=True
         ):
             split = split_index[name]
-            dealt[split] += 1
             line = ",".join(
                 [number_text(label), *(number_text(v) if v.is_integer() else str(np.float32(v)) for v in row)]
             )
             yield split * parts + dealt[split] % parts, line
+            dealt[split] += 1
 
 
 def write_part(folders: dict[str, str], parts: int, key: int, lines: Iterable[tuple[int, str]]) -> Iterator[int]:
@@ -772,7 +786,8 @@ def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace)
     rows_report |= {"used": stats["used"], **{name: stats[name] for name, _ in pp.SPLIT_BUCKETS}}
     decisions = pp.Decisions(target, args.problem_type, chosen, rule, id_column, mapping)
     report.update(pp.accepted_report(decisions, rows_report, baseline(records, chosen, classes, numeric), encoder))
-    return report, rows, Output(plan, encoder, classes, numeric, max(args.part_files, 1))
+    pp.check_shards(rows_report, max(args.part_files, 1))
+    return report, rows, Output(plan, encoder, classes, numeric, max(args.part_files, 1), split_starts(records))
 
 
 @contextmanager

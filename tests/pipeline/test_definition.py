@@ -85,11 +85,11 @@ def test_training_uses_the_built_in_xgboost_with_the_objective_the_data_report_c
         assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
         assert [c["ChannelName"] for c in train["InputDataConfig"]] == ["train", "validation"]
         assert {c["ContentType"] for c in train["InputDataConfig"]} == {"text/csv"}
-        # Each host its share of the train split's part files; every host the whole validation split.
+        # Each host its share of both splits' part files.
         sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in train["InputDataConfig"]}
         assert {name: source["S3DataDistributionType"] for name, source in sources.items()} == {
             "train": "ShardedByS3Key",
-            "validation": "FullyReplicated",
+            "validation": "ShardedByS3Key",
         }
         assert train["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
     common = {"num_round": "50", "max_depth": "5", "eta": "0.2", "subsample": "0.7"}

@@ -180,16 +180,17 @@ def test_the_messy_case_exercises_what_it_claims(both_engines):
     assert report_of(both_engines["two files"][1])["columns_not_in_every_file"] == {"note": "only in b.csv: dropped"}
 
 
+@pytest.mark.parametrize("case", ["friedman", "two files"])  # one input partition, and several
 @pytest.mark.parametrize("engine", [0, 1], ids=["pandas", "spark"])
-def test_each_split_is_written_as_at_least_n_part_files_of_similar_size(both_engines, engine):
-    base = both_engines["friedman"][engine]
+def test_each_split_is_written_as_n_part_files_a_row_apart_at_most(both_engines, engine, case):
+    base = both_engines[case][engine]
 
     for split in SPLITS:
         files = sorted((base / split).glob("*.csv"))
         assert [path.name for path in files] == part_file_names(split, PART_FILES)
         lines = [len(path.read_text().splitlines()) for path in files]
         assert min(lines) > 0
-        assert max(lines) <= 2 * min(lines)  # a row apart in fact for pandas; Spark deals each partition in turn
+        assert max(lines) - min(lines) <= 1  # the split's rows dealt to the part files in turn
 
 
 @pytest.mark.parametrize(("files", "reason"), REFUSALS)
@@ -207,6 +208,26 @@ def test_the_spark_engine_refuses_bad_data_with_the_pandas_engines_one_line(spar
     }
     assert f"REFUSED: {reason}" in result.stdout
     assert not (base / "train").exists()
+
+
+def test_both_engines_refuse_fewer_validation_rows_than_training_instances(run_step, spark_python, tmp_path):
+    """40 rows give about 6 validation rows: 7 instances would leave one without validation rows."""
+    files = [("friedman.csv", friedman_csv(rows=40, noise=1.0))]
+    arguments = ("--target-column", "target", "--part-files")
+    pandas_base, spark_base = with_input(tmp_path / "pandas", files), with_input(tmp_path / "spark", files)
+    run_step("preprocess.py", pandas_base, *arguments, "2")
+    validation_rows = report_of(pandas_base)["rows"]["validation"]
+    instances = str(validation_rows + 1)
+
+    by_pandas = run_step("preprocess.py", pandas_base, *arguments, instances)
+    by_spark = run_spark(spark_python, spark_base, *arguments, instances)
+
+    assert by_pandas.returncode == by_spark.returncode == 0, by_spark.stderr[-3000:]
+    reason = (
+        f"the validation split has {validation_rows} rows, fewer than TrainingInstanceCount ({instances}): "
+        "every training instance needs rows of both the train and the validation split; train on fewer instances"
+    )
+    assert report_of(pandas_base)["reason"] == report_of(spark_base)["reason"] == reason
 
 
 # -- through the local runner ------------------------------------------------------------------------------
