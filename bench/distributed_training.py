@@ -2,8 +2,9 @@
 
 Bench-only (minutes at the base size). The imitated 3.2-0 algorithm runs in the XGBoost image's
 look-alike, each host a process with its own /opt/ml folder, its resourceconfig.json and its
-ShardedByS3Key share of the train split's part files, joined by xgboost's tracker as the local runner
-joins them (emulator/training_hosts.py); the validation split goes whole to every host.
+share of the train and validation splits' part files as the pipeline's Train step distributes them
+(pipeline/definition.py, TRAINING_CHANNELS), joined by xgboost's tracker as the local runner joins
+them (emulator/training_hosts.py).
 
 - P12: the largest peak resident memory of the 4 hosts / the single host's peak (goal <= 0.4);
 - P13: |AUC of the 4-host model - AUC of the 1-host model| / the 1-host AUC, both on the same test
@@ -30,8 +31,6 @@ from emulator.pipeline_runner import ALGORITHM_SCRIPT
 from emulator.step_environments import environment
 from emulator.training_hosts import (
     LOCAL_ADDRESS,
-    REPLICATED,
-    SHARDED,
     first_failure,
     free_port_pair,
     host_names,
@@ -39,12 +38,12 @@ from emulator.training_hosts import (
     run_hosts,
     share,
 )
-from pipeline.definition import HYPERPARAMETERS
+from pipeline.definition import HYPERPARAMETERS, TRAINING_CHANNELS
 from pipeline.images import XGBOOST
 
 BASE_ROWS = 2_000_000  # x 20 features: about 400 MB of CSV for the train split
 FEATURES = 20
-PART_FILES = 4  # the train split as Preprocess writes it for 4 instances
+PART_FILES = 4  # each split as Preprocess writes it for 4 instances
 WRITE_ROWS = 250_000
 # Runs a command and prints the peak resident memory of that child, in KiB.
 PEAK = (
@@ -84,8 +83,9 @@ def train(data: Path, work: Path, instances: int) -> tuple[float, list[float], P
     commands = {}
     for index, host in enumerate(hosts):
         base = work / host
+        (work / f"{host}-tmp").mkdir(parents=True)
         channels = []
-        for channel, distribution in (("train", SHARDED), ("validation", REPLICATED)):
+        for channel, distribution in TRAINING_CHANNELS.items():
             folder = base / "input" / "data" / channel
             folder.mkdir(parents=True)
             files = sorted(path.name for path in (data / channel).iterdir())
@@ -106,7 +106,9 @@ def train(data: Path, work: Path, instances: int) -> tuple[float, list[float], P
             *("--model-dir", str(base / "model"), "--failure-file", str(base / "output" / "failure")),
         ]
     started = time.monotonic()
-    outcomes = run_hosts(commands, dict(os.environ), timeout=3600)
+    # Each host a TMPDIR of its own, as the local runner gives it (emulator/pipeline_runner.py, _own_tmp).
+    environments = {host: {**os.environ, "TMPDIR": str(work / f"{host}-tmp")} for host in hosts}
+    outcomes = run_hosts(commands, environments, timeout=3600)
     seconds = time.monotonic() - started
     failed = first_failure(outcomes)
     if failed is not None:
@@ -131,7 +133,7 @@ def measure(count: int) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-training-") as scratch:
         data = Path(scratch) / "data"
         write_split(data / "train", count, 1, PART_FILES)
-        write_split(data / "validation", max(count // 5, 1), 2, 1)
+        write_split(data / "validation", max(count // 5, 1), 2, PART_FILES)
         test = rows(max(count // 5, 1_000), 3)
         one_seconds, [one_peak], one_model = train(data, Path(scratch) / "one", 1)
         four_seconds, four_peaks, four_model = train(data, Path(scratch) / "four", 4)

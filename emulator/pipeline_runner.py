@@ -248,7 +248,9 @@ class LocalPipelineRunner:
             else:
                 self._download(s3_input["S3Uri"], local)
         command, job_environment = _container_command(step["Name"], arguments, python, base)
-        completed = self._run_in_image(command, {**job_environment, "OPT_ML_FOLDER": str(base)}, base)
+        completed = self._run_in_image(
+            command, {**job_environment, "OPT_ML_FOLDER": str(base), **_own_tmp(base.parent.parent / "tmp")}, base
+        )
         if completed.returncode != 0:
             raise StepFailed(f"{step['Name']}: {_exit_message(completed, _local(base, '/opt/ml/output/message'))}")
         outputs = {}
@@ -320,7 +322,10 @@ class LocalPipelineRunner:
         }
         limit = float(arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 3600))
         try:
-            outcomes = run_hosts(commands, self._job_environment(), limit)
+            environments = {
+                host: self._job_environment() | _own_tmp(folders[host].parent / f"{host}-tmp") for host in hosts
+            }
+            outcomes = run_hosts(commands, environments, limit)
         except JobStopped as stopped:
             raise StepFailed(f"{step['Name']}: {stopped}") from None
         failed = first_failure(outcomes)
@@ -650,6 +655,16 @@ def _container_command(
             f"{name}: the local runner runs Python programs and Spark apps only; this job's entrypoint is {entrypoint}"
         )
     return [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:]], job_environment
+
+
+def _own_tmp(folder: Path) -> dict[str, str]:
+    """A container's /tmp is its own. Locally its programs get a folder of their own as TMPDIR, since
+    what they do in a shared /tmp can race with other processes': the built-in algorithm makes a
+    folder there for each channel, and xgboost lists the parent of the folder it is given, failing on
+    an entry that goes away meanwhile (dmlc-core, src/io/input_split_base.cc, ConvertToURIs, then
+    LocalFileSystem::GetPathInfo on every entry)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"TMPDIR": str(folder)}
 
 
 def _xgboost_message(text: str) -> str:

@@ -86,8 +86,11 @@ class JobStopped(RuntimeError):
     """The job ran past its maximum runtime; every host was stopped."""
 
 
-def run_hosts(commands: dict[str, list[str]], environment: dict[str, str], timeout: float) -> dict[str, HostOutcome]:
-    """Start every host's command at once; wait for all, stopping the rest as soon as one fails.
+def run_hosts(
+    commands: dict[str, list[str]], environments: dict[str, dict[str, str]], timeout: float
+) -> dict[str, HostOutcome]:
+    """Start every host's command, with its environment, at once; wait for all, stopping the rest as
+    soon as one fails.
 
     Raises JobStopped when ``timeout`` seconds pass first (SageMaker's MaxRuntimeInSeconds).
     Each host's output goes to a file, so that a chatty host never blocks on a full pipe.
@@ -99,7 +102,7 @@ def run_hosts(commands: dict[str, list[str]], environment: dict[str, str], timeo
         }
         processes = {
             host: subprocess.Popen(  # noqa: S603 - the look-alike's interpreter and this project's script
-                command, stdout=outputs[host][0], stderr=outputs[host][1], text=True, env=environment
+                command, stdout=outputs[host][0], stderr=outputs[host][1], text=True, env=environments[host]
             )
             for host, command in commands.items()
         }

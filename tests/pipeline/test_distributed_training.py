@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import tarfile
+import tempfile
+import threading
 import uuid
 from typing import Any
 
@@ -183,6 +186,28 @@ def test_an_error_of_xgboost_itself_fails_the_step_with_its_one_line_reason(defi
 
     assert (result.status, result.failure_step) == ("Failed", "Train")
     assert result.failure_reason == "Train: Unknown tree updater grow_nonsense"
+
+
+def test_hosts_read_their_data_while_other_programs_come_and_go_in_tmp(definition, data, image_environments):
+    """Each container has a /tmp of its own: what others do in this machine's /tmp cannot fail a host."""
+    channels = {name: put_parts(name, data[name], 2) for name in ("train", "validation")}
+    stop = threading.Event()
+
+    def come_and_go() -> None:  # folders made and removed in /tmp, hundreds at a time
+        while not stop.is_set():
+            folders = [tempfile.mkdtemp(prefix="other-program-") for _ in range(300)]
+            for folder in folders:
+                os.rmdir(folder)
+
+    others = threading.Thread(target=come_and_go)
+    others.start()
+    try:
+        result = run(definition, 2, channels)
+    finally:
+        stop.set()
+        others.join()
+
+    assert result.status == "Succeeded", result.failure_reason
 
 
 @given(
