@@ -18,7 +18,8 @@ DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$
 	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
 	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict) \
 	$(if $(PROCESSING_ENGINE),--processing-engine "$(PROCESSING_ENGINE)") \
-	$(if $(SPARK_THRESHOLD_BYTES),--spark-threshold-bytes "$(SPARK_THRESHOLD_BYTES)")
+	$(if $(SPARK_THRESHOLD_BYTES),--spark-threshold-bytes "$(SPARK_THRESHOLD_BYTES)") \
+	$(if $(TRAINING_INSTANCE_COUNT),--training-instance-count "$(TRAINING_INSTANCE_COUNT)")
 
 # The Spark look-alike is built when a run may need it: PROCESSING_ENGINE=spark, the tests, the benchmarks.
 SPARK ?= $(filter spark,$(PROCESSING_ENGINE))$(SPARK_THRESHOLD_BYTES)

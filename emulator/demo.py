@@ -3,7 +3,8 @@
     python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT]
                             [--training-data NewObjects|AllObjects] [--id-column COLUMN]
                             [--no-auto-approve] [--processing-engine auto|pandas|spark]
-                            [--spark-threshold-bytes N] [--verbose] [--strict]
+                            [--spark-threshold-bytes N] [--training-instance-count N]
+                            [--verbose] [--strict]
 
 moto's server plays AWS; the resources are those template.yaml declares; the pipeline is the real
 definition built with the SageMaker SDK and upserted; the real Lambda handler starts the run; the
@@ -221,6 +222,7 @@ class Demo:
         id_column: str = "",
         processing_engine: str = "auto",
         spark_threshold_bytes: int | None = None,
+        training_instance_count: int = 1,
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
@@ -231,6 +233,7 @@ class Demo:
                 "auto_approve": auto_approve,
                 "id_column": id_column,
                 "processing_engine": processing_engine,
+                "training_instance_count": training_instance_count,
             }
             if spark_threshold_bytes is not None:
                 defaults["spark_threshold_bytes"] = spark_threshold_bytes
@@ -344,6 +347,7 @@ class Demo:
             f"processing engine  {config.processing_engine}"
             + (f"   (Spark above {config.spark_threshold_bytes:,} bytes)" if config.processing_engine == "auto" else "")
         )
+        self.say(f"training hosts     {config.training_instance_count}")
         self.say(
             f"training data      {deployment.parameters['TrainingData']}   "
             f"AutoApprove {str(config.auto_approve).lower()}"
@@ -494,6 +498,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"(default {PipelineConfig.spark_threshold_bytes:,})",
     )
     parser.add_argument(
+        "--training-instance-count",
+        type=int,
+        default=PipelineConfig.training_instance_count,
+        help="the TrainingInstanceCount parameter: Train runs as this many hosts, each a process here",
+    )
+    parser.add_argument(
         "--no-auto-approve",
         action="store_true",
         help="leave new models PendingManualApproval (then no run has a model in production to beat)",
@@ -504,6 +514,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for path in args.data:
         if not path.is_file():
             parser.error(f"--data {path}: no such file")
+    if args.training_instance_count < 1:
+        parser.error(f"--training-instance-count {args.training_instance_count}: at least 1")
     return args
 
 
@@ -521,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         id_column=args.id_column,
         processing_engine=args.processing_engine,
         spark_threshold_bytes=args.spark_threshold_bytes,
+        training_instance_count=args.training_instance_count,
     )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")

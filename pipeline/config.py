@@ -45,6 +45,8 @@ class PipelineConfig:
     # auto: Spark when the run's input (InputBytes) is larger than spark_threshold_bytes.
     processing_engine: str = "auto"  # auto | pandas | spark
     spark_threshold_bytes: int = 1024**3
+    # Train's instances; Preprocess writes each split as one part file per instance.
+    training_instance_count: int = 1
 
     @property
     def artifacts_uri(self) -> str:

@@ -52,6 +52,17 @@ from pipeline.steps.reports import (
 HYPERPARAMETERS = {"num_round": 50, "max_depth": 5, "eta": 0.2, "subsample": 0.7}
 MULTICLASS_OBJECTIVE = {"objective": "multi:softprob", "eval_metric": "mlogloss"}
 MAX_TRAINING_SECONDS = 3600
+
+# Each host gets its own 1/n of the part files of both splits (ShardedByS3Key). Preprocess
+# writes train and validation as the same number of part files (one per host, none empty:
+# preprocess.py, check_shards), and AWS gives every instance objects when there are at least
+# as many objects as instances (API S3DataSource: "Don't choose more ML compute instances for
+# training than available S3 objects. If you do, some nodes won't get any data"), so every
+# host has validation rows: the 3.2-0 algorithm leaves a host without them out of training
+# (aws/sagemaker-xgboost-container, algorithm_mode/train.py, `missing_validation_data`, PR
+# #399). The SDK writes FullyReplicated for a plain URI, so the distribution is given through
+# an S3DataSource (sagemaker/train/model_trainer.py, create_input_data_channel).
+TRAINING_CHANNELS = {"train": "ShardedByS3Key", "validation": "ShardedByS3Key"}  # channel -> distribution
 SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 PROCESSING_DIR = "/opt/ml/processing"
 # Evaluate's script is one file (`code=`); the module that draws the run report reaches the job as an
@@ -343,16 +354,6 @@ class _Steps:
         from sagemaker.train import ModelTrainer
         from sagemaker.train.configs import Compute, InputData, OutputDataConfig, S3DataSource, StoppingCondition
 
-        # Each host gets its own 1/n of the part files of both splits (ShardedByS3Key). Preprocess
-        # writes train and validation as the same number of part files (one per host, none empty:
-        # preprocess.py, check_shards), and AWS gives every instance objects when there are at least
-        # as many objects as instances (API S3DataSource: "Don't choose more ML compute instances for
-        # training than available S3 objects. If you do, some nodes won't get any data"), so every
-        # host has validation rows: the 3.2-0 algorithm leaves a host without them out of training
-        # (aws/sagemaker-xgboost-container, algorithm_mode/train.py, `missing_validation_data`, PR
-        # #399). The SDK writes FullyReplicated for a plain URI, so the distribution is given through
-        # an S3DataSource (sagemaker/train/model_trainer.py, create_input_data_channel).
-        distribution = {"train": "ShardedByS3Key", "validation": "ShardedByS3Key"}
         trainer = ModelTrainer(
             training_image=self.images[XGBOOST],
             compute=Compute(
@@ -375,7 +376,7 @@ class _Steps:
                     ),
                     content_type="text/csv",
                 )
-                for name, shared in distribution.items()
+                for name, shared in TRAINING_CHANNELS.items()
             ],
         )
         return TrainingStep(name=f"Train{suffix}", step_args=trainer.train())

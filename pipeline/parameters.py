@@ -137,8 +137,8 @@ PARAMETERS = (
     Parameter(
         "TrainingInstanceCount",
         "Integer",
-        "instance count of Train; Preprocess writes each split as at least this many part files",
-        default=1,
+        "TrainingInstanceCount: instance count of Train; Preprocess writes each split as this many part files",
+        config_field="training_instance_count",
     ),
 )
 

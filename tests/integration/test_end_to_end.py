@@ -141,6 +141,16 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")
 
 
+def test_the_demo_trains_on_as_many_hosts_as_asked():
+    result = run_demo("--training-instance-count", "3")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "training hosts     3" in result.stdout
+    assert "3 hosts: " in result.stdout  # the Train step's line: what each host did
+    assert "status           Succeeded" in result.stdout
+    assert ", no model in production: registered" in result.stdout
+
+
 def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per_run(tmp_path):
     from sklearn.datasets import load_breast_cancer
 
