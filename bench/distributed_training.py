@@ -41,7 +41,7 @@ from emulator.training_hosts import (
 from pipeline.definition import HYPERPARAMETERS, TRAINING_CHANNELS
 from pipeline.images import XGBOOST
 
-BASE_ROWS = 2_000_000  # x 20 features: about 400 MB of CSV for the train split
+BASE_ROWS = 5_000_000  # x 20 features: about 1 GB of CSV for the train split, the largest of P9's sizes
 FEATURES = 20
 PART_FILES = 4  # each split as Preprocess writes it for 4 instances
 WRITE_ROWS = 250_000

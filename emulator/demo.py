@@ -42,12 +42,13 @@ from emulator.moto_server import REGION, running_moto_server
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult, UnsupportedStep
 from emulator.sample_data import diabetes_csv
 from emulator.status_events import record_in_moto, status_change_event
-from emulator.step_environments import EnvironmentNotReady
+from emulator.step_environments import EnvironmentNotReady, MissingInterpreter, create, environment
 from ops.queues import peek
 from ops.report import download_report
 from pipeline.cli import upsert
 from pipeline.config import PipelineConfig, runs_prefix
 from pipeline.definition import definition_json
+from pipeline.images import SPARK
 from pipeline.parameters import PROCESSING_ENGINES
 from trigger.adapters.dead_letters import REASON_ATTRIBUTE
 from trigger.events import S3EventNotification
@@ -240,6 +241,9 @@ class Demo:
             if target:
                 defaults["target_column"] = target
             config = local_pipeline_config(deployment, **defaults)
+            outcome.problem = self.prepare_spark(config, uploads or [])
+            if outcome.problem:
+                return outcome
             self.say("building the pipeline definition with the SageMaker SDK (offline) ...")
             pipeline_arn = upsert(config, definition_json(config))
             self.show_deployment(deployment, endpoint, pipeline_arn, config)
@@ -332,6 +336,24 @@ class Demo:
         run_ended = _fresh_import("run_ended")
         run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
         return self.show_notifications(deployment, "6.")
+
+    def prepare_spark(self, config: PipelineConfig, uploads: list[Upload]) -> str:
+        """Builds the Spark image's look-alike once when a run may preprocess with Spark: the engine is
+        spark, or auto and the uploads together are over the threshold (with AllObjects a run reads them
+        all). Returns why it could not, or ""."""
+        total = sum(len(upload.body) for upload in uploads)
+        if config.processing_engine == "pandas" or (
+            config.processing_engine == "auto" and total <= config.spark_threshold_bytes
+        ):
+            return ""
+        if not environment(SPARK).is_ready():
+            self.say(f"building the look-alike of {SPARK.repository}:{SPARK.version} (once; a JDK from PyPI) ...")
+            try:
+                create(SPARK, say=self.say)
+            except MissingInterpreter as missing:
+                self.say(f"FAILED: {missing}")
+                return str(missing)
+        return ""
 
     def show_deployment(
         self, deployment: LocalDeployment, endpoint: str, pipeline_arn: str, config: PipelineConfig
@@ -516,6 +538,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--data {path}: no such file")
     if args.training_instance_count < 1:
         parser.error(f"--training-instance-count {args.training_instance_count}: at least 1")
+    if args.spark_threshold_bytes is not None and args.spark_threshold_bytes < 0:
+        parser.error(f"--spark-threshold-bytes {args.spark_threshold_bytes}: at least 0")
     return args
 
 

@@ -441,10 +441,12 @@ def train_on_hosts(
     with_data = [record["host"] for record in told if record["include_in_training"]]
     if not include:  # rabit_run: sys.exit(0), before it counts the hosts with data
         return f"host {current} not used in distributed training: it has no training or validation data"
+    rows = {name: matrix.num_row() for name, matrix in matrices.items() if matrix is not None}
+    share = f"{current}, " + ", ".join(f"{count} {name}" for name, count in rows.items()) + " rows: "
     if len(with_data) == 1:
-        return train_job(values, matrices, model_dir, is_master=True)
+        return share + train_job(values, matrices, model_dir, is_master=True)
     with ring(with_data, current, network, network.port + 1) as (is_master, _):
-        return train_job(values, matrices, model_dir, is_master=is_master)
+        return share + train_job(values, matrices, model_dir, is_master=is_master)
 
 
 @contextmanager

@@ -123,7 +123,10 @@ def test_three_hosts_train_a_model_as_good_as_one_host_does(definition, data, im
     alone, together = run(definition, 1, channels), run(definition, 3, channels)
 
     assert (alone.status, together.status) == ("Succeeded", "Succeeded"), together.failure_reason
-    assert together.steps[-1].detail.startswith("3 hosts: xgboost 3.2.0, 50 rounds")
+    assert together.steps[-1].detail == "3 hosts: " + "; ".join(  # each host's share of each split
+        f"algo-{n}, 1000 train, 200 validation rows: xgboost 3.2.0, 50 rounds, objective binary:logistic"
+        for n in (1, 2, 3)
+    )
     one, three = auc(model_of(alone), data["test"]), auc(model_of(together), data["test"])
     assert one > 0.8
     assert abs(three - one) / one < 0.02
