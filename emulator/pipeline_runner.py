@@ -322,10 +322,7 @@ class LocalPipelineRunner:
         }
         limit = float(arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 3600))
         try:
-            environments = {
-                host: self._job_environment() | _own_tmp(folders[host].parent / f"{host}-tmp") for host in hosts
-            }
-            outcomes = run_hosts(commands, environments, limit)
+            outcomes = run_hosts(commands, {host: self._host_environment(folders[host]) for host in hosts}, limit)
         except JobStopped as stopped:
             raise StepFailed(f"{step['Name']}: {stopped}") from None
         failed = first_failure(outcomes)
@@ -385,6 +382,10 @@ class LocalPipelineRunner:
 
     def _job_environment(self) -> dict[str, str]:
         return {**os.environ, "AWS_ENDPOINT_URL": self._endpoint, "AWS_DEFAULT_REGION": REGION}
+
+    def _host_environment(self, opt_ml: Path) -> dict[str, str]:
+        """A training host's: the job's, and a /tmp of its own beside its /opt/ml."""
+        return self._job_environment() | _own_tmp(opt_ml.parent / f"{opt_ml.name}-tmp")
 
     def _condition(self, step: dict[str, Any], context: _Context) -> str:
         arguments = step["Arguments"]
