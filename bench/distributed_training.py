@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bench.figures import Figure
-from emulator.pipeline_runner import ALGORITHM_SCRIPT
+from emulator.pipeline_runner import ALGORITHM_SCRIPT, own_tmp
 from emulator.step_environments import environment
 from emulator.training_hosts import (
     LOCAL_ADDRESS,
@@ -83,7 +83,6 @@ def train(data: Path, work: Path, instances: int) -> tuple[float, list[float], P
     commands = {}
     for index, host in enumerate(hosts):
         base = work / host
-        (work / f"{host}-tmp").mkdir(parents=True)
         channels = []
         for channel, distribution in TRAINING_CHANNELS.items():
             folder = base / "input" / "data" / channel
@@ -106,8 +105,7 @@ def train(data: Path, work: Path, instances: int) -> tuple[float, list[float], P
             *("--model-dir", str(base / "model"), "--failure-file", str(base / "output" / "failure")),
         ]
     started = time.monotonic()
-    # Each host a TMPDIR of its own, as the local runner gives it (emulator/pipeline_runner.py, _own_tmp).
-    environments = {host: {**os.environ, "TMPDIR": str(work / f"{host}-tmp")} for host in hosts}
+    environments = {host: {**os.environ, **own_tmp(work / f"{host}-tmp")} for host in hosts}  # as the runner's
     outcomes = run_hosts(commands, environments, timeout=3600)
     seconds = time.monotonic() - started
     failed = first_failure(outcomes)

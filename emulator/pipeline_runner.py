@@ -249,7 +249,7 @@ class LocalPipelineRunner:
                 self._download(s3_input["S3Uri"], local)
         command, job_environment = _container_command(step["Name"], arguments, python, base)
         completed = self._run_in_image(
-            command, {**job_environment, "OPT_ML_FOLDER": str(base), **_own_tmp(base.parent.parent / "tmp")}, base
+            command, {**job_environment, "OPT_ML_FOLDER": str(base), **own_tmp(base.parent.parent / "tmp")}, base
         )
         if completed.returncode != 0:
             raise StepFailed(f"{step['Name']}: {_exit_message(completed, _local(base, '/opt/ml/output/message'))}")
@@ -385,7 +385,7 @@ class LocalPipelineRunner:
 
     def _host_environment(self, opt_ml: Path) -> dict[str, str]:
         """A training host's: the job's, and a /tmp of its own beside its /opt/ml."""
-        return self._job_environment() | _own_tmp(opt_ml.parent / f"{opt_ml.name}-tmp")
+        return self._job_environment() | own_tmp(opt_ml.parent / f"{opt_ml.name}-tmp")
 
     def _condition(self, step: dict[str, Any], context: _Context) -> str:
         arguments = step["Arguments"]
@@ -658,7 +658,7 @@ def _container_command(
     return [str(python), str(CONTAINER_PROGRAM), *entrypoint[1:]], job_environment
 
 
-def _own_tmp(folder: Path) -> dict[str, str]:
+def own_tmp(folder: Path) -> dict[str, str]:
     """A container's /tmp is its own. Locally its programs get a folder of their own as TMPDIR, since
     what they do in a shared /tmp can race with other processes': the built-in algorithm makes a
     folder there for each channel, and xgboost lists the parent of the folder it is given, failing on

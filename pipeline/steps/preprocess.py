@@ -954,10 +954,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lineage = objects_read(input_dir, *data_input(args.base_dir))
         report, parts = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
-        check_shards(report["rows"], max(args.part_files, 1))
+        part_files = max(args.part_files, 1)
+        check_shards(report["rows"], part_files)
         report["lineage"] = lineage
         report["engine"] = ENGINE
-        write_outputs(args.base_dir, report, parts, max(args.part_files, 1))
+        write_outputs(args.base_dir, report, parts, part_files)
     except DataRefused as refused:
         return write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage)
     except Exception as error:

@@ -64,6 +64,7 @@ INFINITY = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE)
 # What pd.to_numeric reads in a text column (column_kind's test): preprocess's numbers, or an infinity.
 NUMERIC_TEXT = re.compile(rf"{pp.NUMBER_TEXT.pattern}|{INFINITY.pattern}", re.IGNORECASE)
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+SPLIT_INDEX = {name: n for n, (name, _) in enumerate(pp.SPLIT_BUCKETS)}  # a split's part files come n-th
 COUNTS = ("present", "numbers", "integers", "bools", "nonblank", "numeric_text")
 SAMPLE = 1000  # column_kind looks for dates in a column's first 1000 texts
 ORDER_BITS = 32  # a row's order: its partition's index, then its place in the partition
@@ -566,11 +567,10 @@ def check_splits(records: DataFrame, plan: Plan, stats: dict[str, Any]) -> None:
 
 def split_starts(records: DataFrame) -> dict[tuple[int, int], int]:
     """Where each partition's rows of each split start in that split: one count per partition and split."""
-    split_index = {name: n for n, (name, _) in enumerate(pp.SPLIT_BUCKETS)}
     counted_rows = records.where("kept").groupBy(F.spark_partition_id().alias("partition"), "split").count()
-    starts, seen = {}, dict.fromkeys(split_index.values(), 0)
+    starts, seen = {}, dict.fromkeys(SPLIT_INDEX.values(), 0)
     for row in sorted(counted_rows.collect(), key=lambda row: row["partition"]):
-        split = split_index[row["split"]]
+        split = SPLIT_INDEX[row["split"]]
         starts[(row["partition"], split)] = seen[split]
         seen[split] += row["count"]
     return starts
@@ -601,7 +601,7 @@ def encoded_lines(
     """Each kept row as a CSV line (label first), keyed by its part file: split index * part files + part.
     Row k of a split (counted over every partition in order) goes to part k mod N, as in preprocess.py."""
     plan, parts = output.plan, output.part_files
-    dealt = {split: output.starts.get((index, split), 0) for split in range(len(pp.SPLIT_BUCKETS))}
+    dealt = {split: output.starts.get((index, split), 0) for split in SPLIT_INDEX.values()}
     for _, batch in batches(plan, rows, index):
         label_text, label_number = target_of(batch[plan.target])
         kept = label_text.notna().to_numpy()
@@ -612,11 +612,10 @@ def encoded_lines(
             labels = [float(output.classes[key]) for key in keys.tolist()]
         else:
             labels = label_number[kept].tolist()
-        split_index = {name: n for n, (name, _) in enumerate(pp.SPLIT_BUCKETS)}
         for name, label, row in zip(
             [n for n, k in zip(names, kept, strict=True) if k], labels, features.tolist(), strict=True
         ):
-            split = split_index[name]
+            split = SPLIT_INDEX[name]
             line = ",".join(
                 [number_text(label), *(number_text(v) if v.is_integer() else str(np.float32(v)) for v in row)]
             )
@@ -786,8 +785,10 @@ def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace)
     rows_report |= {"used": stats["used"], **{name: stats[name] for name, _ in pp.SPLIT_BUCKETS}}
     decisions = pp.Decisions(target, args.problem_type, chosen, rule, id_column, mapping)
     report.update(pp.accepted_report(decisions, rows_report, baseline(records, chosen, classes, numeric), encoder))
-    pp.check_shards(rows_report, max(args.part_files, 1))
-    return report, rows, Output(plan, encoder, classes, numeric, max(args.part_files, 1), split_starts(records))
+    parts = max(args.part_files, 1)
+    pp.check_shards(rows_report, parts)
+    starts = split_starts(records) if parts > 1 else {}  # one part file: every row goes to it
+    return report, rows, Output(plan, encoder, classes, numeric, parts, starts)
 
 
 @contextmanager
