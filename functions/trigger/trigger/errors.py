@@ -24,3 +24,8 @@ class WriteConflict(RuntimeError):
     def __init__(self, message: str, reasons: list[str | None] | None = None) -> None:
         super().__init__(message)
         self.reasons = reasons or []
+
+
+class DeployFailed(RuntimeError):
+    """A deployment step SageMaker refused or could not do (the model, the endpoint, an invocation):
+    the stage keeps serving what it served, and a person is told this reason."""

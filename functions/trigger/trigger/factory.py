@@ -10,12 +10,16 @@ from dataclasses import dataclass
 from trigger.adapters.clients import Clients
 from trigger.adapters.data_listing import DataListing
 from trigger.adapters.dead_letters import DeadLetters
+from trigger.adapters.deployment_records import DeploymentRecords
+from trigger.adapters.endpoints import Endpoints
 from trigger.adapters.manifests import ManifestStore
 from trigger.adapters.notifications import NotificationTopic
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.run_reports import RunReportReader
 from trigger.adapters.scheduler_table import SchedulerTable
 from trigger.concurrency_cap import ConcurrencyCap
+from trigger.deploy_settings import DeploySettings, load_deploy_settings
+from trigger.deployer import Deployer
 from trigger.dispatch import Dispatcher
 from trigger.pending import PendingObjects
 from trigger.pipeline_check import PipelineCheck
@@ -78,4 +82,20 @@ def build_core(
             settings.stack_name,
         ),
         check=check,
+    )
+
+
+def build_deployer(
+    settings: DeploySettings | None = None, clients: Clients | None = None, clock: Callable[[], float] = time.time
+) -> Deployer:
+    """The deploy function's core: its own settings, the registry and endpoints, the stage records."""
+    settings = settings or load_deploy_settings()
+    clients = clients or Clients()
+    topic = NotificationTopic(settings.notification_topic_arn, clients.sns if settings.notification_topic_arn else None)
+    return Deployer(
+        settings,
+        Endpoints(clients.sagemaker, clients.sagemaker_runtime, clients.s3),
+        DeploymentRecords(SchedulerTable(settings.scheduler_table_name, clients.dynamodb)),
+        topic,
+        clock,
     )

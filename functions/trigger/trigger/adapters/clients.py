@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 # Standard mode retries throttling and 5xx errors with exponential backoff and full jitter.
 # Ten attempts span about a minute of backoff; the function timeout leaves room for it.
 RETRYING_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
+# InvokeEndpoint waits at most this long for staging's answer (SageMaker itself allows 60 s).
+SMOKE_CHECK_TIMEOUT_SECONDS = 60
 
 
 class Clients:
     def __init__(self, **given: Any) -> None:
-        unknown = set(given) - {"dynamodb", "sagemaker", "s3", "sns", "sqs", "events", "scheduler"}
+        unknown = set(given) - {"dynamodb", "sagemaker", "s3", "sns", "sqs", "events", "scheduler", "sagemaker_runtime"}
         if unknown:
             raise TypeError(f"unknown clients: {sorted(unknown)}")
         self._given = given
@@ -67,3 +69,14 @@ class Clients:
     def scheduler(self) -> EventBridgeSchedulerClient:
         client: EventBridgeSchedulerClient = self._client("scheduler")
         return client
+
+    @cached_property
+    def sagemaker_runtime(self) -> Any:
+        """InvokeEndpoint: a smoke check that does not answer within the read timeout has failed."""
+        given = self._given.get("sagemaker_runtime")
+        if given is not None:
+            return given
+        return boto3.client(
+            "sagemaker-runtime",
+            config=RETRYING_CLIENT_CONFIG.merge(Config(read_timeout=SMOKE_CHECK_TIMEOUT_SECONDS, connect_timeout=10)),
+        )
