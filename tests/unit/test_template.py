@@ -213,7 +213,7 @@ def test_the_function_package_holds_only_our_code():
     files = [path.relative_to(FUNCTION_DIR) for path in FUNCTION_DIR.rglob("*") if path.is_file()]
     packaged = [path for path in files if "__pycache__" not in path.parts]
     assert all(path.suffix == ".py" or path.name == "requirements.txt" for path in packaged), packaged
-    handlers = {"app.py", "run_ended.py", "sweep.py", "pipeline_targets.py"}
+    handlers = {"app.py", "run_ended.py", "sweep.py", "pipeline_targets.py", "deploy.py"}
     assert {path.parts[0] for path in packaged} == {*handlers, "requirements.txt", "trigger"}
 
 
