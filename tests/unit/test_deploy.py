@@ -1,0 +1,282 @@
+"""Deployment: an approved package goes to staging, is smoke checked, then to prod with a canary;
+prod rolls back when an alarm fires; the latest approved version wins however approvals interleave.
+
+moto (in-process) holds the registry, the endpoints, the alarms, the table and the topic;
+emulator/endpoints.py gives its endpoints SageMaker's statuses, UpdateEndpoint and events. What
+serves the traffic is a stand-in here (tests/pipeline/test_serving.py serves real models), and
+staging's answers are queued through moto's own endpoint-results API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from emulator.endpoints import EndpointLifecycle, install
+from tests.aws import create_scheduler_table
+from tests.template_values import TEMPLATE, function_variables, parameter_values, resolve
+from trigger.adapters.clients import Clients
+from trigger.deploy_events import EndpointStateChange, parse_deploy_event
+from trigger.deploy_settings import load_deploy_settings
+from trigger.deployer import Deployer
+from trigger.factory import build_deployer
+
+REGION = "us-east-1"
+GROUP = parameter_values(TEMPLATE)["ModelPackageGroupName"]
+BUCKET = "retrain-data"
+ANSWERS = "yes\nno\nyes"
+
+
+@dataclass
+class Fleets:
+    """What serves each endpoint's traffic (variant, model, share); a model in ``broken`` cannot start."""
+
+    serving: dict[str, list[tuple[str, str, float]]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
+
+    def serve(self, endpoint_name: str, variants: list[tuple[str, str, float]]) -> None:
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        for _, model, _ in variants:
+            package = sagemaker.describe_model(ModelName=model)["PrimaryContainer"]["ModelPackageName"]
+            if package in self.broken:
+                raise RuntimeError(f"Could not find model data at {package}/model.tar.gz")
+        self.serving[endpoint_name] = variants
+
+    def stop(self, endpoint_name: str) -> None:
+        self.serving.pop(endpoint_name, None)
+
+
+@dataclass
+class Stack:
+    deployer: Deployer
+    lifecycle: EndpointLifecycle
+    fleets: Fleets
+    inbox_url: str
+    settings: Any
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """An event reaches the deploy function, as its rules' patterns let it."""
+        change = parse_deploy_event(event)
+        if isinstance(change, EndpointStateChange):
+            self.deployer.on_endpoint(change)
+        elif change.approval_status != "PendingManualApproval":
+            self.deployer.on_package(change)
+
+    def step(self) -> bool:
+        """A moment passes: endpoints move on and their events are delivered; False once all is still."""
+        self.lifecycle.tick()
+        events = self.lifecycle.drain()
+        for event in events:
+            self.deliver(event)
+        return bool(events) or self.lifecycle.busy
+
+    def run(self, steps: int = 50) -> None:
+        for _ in range(steps):
+            if not self.step():
+                return
+        raise AssertionError("the deployment did not settle")
+
+    def subjects(self) -> list[str]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        found = []
+        while messages := sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                found.append(json.loads(message["Body"])["Subject"])
+                sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def prod_version(self) -> int | None:
+        record = self.deployer.stage("prod")
+        return record.serving.version if record.serving else None
+
+    def staging_answers(self, *answers: str) -> None:
+        """What staging answers next, through moto's own queue of endpoint results."""
+        results = [
+            {"Body": answer, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic"} for answer in answers
+        ]
+        requests.post(  # noqa: S113 - intercepted by mock_aws
+            "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results", json={"results": results}
+        )
+
+
+def deploy_environment(**overrides: str) -> dict[str, str]:
+    """DeployFunction's environment as the template sets it, for a stack with Deployment=Instances."""
+    values = parameter_values(TEMPLATE, Deployment="Instances", CanaryWaitIntervalInSeconds="0", **overrides)
+    values |= {
+        "SchedulerTable": "scheduler",
+        "NotificationTopic": f"arn:aws:sns:{REGION}:123456789012:notifications",
+        "ProdEndpoint5XXAlarm": "retrain-trigger-dev-prod-5xx",
+        "ProdEndpointLatencyAlarm": "retrain-trigger-dev-prod-latency",
+    }
+    resolved = {
+        name: resolve(value, values, TEMPLATE) for name, value in function_variables(TEMPLATE, "DeployFunction").items()
+    }
+    resolved["MODEL_EXECUTION_ROLE_ARN"] = "arn:aws:iam::123456789012:role/model"
+    return {name: str(value) for name, value in resolved.items() if isinstance(value, str)}
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    with mock_aws():
+        environment = deploy_environment()
+        create_scheduler_table(environment["SCHEDULER_TABLE_NAME"])
+        sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        topic = sns.create_topic(Name="notifications")["TopicArn"]
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        for name in environment["ROLLBACK_ALARM_NAMES"].split(","):
+            cloudwatch.put_metric_alarm(
+                AlarmName=name, MetricName="Invocation5XXErrors", Namespace="AWS/SageMaker", Statistic="Sum",
+                Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )  # fmt: skip
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        for run in ("first", "second"):
+            s3.put_object(Bucket=BUCKET, Key=f"runs/{run}/smoke_check.json", Body=json.dumps(smoke_document(run)))
+        boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName=GROUP)
+        fleets = Fleets()
+        lifecycle = EndpointLifecycle(fleets, clock=lambda: 0.0)
+        install(lifecycle)
+        settings = load_deploy_settings(environment)
+        deployer = build_deployer(settings, Clients(), clock=lambda: 1_765_000_000.0)
+        yield Stack(deployer, lifecycle, fleets, inbox, settings)
+
+
+def smoke_document(run: str) -> dict[str, Any]:
+    """Rows of a run's test split and Evaluate's answers (moto answers the same rows the same way:
+    each run has its own rows)."""
+    body = f"a,b\n1,2\n3,4\n5,{len(run)}\n"
+    return {"content_type": "text/csv", "accept": "text/csv", "body": body, "expected": ANSWERS.split("\n")}
+
+
+def register(status: Any = "Approved", group: str = GROUP, run: str = "first") -> str:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [{"Image": "xgboost", "ModelDataUrl": f"s3://{BUCKET}/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            CustomerMetadataProperties={
+                "SmokeCheck": f"s3://{BUCKET}/runs/{run}/smoke_check.json",
+                "Input": "s3://d/a.csv",
+            },
+        )["ModelPackageArn"]
+    )
+
+
+def set_status(package_arn: str, status: Any) -> None:
+    boto3.client("sagemaker", region_name=REGION).update_model_package(
+        ModelPackageArn=package_arn, ModelApprovalStatus=status
+    )
+
+
+def test_an_approved_model_goes_to_staging_then_after_its_smoke_check_to_prod(stack):
+    stack.staging_answers(ANSWERS)
+    register()
+    stack.run()
+    assert stack.prod_version() == 1
+    assert stack.subjects() == ["Deployed version 1 to prod"]
+    prod = boto3.client("sagemaker", region_name=REGION).describe_endpoint(
+        EndpointName=stack.settings.prod_endpoint_name
+    )
+    assert prod["EndpointStatus"] == "InService"
+    assert [model for _, model, _ in stack.fleets.serving[stack.settings.prod_endpoint_name]] == [
+        prod["EndpointConfigName"]
+    ]
+
+
+def test_the_second_version_goes_out_with_a_canary_and_the_later_of_two_approvals_ends_in_prod(stack):
+    stack.staging_answers(ANSWERS, ANSWERS, ANSWERS)
+    register()
+    stack.run()
+    register()  # two approvals close together: 2 is still on staging when 3 arrives
+    stack.lifecycle.tick()
+    register()
+    stack.run()
+    assert stack.prod_version() == 3
+    assert stack.subjects()[-1] == "Deployed version 3 to prod"
+    assert stack.deployer.stage("staging").serving.version == 3
+
+
+def test_an_alarm_during_the_canary_rolls_prod_back_to_the_version_it_served(stack):
+    stack.staging_answers(ANSWERS, ANSWERS)
+    register()
+    stack.run()
+    stack.lifecycle = EndpointLifecycle(stack.fleets, clock=iter([0.0, 1.0, *[5.0] * 100]).__next__)
+    install(stack.lifecycle)
+    baking = stack.settings.model_copy(update={"canary_wait_interval_in_seconds": 3})
+    stack.deployer = build_deployer(baking, Clients(), clock=lambda: 1_765_000_000.0)
+    register()
+    prod = stack.settings.prod_endpoint_name
+    for _ in range(20):  # staging, its smoke check, then prod's canary takes a quarter of the traffic
+        stack.step()
+        if len(stack.fleets.serving[prod]) == 2:
+            break
+    shares = sorted(share for _, _, share in stack.fleets.serving[prod])
+    assert shares == [0.25, 0.75]
+    boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
+        AlarmName="retrain-trigger-dev-prod-5xx", StateValue="ALARM", StateReason="errors"
+    )
+    stack.run()
+    assert stack.prod_version() == 1
+    assert stack.subjects()[-1] == "Prod ROLLED BACK to version 1"
+    assert len(stack.fleets.serving[stack.settings.prod_endpoint_name]) == 1
+
+
+def test_a_smoke_check_mismatch_leaves_prod_untouched(stack):
+    stack.staging_answers(ANSWERS, "yes\nyes\nyes")
+    register()
+    stack.run()
+    register(run="second")
+    stack.run()
+    assert stack.prod_version() == 1
+    assert stack.deployer.stage("staging").serving.version == 2
+    assert stack.subjects()[-1] == "Smoke check FAILED: version 2 stays out of prod"
+
+
+def test_rejecting_the_version_in_prod_puts_back_the_latest_still_approved(stack):
+    stack.staging_answers(ANSWERS, ANSWERS, ANSWERS)
+    register()
+    stack.run()
+    second = register()
+    stack.run()
+    assert stack.prod_version() == 2
+    set_status(second, "Rejected")
+    stack.run()
+    assert stack.prod_version() == 1
+    assert stack.subjects()[-1] == "Deployed version 1 to prod"
+
+
+def test_a_model_whose_artefacts_are_gone_fails_once_and_the_previous_keeps_serving(stack):
+    stack.staging_answers(ANSWERS)
+    register()
+    stack.run()
+    gone = register(status="PendingManualApproval")
+    stack.fleets.broken.add(gone)
+    set_status(gone, "Approved")
+    stack.run()
+    stack.run()  # nothing is retried
+    assert stack.subjects()[-1] == "Deployment of version 2 to staging FAILED"
+    assert stack.deployer.stage("staging").serving.version == 1
+    assert stack.prod_version() == 1
+
+
+def test_a_package_of_another_group_deploys_nothing_and_says_so(stack):
+    boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName="other")
+    arn = register(group="other")
+    event = stack.lifecycle.drain()[0]
+    assert stack.deployer.on_package(parse_deploy_event(event))["step"] == "nothing"
+    assert stack.subjects() == ["Deployment ignored a package of other"]
+    assert arn
