@@ -1,4 +1,5 @@
-"""retrain-trigger backfill | retrain | check | dlq | redrive | status | report | notifications | local up|down
+"""retrain-trigger backfill | retrain | check | dlq | redrive | status | report | deployments | predict |
+notifications | local up|down
 
 Works against AWS or the local moto server by the usual conventions: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL. Resources come from a deployed stack (--stack-name) or explicit options.
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 from ops import announcements, aws_errors
 from ops.announcements import Announcement, progress, retrain
 from ops.aws_errors import CommandError, error_code
+from ops.deployments import predict, show_deployments
 from ops.queues import peek
 from ops.report import fetch_report
 from pipeline.cli import stack_values
@@ -101,6 +103,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     redrive.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     status = command("status", "recent runs: objects trained on, metrics, champion comparison, model package, failure")
     status.add_argument("--limit", type=_positive, default=10, help="how many of the latest runs (default 10)")
+    command(
+        "deployments", "per stage (staging, prod): the version serving, since when, from which run, the last outcome"
+    )
+    predict = command("predict", "send a CSV's rows to an endpoint and print its answers")
+    predict.add_argument("--stage", choices=["staging", "prod"], default="prod", help="which endpoint (default prod)")
+    predict.add_argument("--accept", default="text/csv", choices=["text/csv", "application/json"])
+    predict.add_argument("file", type=Path, metavar="FILE.csv", help="rows with the training columns (- for stdin)")
     report = command("report", "download a run's report.html and print its path")
     report.add_argument("--run", help="the execution id or ARN (default: the latest run)")
     report.add_argument("--open", action="store_true", help="open it in the default browser")
@@ -416,8 +425,16 @@ def _aws_command(args: argparse.Namespace, targets: Targets) -> int:
         "check": check_mapping,
         "report": _report,
         "status": lambda args, targets: status(targets, args.limit),
+        "deployments": lambda args, targets: show_deployments(_stack(args)),
+        "predict": lambda args, targets: predict(_stack(args), args.stage, args.file, args.accept),
     }
     return commands[args.command](args, targets)
+
+
+def _stack(args: argparse.Namespace) -> dict[str, str]:
+    if not args.stack_name:
+        raise CommandError(f"{args.command} needs --stack-name: the stack's endpoints and table")
+    return stack_values(args.stack_name, args.region)
 
 
 def _announce(args: argparse.Namespace, targets: Targets) -> int:
