@@ -21,6 +21,9 @@ The shape, and why:
   package) and decides. CheckQuality fails the run with the gate's reason (QualityTooLow); a model
   that passes but is not better than production ends the run normally, unregistered
   (CheckChampion); otherwise it is registered with its lineage, approved if AutoApprove says so.
+- The registered model takes the rows a caller has: an inference pipeline of three containers
+  (`serving_models`), Preprocess's encoder (its `transform` output) before XGBoost and the label
+  mapping after it, both by pipeline/steps/serving.py in the scikit-learn image.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ from pipeline.steps.reports import (
     EVALUATION_OUTPUT,
     MODEL_QUALITY_FILE,
     RUN_REPORT_FILE,
+    SMOKE_CHECK_FILE,
+    SMOKE_CHECK_METADATA,
+    TRANSFORM_ARCHIVE,
+    TRANSFORM_OUTPUT,
     DataReportPath,
     EvaluationPath,
 )
@@ -84,6 +91,20 @@ SPARK_PY_FILES_DIR = f"{PROCESSING_DIR}/input/{SPARK_PY_FILES_CHANNEL}"
 # The Spark image's tag ends with its container version: sagemaker-spark-processing:3.5-cpu-py312-v1
 # (the SDK's image_uri_config/spark.json builds it from version, processor, Python and this).
 SPARK_CONTAINER_VERSION = "v1"
+# Preprocess packs serving.py (and itself, which serving.py imports) into its `transform` output's
+# model.tar.gz: serving.py reaches both engines' jobs as an input of its own (preprocess.py, `serving_code`).
+SERVING_SCRIPT = "serving.py"
+SERVING_CODE = "serving-code"
+SERVING_CODE_DIR = f"{PROCESSING_DIR}/input/serving_code"
+TRANSFORM_DIR = f"{PROCESSING_DIR}/{TRANSFORM_OUTPUT}"  # Evaluate's copy of it (its smoke sample)
+# The package's serving containers: the scikit-learn image runs SAGEMAKER_PROGRAM from
+# SAGEMAKER_SUBMIT_DIRECTORY (sagemaker-containers' ServingEnv, _env.py), the layout the SDK makes when
+# it repacks an entry point into model.tar.gz's code/; serving.py's stage is RETRAIN_SERVING_STAGE.
+SERVING_STAGE_ENV = "RETRAIN_SERVING_STAGE"
+FEATURES_STAGE, LABELS_STAGE = "features", "labels"
+SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": SERVING_SCRIPT, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+CONTENT_TYPES = ["text/csv"]  # what a caller sends: raw rows
+RESPONSE_TYPES = ["text/csv", "application/json"]  # what the labels container answers
 
 
 class OfflineViolation(RuntimeError):
@@ -247,7 +268,7 @@ class _Steps:
     def preprocess(self) -> Any:
         """pandas, on one instance: a second instance would only do the same work again."""
         step_args = self._processor(SKLEARN, "preprocess", 1).run(
-            inputs=[self._data_input()],
+            inputs=[self._data_input(), self._serving_code()],
             outputs=self._preprocess_outputs(),
             code=self.config.code_uri("preprocess.py"),
             arguments=self._preprocess_arguments(),
@@ -270,7 +291,7 @@ class _Steps:
         ]
         step_args = processor.run(
             submit_app=self.config.code_uri("preprocess_spark.py"),
-            inputs=[self._data_input(), *shipped],
+            inputs=[self._data_input(), *shipped, self._serving_code()],
             outputs=self._preprocess_outputs(),
             arguments=self._preprocess_arguments(),
         )
@@ -283,8 +304,12 @@ class _Steps:
         data = Join(on="/", values=["s3:/", parameters["InputBucket"], parameters["InputKey"]])
         return _s3_input("data", data, f"{PROCESSING_DIR}/input/data", parameters["InputDataType"])
 
+    def _serving_code(self) -> Any:
+        return _s3_input(SERVING_CODE, self.config.code_uri(SERVING_SCRIPT), SERVING_CODE_DIR)
+
     def _preprocess_outputs(self) -> list[Any]:
-        return [self._s3_output(name) for name in ("train", "validation", "test", DATA_REPORT_OUTPUT)]
+        names = ("train", "validation", "test", DATA_REPORT_OUTPUT, TRANSFORM_OUTPUT)
+        return [self._s3_output(name) for name in names]
 
     def _preprocess_arguments(self) -> list[Any]:
         """Its parameters, and the part files per split: at least one per training instance."""
@@ -392,6 +417,7 @@ class _Steps:
             "model": train.properties.ModelArtifacts.S3ModelArtifacts,
             "test": self._output_uri(self.preprocess_step, "test"),
             DATA_REPORT_OUTPUT: self._output_uri(self.preprocess_step, DATA_REPORT_OUTPUT),
+            TRANSFORM_OUTPUT: self._output_uri(self.preprocess_step, TRANSFORM_OUTPUT),  # the smoke sample
         }
         report_code = _s3_input(REPORT_CODE, self.config.code_uri("run_report.py"), REPORT_CODE_DIR)
         step = ProcessingStep(
@@ -418,9 +444,13 @@ class _Steps:
         from sagemaker.mlops.workflow import ModelStep
         from sagemaker.serve.model_builder import ModelBuilder
 
+        # A list of Models is the SDK's inference pipeline (ModelBuilder._prepare_pipeline_container_defs):
+        # CreateModel gets Containers, CreateModelPackage InferenceSpecification.Containers, in this order.
+        # s3_model_data_url is not the containers' (each has its own); without it the builder asks S3
+        # whether the session's default bucket exists (model_builder_utils.py, _get_serve_setting).
         model = ModelBuilder(
+            model=self.serving_models(model_artifacts),
             s3_model_data_url=model_artifacts,
-            image_uri=self.images[XGBOOST],
             sagemaker_session=self.session,
             role_arn=self.config.role_arn,
         )
@@ -444,8 +474,8 @@ class _Steps:
         )  # before register: it sets up the model
         register_args = model.register(
             model_package_group_name=self.config.model_package_group_name,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
+            content_types=CONTENT_TYPES,
+            response_types=RESPONSE_TYPES,
             inference_instances=["ml.m5.large"],
             transform_instances=["ml.m5.large"],
             approval_status=self._from(evaluate, evaluation, EvaluationPath.APPROVAL_STATUS),
@@ -453,6 +483,35 @@ class _Steps:
             model_metrics=ModelMetrics(**metrics),
         )
         return [create_model, ModelStep(name=f"RegisterModel{suffix}", step_args=register_args)]
+
+    def serving_models(self, model_artifacts: Any) -> list[Any]:
+        """Features (raw rows -> features), the model (XGBoost, Train's model.tar.gz), labels (-> the label
+        space): the first and last run serving.py on Preprocess's `transform` model.tar.gz.
+
+        In an inference pipeline each container listens on SAGEMAKER_BIND_TO_PORT (developer guide, "Run
+        Real-time Predictions with an Inference Pipeline"): the scikit-learn image is labelled
+        accept-bind-to-port (aws/deep-learning-containers docker/sklearn/1.9-0/Dockerfile), and the XGBoost
+        algorithm's server reads it (aws/sagemaker-xgboost-container algorithm_mode/serve.py).
+        """
+        from sagemaker.core.resources import Model
+        from sagemaker.core.shapes import ContainerDefinition
+
+        transform = self._report_uri(self.preprocess_step, TRANSFORM_OUTPUT, TRANSFORM_ARCHIVE)
+        containers = [
+            ContainerDefinition(
+                image=self.images[SKLEARN],
+                model_data_url=transform,
+                environment={**SERVING_ENVIRONMENT, SERVING_STAGE_ENV: FEATURES_STAGE},
+            ),
+            ContainerDefinition(image=self.images[XGBOOST], model_data_url=model_artifacts),
+            ContainerDefinition(
+                image=self.images[SKLEARN],
+                model_data_url=transform,
+                environment={**SERVING_ENVIRONMENT, SERVING_STAGE_ENV: LABELS_STAGE},
+            ),
+        ]
+        # model_name: required by the resource's shape; CreateModel in a pipeline names the model itself.
+        return [Model(model_name=self.config.pipeline_name, primary_container=c) for c in containers]
 
     def _lineage(self, evaluate: Any, evaluation: Any) -> dict[str, Any]:
         """Which run, on which data, split how, compared with which model in production."""
@@ -468,6 +527,8 @@ class _Steps:
             "SplitScheme": self.from_data_report(DataReportPath.SPLIT_SCHEME),
             "ChampionModelPackageArn": self._from(evaluate, evaluation, EvaluationPath.CHAMPION_ARN),
             "ChampionMetric": self._from(evaluate, evaluation, EvaluationPath.CHAMPION_METRIC),
+            # What a deployment sends the staging endpoint, and the answer it expects (reports.SMOKE_CHECK).
+            SMOKE_CHECK_METADATA: self._report_uri(evaluate, EVALUATION_OUTPUT, SMOKE_CHECK_FILE),
         }
 
     # -- the pieces every step is made of -----------------------------------------------------------

@@ -81,6 +81,15 @@ REGISTRY_SECTIONS = {
 RUN_REPORT_FILE = "report.html"
 MODEL_QUALITY_FILE = "model_quality.json"
 RUN_REPORT_MODULE = "run_report"  # pipeline/steps/run_report.py, which draws the report
+# Preprocess's `transform` output (an input of this job) and what it holds; smoke_check.json beside evaluation.json.
+TRANSFORM_OUTPUT = "transform"
+TRANSFORM_ARCHIVE = "model.tar.gz"
+ENCODER_FILE = "encoder.json"
+SMOKE_ROWS_FILE = "smoke_rows.csv"
+SMOKE_FEATURES_FILE = "smoke_features.csv"
+SMOKE_CHECK_FILE = "smoke_check.json"
+SERVING_MODULE = "serving"  # code/serving.py in model.tar.gz
+SERVING_STAGE_ENV = "RETRAIN_SERVING_STAGE"  # in the Environment of the package's serving containers
 
 
 def load_model(model_dir: Path) -> xgboost.Booster:
@@ -578,10 +587,16 @@ def find_champion(region: str, group: str) -> dict[str, Any] | None:
     data_statistics = (package.get("ModelMetrics") or {}).get("ModelDataQuality", {}).get("Statistics", {})
     return {
         "model_package_arn": package["ModelPackageArn"],
-        "model_uri": package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+        "model_uri": model_container(package["InferenceSpecification"]["Containers"])["ModelDataUrl"],
         "data_report_uri": data_statistics.get("S3Uri"),
         "s3": boto3.client("s3", region_name=region),
     }
+
+
+def model_container(containers: list[Any]) -> Any:
+    """The XGBoost container of a package: the one that is no serving stage (packages registered before
+    the inference pipeline hold it alone)."""
+    return next((c for c in containers if SERVING_STAGE_ENV not in (c.get("Environment") or {})), containers[0])
 
 
 def _read_s3(s3: Any, uri: str) -> bytes:
@@ -748,6 +763,48 @@ def align_features(features: np.ndarray, ours: dict[str, Any], theirs: dict[str,
         else:
             aligned[:, position] = np.nan  # xgboost's missing value
     return aligned
+
+
+# -- the smoke check: what the staging endpoint must answer ------------------------------------------
+# Preprocess's `transform` output holds the smoke sample (a few test rows as a caller sends them, and
+# their features as Preprocess encoded them) and model.tar.gz, whose code/serving.py is the Labels
+# container's program: its own Labels turn this model's predictions into the expected answers, so the
+# endpoint is checked against the code it serves, while the rows go through its features container.
+# The model computes in float32; the XGBoost container writes each prediction's repr
+# (sagemaker-containers _encoders.array_to_csv), which the Labels container reads back exactly, so
+# regression numbers compare equal; SMOKE_TOLERANCE (relative) leaves room for a last-digit difference.
+SMOKE_TOLERANCE = 1e-6
+SMOKE_CONTENT_TYPE = SMOKE_ACCEPT = "text/csv"
+
+
+def smoke_check(transform_dir: Path, booster: xgboost.Booster, problem_type: str) -> dict[str, Any]:
+    """smoke_check.json: the request to send, and the answer per row, as the Labels container writes it."""
+    features = np.loadtxt(transform_dir / SMOKE_FEATURES_FILE, delimiter=",", ndmin=2)
+    scores = predict(problem_type, booster, features).reshape(len(features), -1)
+    with tempfile.TemporaryDirectory() as folder:
+        serving, document = served_code(transform_dir / TRANSFORM_ARCHIVE, Path(folder))
+        expected = serving.csv_lines(serving.Labels(document).answers(scores.tolist()))
+    return {
+        "content_type": SMOKE_CONTENT_TYPE,
+        "accept": SMOKE_ACCEPT,
+        "body": (transform_dir / SMOKE_ROWS_FILE).read_text(encoding="utf-8"),
+        "expected": expected,
+        "problem_type": problem_type,
+        "tolerance": SMOKE_TOLERANCE if problem_type == "regression" else 0.0,  # classes compare as text
+    }
+
+
+def served_code(archive: Path, folder: Path) -> tuple[Any, dict[str, Any]]:
+    """serving.py, imported from model.tar.gz's code/ (it imports preprocess.py beside it), and encoder.json."""
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.name == ENCODER_FILE or m.name.startswith("code/")]
+        tar.extractall(folder, members=members, filter="data")
+    sys.path.insert(0, str(folder / "code"))
+    try:
+        serving = importlib.import_module(SERVING_MODULE)
+    finally:
+        sys.path.remove(str(folder / "code"))
+    return serving, json.loads((folder / ENCODER_FILE).read_text(encoding="utf-8"))
 
 
 # -- the run report ----------------------------------------------------------------------------------
@@ -994,6 +1051,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = args.base_dir / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
+    if (args.base_dir / TRANSFORM_OUTPUT).is_dir():  # Preprocess's serving files (absent when run by hand without)
+        smoke = smoke_check(args.base_dir / TRANSFORM_OUTPUT, booster, problem_type)
+        (out / SMOKE_CHECK_FILE).write_text(json.dumps(smoke, indent=2), encoding="utf-8")
     quality = model_quality(problem_type, actual, predicted, data_report.get("label_mapping"))
     (out / MODEL_QUALITY_FILE).write_text(json.dumps(quality, indent=2), encoding="utf-8")
     drawn_from = {"evaluation": report, "data_report": data_report, "actual": actual, "quality": quality}

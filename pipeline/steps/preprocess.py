@@ -6,8 +6,10 @@ Runs in the SageMaker scikit-learn 1.9-0 container (Python 3.12, pandas 2.2), or
 
 Reads every file under {base-dir}/input/data (CSV with a header row; comma, semicolon or tab;
 UTF-8 with or without BOM). Writes label-first, headerless CSVs under {base-dir}/train,
-/validation and /test, and {base-dir}/report/data_report.json, which records every decision
-made: the files and columns read, the problem type, what was dropped, filled or encoded, and why.
+/validation and /test, {base-dir}/report/data_report.json, which records every decision
+made: the files and columns read, the problem type, what was dropped, filled or encoded, and why,
+and {base-dir}/transform/ (see "what the endpoint serves" below): model.tar.gz with the fitted
+encoder and the serving code, and a smoke sample of the test split.
 
 Data that cannot train a model is not a crash: the report says `"accepted": false` with a
 one-line reason, nothing else is written, and the pipeline's CheckData step fails the run with
@@ -19,13 +21,17 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import csv
 import difflib
+import gzip
 import hashlib
+import io
 import itertools
 import json
 import math
 import re
 import sys
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # what json.dumps does with a str, without its checks
@@ -94,6 +100,21 @@ ENCODE_CHUNK_ROWS = 50_000
 SPLIT_CHUNK_ROWS = 10_000  # rows whose texts are held at once while hashing
 # Numbers of a magnitude in this range are written positionally both by repr and by Arrow (see float_texts).
 POSITIONAL_LOW, POSITIONAL_HIGH = 1e-4, 1e9
+# pandas' default true_values and false_values: a column of these alone is read as booleans.
+TRUE_TEXTS = ("True", "TRUE", "true")
+FALSE_TEXTS = ("False", "FALSE", "false")
+INFINITY_TEXT = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE)
+# The `transform` output and model.tar.gz's members (copies of reports.py's names; a test keeps them equal).
+TRANSFORM_OUTPUT = "transform"
+TRANSFORM_ARCHIVE = "model.tar.gz"
+ENCODER_FILE = "encoder.json"
+ENCODER_FORMAT = "retrain-trigger-encoder-1"
+CODE_FOLDER = "code"  # where the SDK puts an entry point it repacks into model.tar.gz
+SMOKE_ROWS_FILE = "smoke_rows.csv"
+SMOKE_FEATURES_FILE = "smoke_features.csv"
+SMOKE_ROWS = 20  # test rows in the smoke sample (fewer when the test split has fewer)
+SERVING_SCRIPT = "serving.py"
+SERVING_CODE_FOLDER = "serving_code"  # {base-dir}/input/serving_code: the job's serving-code input
 OBJECTIVES = {
     "regression": ("reg:squarederror", "rmse"),
     "binary": ("binary:logistic", "logloss"),
@@ -130,12 +151,21 @@ def sniff(path: Path) -> tuple[str, str, str]:
         text = decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
         raise DataRefused(not_utf8(path, head[error.start], error.start)) from None
-    header = text.splitlines()[0] if text.splitlines() else ""
+    lines = text.splitlines()
+    separator = separator_of(lines[0] if lines else "")
+    return encoding, separator, decimal_of(separator, lines[1:50])
+
+
+def separator_of(header: str) -> str:
+    """Comma, semicolon or tab: the one the header line holds most of (a comma when it holds none)."""
     counts = {separator: header.count(separator) for separator in SEPARATORS}
-    separator = max(SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ","
-    # Semicolon files written with a decimal comma (1,5 for 1.5), as spreadsheets do in much of Europe.
-    decimal = "," if separator != "," and re.search(r"\d,\d", "\n".join(text.splitlines()[1:50])) else "."
-    return encoding, separator, decimal
+    return max(SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ","
+
+
+def decimal_of(separator: str, lines: list[str]) -> str:
+    """Semicolon (or tab) files written with a decimal comma (1,5 for 1.5), as spreadsheets do in much
+    of Europe: a comma between digits in these data lines."""
+    return "," if separator != "," and re.search(r"\d,\d", "\n".join(lines)) else "."
 
 
 def kind_of_bytes(data: bytes) -> str | None:
@@ -653,6 +683,20 @@ class Encoder:
             "missing": missing,
         }
 
+    def saved(self) -> dict[str, Any]:
+        """Everything transform uses, as JSON can hold it (a float is written as its repr: read back exactly)."""
+        return {"columns": self.columns, "numeric": self.numeric, "dates": self.dates, "categories": self.categories}
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any]) -> Encoder:
+        """The encoder `saved` describes: its transform gives the features the fitted one gave."""
+        encoder = cls()
+        encoder.columns = {str(column): dict(described) for column, described in saved["columns"].items()}
+        encoder.numeric = {str(name): float(value) for name, value in saved["numeric"].items()}
+        encoder.dates = {str(column): [str(part) for part in parts] for column, parts in saved["dates"].items()}
+        encoder.categories = {str(column): [str(v) for v in kept] for column, kept in saved["categories"].items()}
+        return encoder
+
     def feature_names(self) -> list[str]:
         names: list[str] = []
         for column, described in self.columns.items():
@@ -666,8 +710,11 @@ class Encoder:
         return names
 
     def transform(self, features: pd.DataFrame) -> np.ndarray:
+        """The features of these rows (a column the encoder dropped need not be there)."""
         parts: list[np.ndarray] = []
         for column, described in self.columns.items():
+            if described["kind"] == "dropped":
+                continue
             values = features[column]
             if described["kind"] == "numeric":
                 numbers = _numbers(values)[0]
@@ -714,6 +761,175 @@ def _text(values: pd.Series) -> pd.Series:
 def _median_or_zero(values: pd.Series) -> float:
     median = values.astype(float).median()
     return 0.0 if math.isnan(median) else float(median)
+
+
+# -- what the endpoint serves ----------------------------------------------------------------------
+# The model package is an inference pipeline (pipeline/definition.py): serving.py in the scikit-learn
+# image turns a caller's raw rows into features with this Encoder, saved by Preprocess and read back,
+# then XGBoost, then serving.py again for the labels. Preprocess writes the `transform` output:
+# model.tar.gz (encoder.json and code/: serving.py and this script, which it imports) and a smoke sample
+# of the test split, which Evaluate turns into smoke_check.json. How a request's cells become the values
+# Preprocess read from a file is defined here, for serving.py and for choosing the smoke sample's cells.
+
+
+@dataclass(frozen=True)
+class Served:
+    """What Preprocess hands the endpoint: the fitted encoder's document, and the smoke sample (raw rows
+    as a caller sends them, and the same rows' features as Preprocess encoded them)."""
+
+    document: dict[str, Any]
+    smoke_rows: str
+    smoke_features: np.ndarray
+
+
+def served(encoder: Encoder, decisions: Decisions, column_order: list[str], test_rows: pd.DataFrame) -> Served:
+    """``column_order``: every column read, target included, in the first file's order; ``test_rows``:
+    the test split's first rows, with every column, as Preprocess read them."""
+    document = {
+        "format": ENCODER_FORMAT,
+        "target": decisions.target,
+        "id_column": decisions.id_column,
+        "problem_type": decisions.problem_type,
+        "label_mapping": decisions.label_mapping,
+        "column_order": column_order,
+        "features": encoder.feature_names(),
+        "encoder": encoder.saved(),
+    }
+    return Served(document, *smoke_sample(test_rows.head(SMOKE_ROWS), decisions.target, encoder))
+
+
+class UnreadableCell(ValueError):
+    """A request's cell that is not what its column holds: a number, or a date."""
+
+    def __init__(self, row: int, column: str, text: str, kind: str) -> None:
+        what = "a number" if kind == "numeric" else "a date"
+        super().__init__(f"row {row}, column {column!r}: {text.strip()!r} is not {what}")
+
+
+def used_columns(encoder: Encoder) -> list[str]:
+    """The columns the features are made of (the encoder's others were dropped)."""
+    return [column for column, described in encoder.columns.items() if described["kind"] != "dropped"]
+
+
+def request_frame(cells: dict[str, list[str]], encoder: Encoder, decimal: str) -> pd.DataFrame:
+    """The used columns of a request's rows (``cells``: each column's texts, row by row) as Preprocess
+    holds such columns once read from a file, for Encoder.transform; UnreadableCell names the first cell
+    (by row, then column) that is not its column's kind."""
+    data: dict[str, Any] = {}
+    first: tuple[int, int, str] | None = None
+    for order, column in enumerate(used_columns(encoder)):
+        described = encoder.columns[column]
+        data[column], unreadable = request_values(cells[column], described, decimal)
+        if unreadable and (first is None or (unreadable[0], order) < first[:2]):
+            first = (unreadable[0], order, column)
+    if first is not None:
+        row, _, column = first
+        raise UnreadableCell(row + 1, column, cells[column][row], encoder.columns[column]["kind"])
+    return pd.DataFrame(data, index=pd.RangeIndex(len(next(iter(cells.values()), []))))
+
+
+def request_values(texts: list[str], described: dict[str, Any], decimal: str) -> tuple[Any, list[int]]:
+    """One column's cells as read_csv gives them (numbers as float() reads them, pandas' true and false
+    texts as 1 and 0, its missing texts as missing), and the positions of those that are not a number
+    (numeric) or a date (date). Preprocess read such a cell as missing; a request that holds one is refused."""
+    if described["kind"] == "numeric":
+        return _request_numbers(texts, decimal)
+    tokens = pd.Series([None if text.strip() in NA_TEXTS else text.lstrip() for text in texts], dtype=object)
+    if described["kind"] == "date":
+        unreadable = tokens.notna() & _parse_dates(tokens).isna()
+        return tokens, [int(position) for position in np.flatnonzero(unreadable.to_numpy())]
+    # pandas reads a column of true/false texts with a gap as the objects True and False ("True", "False").
+    kept = set(described.get("categories", ()))
+    for value, texts_of_value in (("True", TRUE_TEXTS), ("False", FALSE_TEXTS)):
+        if value in kept:
+            tokens = tokens.where(~(tokens.isin(texts_of_value) & ~tokens.isin(kept)), value)
+    return tokens, []
+
+
+def _request_numbers(texts: list[str], decimal: str) -> tuple[np.ndarray, list[int]]:
+    numbers = np.full(len(texts), np.nan)
+    unreadable = []
+    for position, text in enumerate(texts):
+        token = text.strip()
+        if token in NA_TEXTS:
+            continue
+        if token in TRUE_TEXTS or token in FALSE_TEXTS:
+            numbers[position] = 1.0 if token in TRUE_TEXTS else 0.0
+            continue
+        spelled = token.replace(",", ".") if decimal == "," else token
+        if NUMBER_TEXT.fullmatch(spelled) or INFINITY_TEXT.fullmatch(spelled):
+            numbers[position] = float(spelled)
+        else:
+            unreadable.append(position)
+    return numbers, unreadable
+
+
+def smoke_sample(rows: pd.DataFrame, target: str, encoder: Encoder) -> tuple[str, np.ndarray]:
+    """These rows as a caller sends them: CSV with a header, every column but the target, each cell as
+    text that reads back to its value; a cell the endpoint cannot read is left empty (Preprocess read it
+    as missing, as it reads an empty cell: the same features). And their features as Preprocess encodes them."""
+    columns = [column for column in rows.columns if column != target]
+    texts = {column: [written(value) for value in rows[column].tolist()] for column in columns}
+    for column in used_columns(encoder):
+        for position in request_values(texts[column], encoder.columns[column], ".")[1]:
+            texts[column][position] = ""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*(texts[column] for column in columns), strict=True))
+    return buffer.getvalue(), encoder.transform(rows)
+
+
+def written(value: Any) -> str:
+    """A value as Preprocess read it, as the text of a CSV cell that reads back to it (missing: empty)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if pd.isna(value):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def features_csv(features: np.ndarray) -> str:
+    """Rows of features as CSV, each value as the float32 the built-in algorithm reads, in its shortest
+    text (numpy's, as the split files' Arrow writes it)."""
+    rows = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    return "".join(",".join(map(str, row)) + "\n" for row in rows)
+
+
+def write_transform(base_dir: Path, served_files: Served, code: list[Path]) -> None:
+    """The `transform` output: model.tar.gz (the same bytes for the same encoder and code), the smoke sample."""
+    folder = base_dir / TRANSFORM_OUTPUT
+    folder.mkdir(parents=True, exist_ok=True)
+    members = {ENCODER_FILE: json.dumps(served_files.document, indent=2).encode("utf-8")}
+    members |= {f"{CODE_FOLDER}/{path.name}": path.read_bytes() for path in code}
+    # No time, owner or file name in the archive: the same encoder and code give the same bytes.
+    with (
+        open(folder / TRANSFORM_ARCHIVE, "wb") as sink,
+        gzip.GzipFile(filename="", mode="wb", fileobj=sink, mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w") as archive,
+    ):
+        for name, content in members.items():
+            member = tarfile.TarInfo(name)
+            member.size, member.mode = len(content), 0o644
+            archive.addfile(member, io.BytesIO(content))
+    (folder / SMOKE_ROWS_FILE).write_text(served_files.smoke_rows, encoding="utf-8")
+    (folder / SMOKE_FEATURES_FILE).write_text(features_csv(served_files.smoke_features), encoding="utf-8")
+
+
+def serving_code(base_dir: Path) -> list[Path]:
+    """serving.py (the job's serving-code input, or beside this script when run by hand) and this script,
+    which it imports: the code/ of model.tar.gz."""
+    shipped = base_dir / "input" / SERVING_CODE_FOLDER / SERVING_SCRIPT
+    script = shipped if shipped.exists() else Path(__file__).with_name(SERVING_SCRIPT)
+    if not script.exists():
+        raise FileNotFoundError(f"{SERVING_SCRIPT} was not found at {shipped} nor beside {Path(__file__).name}")
+    return [script, Path(__file__)]
 
 
 # -- the step ------------------------------------------------------------------------------------
@@ -773,8 +989,8 @@ def _md5(path: Path) -> str:
 
 def prepare(
     input_dir: Path, target: str, requested: str, id_column: str = ""
-) -> tuple[dict[str, Any], Iterator[tuple[str, np.ndarray]]]:
-    """The report, and the label-first rows of each split (encoded a chunk at a time)."""
+) -> tuple[dict[str, Any], Iterator[tuple[str, np.ndarray]], Served]:
+    """The report, the label-first rows of each split (encoded a chunk at a time), and what the endpoint serves."""
     frames = [read_file(path) for path in input_files(input_dir)]
     table, report = combine(frames, target)
     if id_column and id_column not in table.columns:
@@ -792,7 +1008,8 @@ def prepare(
     decisions = Decisions(target, requested, problem_type, rule, id_column, mapping)
     baseline = _baseline(label[train], problem_type, len(mapping or {}))
     report.update(accepted_report(decisions, {**rows, "used": len(table), **counts}, baseline, encoder))
-    return report, encoded_parts(label, features, split, encoder)
+    served_files = served(encoder, decisions, [str(column) for column in table.columns], table[split == "test"])
+    return report, encoded_parts(label, features, split, encoder), served_files
 
 
 @dataclass(frozen=True)
@@ -952,13 +1169,15 @@ def main(argv: list[str] | None = None) -> int:
     input_dir = args.base_dir / "input" / "data"
     lineage: dict[str, Any] = {}
     try:
+        code = serving_code(args.base_dir)
         lineage = objects_read(input_dir, *data_input(args.base_dir))
-        report, parts = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
+        report, parts, served_files = prepare(input_dir, args.target_column, args.problem_type, args.id_column)
         part_files = max(args.part_files, 1)
         check_shards(report["rows"], part_files)
         report["lineage"] = lineage
         report["engine"] = ENGINE
         write_outputs(args.base_dir, report, parts, part_files)
+        write_transform(args.base_dir, served_files, code)
     except DataRefused as refused:
         return write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage)
     except Exception as error:

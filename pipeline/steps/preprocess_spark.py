@@ -5,12 +5,13 @@ pipeline/images.py) as the app of a PySparkProcessor job, with preprocess.py shi
 
     smspark-submit --py-files preprocess.py preprocess_spark.py --target-column target [--part-files N]
 
-The arguments, the folders under /opt/ml/processing and data_report.json are preprocess.py's
-("engine": "spark"). Spark reads the files with every cell as text and spreads the rows over its
-executors. Each partition turns its rows back into the values pandas would have read, a chunk at a
-time, and hands them to preprocess.py's own functions: each row's canonical text and hash (its
-split), what each column holds, and at the end the Encoder's transform. Only statistics reach the
-driver (counts, the most frequent categories, medians), never the rows, so memory stays bounded.
+The arguments, the folders under /opt/ml/processing, data_report.json and the `transform` output
+(the same model.tar.gz and smoke sample) are preprocess.py's ("engine": "spark"). Spark reads the
+files with every cell as text and spreads the rows over its executors. Each partition turns its rows
+back into the values pandas would have read, a chunk at a time, and hands them to preprocess.py's
+own functions: each row's canonical text and hash (its split), what each column holds, and at the
+end the Encoder's transform. Only statistics reach the driver (counts, the most frequent categories,
+medians) and the smoke sample's few test rows, never the other rows, so memory stays bounded.
 
 Approximate: the training median of a numeric column is Spark's percentile_approx of the one or two
 middle ranks: exact while its summary still holds every value (a few thousand values: the tests'
@@ -57,10 +58,9 @@ import preprocess as pp  # type: ignore[import-not-found]  # shipped beside this
 ENGINE = "spark"  # a copy of reports.py's name, as preprocess.py keeps its own
 CHUNK_ROWS = 10_000  # rows a Python worker turns into a pandas frame at once
 MEDIAN_ACCURACY = 10_000  # percentile_approx's accuracy (its default): see the module's docstring
-TRUE_TOKENS = ("True", "TRUE", "true")  # pandas' default true_values and false_values
-FALSE_TOKENS = ("False", "FALSE", "false")
+TRUE_TOKENS, FALSE_TOKENS = pp.TRUE_TEXTS, pp.FALSE_TEXTS  # pandas' default true_values and false_values
 NA_TOKENS = frozenset(pp.NA_TEXTS)
-INFINITY = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE)
+INFINITY = pp.INFINITY_TEXT
 # What pd.to_numeric reads in a text column (column_kind's test): preprocess's numbers, or an infinity.
 NUMERIC_TEXT = re.compile(rf"{pp.NUMBER_TEXT.pattern}|{INFINITY.pattern}", re.IGNORECASE)
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
@@ -576,6 +576,25 @@ def split_starts(records: DataFrame) -> dict[tuple[int, int], int]:
     return starts
 
 
+def smoke_rows(records: DataFrame, rows: Any, plan: Plan) -> pd.DataFrame:
+    """The first SMOKE_ROWS rows of the test split, in the order of the files, as pandas reads them
+    (preprocess.smoke_sample makes the smoke sample of them): fetched by their order numbers."""
+    test = F.col("kept") & (F.col("split") == "test")
+    wanted = [row["ord"] for row in records.where(test).orderBy("ord").select("ord").limit(pp.SMOKE_ROWS).collect()]
+    chosen = set(wanted)
+    found = dict(rows.mapPartitionsWithIndex(lambda index, part: ordered_rows(index, part, chosen)).collect())
+    frames = [frame_of(plan, found[order][0], [found[order][1]]) for order in wanted]
+    return pd.concat(frames, ignore_index=True) if frames else frame_of(plan, 0, [])
+
+
+def ordered_rows(index: int, rows: Iterable[tuple[int, Any]], chosen: set[int]) -> Iterator[tuple[int, Any]]:
+    """The partition's rows whose order number (as `batches` numbers them) is chosen."""
+    start = index << ORDER_BITS
+    for number, row in enumerate(rows):
+        if start + number in chosen:
+            yield start + number, row
+
+
 # -- the splits, written a partition at a time (the workers) -----------------------------------------
 
 
@@ -752,8 +771,11 @@ def scanned(input_dir: Path, target: str) -> list[CsvFile]:
     return files
 
 
-def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace) -> tuple[dict[str, Any], Any, Output]:
-    """The report, the rows, and what writing them needs; refused as preprocess.prepare refuses."""
+def prepare(
+    spark: SparkSession, files: list[CsvFile], args: argparse.Namespace
+) -> tuple[dict[str, Any], Any, Output, Any]:
+    """The report, the rows, what writing them needs, and what the endpoint serves (preprocess.Served);
+    refused as preprocess.prepare refuses."""
     target, id_column = args.target_column, args.id_column
     tables = read_tables(spark, files)
     kinds = profile(tables, files, target)
@@ -788,7 +810,8 @@ def prepare(spark: SparkSession, files: list[CsvFile], args: argparse.Namespace)
     parts = max(args.part_files, 1)
     pp.check_shards(rows_report, parts)
     starts = split_starts(records) if parts > 1 else {}  # one part file: every row goes to it
-    return report, rows, Output(plan, encoder, classes, numeric, parts, starts)
+    served = pp.served(encoder, decisions, plan.columns, smoke_rows(records, rows, plan))
+    return report, rows, Output(plan, encoder, classes, numeric, parts, starts), served
 
 
 @contextmanager
@@ -816,12 +839,14 @@ def main(argv: list[str] | None = None) -> int:
     input_dir = args.base_dir / "input" / "data"
     lineage: dict[str, Any] = {}
     try:
+        code = pp.serving_code(args.base_dir)
         lineage = pp.objects_read(input_dir, *pp.data_input(args.base_dir))
         files = scanned(input_dir, args.target_column)
         with spark_session() as spark:
-            report, rows, output = prepare(spark, files, args)
+            report, rows, output, served = prepare(spark, files, args)
             write_splits(rows, output, args.base_dir)
         pp.write_report(args.base_dir, {**report, "lineage": lineage, "engine": ENGINE})
+        pp.write_transform(args.base_dir, served, code)
     except pp.DataRefused as refused:
         return int(pp.write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage))
     except Exception as error:

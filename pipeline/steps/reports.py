@@ -1,9 +1,11 @@
-"""The two reports a run writes, data_report.json and evaluation.json: their shape and vocabulary, defined once.
+"""The reports a run writes, data_report.json, evaluation.json and smoke_check.json: their shape and
+vocabulary, defined once.
 
-Preprocess writes data_report.json, Evaluate writes evaluation.json. The pipeline definition reads
-them (the JSON paths below), `python -m pipeline` names their vocabulary, and the run-status function
-reads them to tell a person how a run went. Standard library only: the function carries a copy of
-this file, and the tests check that what each step script writes conforms to it.
+Preprocess writes data_report.json (and the encoder the endpoint serves), Evaluate writes evaluation.json
+and smoke_check.json. The pipeline definition reads them (the JSON paths below), `python -m pipeline`
+names their vocabulary, the run-status function reads them to tell a person how a run went, and a
+deployment checks an endpoint with the smoke check. Standard library only: the function carries a copy
+of this file, and the tests check that what each step script writes conforms to it.
 
 The step scripts run on their own in their images (SageMaker uploads one file per step), so they
 keep their own copies of the few names they need; a test checks that those copies equal these.
@@ -11,6 +13,8 @@ keep their own copies of the few names they need; a test checks that those copie
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +27,18 @@ MODEL_QUALITY_FILE = "model_quality.json"
 # The processing outputs that hold them: <run folder>/report/data_report.json, <run folder>/evaluation/...
 DATA_REPORT_OUTPUT = "report"
 EVALUATION_OUTPUT = "evaluation"
+# What the endpoint serves, Preprocess's `transform` output (<run folder>/transform/): model.tar.gz, the
+# model data of the package's two scikit-learn containers (ENCODER_FILE, and code/ with serving.py and
+# preprocess.py), and the smoke sample: a few test rows as a caller sends them, and their features.
+TRANSFORM_OUTPUT = "transform"
+TRANSFORM_ARCHIVE = "model.tar.gz"
+ENCODER_FILE = "encoder.json"
+SMOKE_ROWS_FILE = "smoke_rows.csv"
+SMOKE_FEATURES_FILE = "smoke_features.csv"
+# Beside evaluation.json: the request a deployment sends the staging endpoint, and the answer it expects.
+# The package's CustomerMetadataProperties name it (its S3 URI) under SMOKE_CHECK_METADATA.
+SMOKE_CHECK_FILE = "smoke_check.json"
+SMOKE_CHECK_METADATA = "SmokeCheck"
 
 # -- vocabulary --------------------------------------------------------------------------------------
 
@@ -175,6 +191,31 @@ EVALUATION: Shape = {
 }
 
 
+# smoke_check.json: InvokeEndpoint with ContentType content_type, Accept accept and Body body (a CSV
+# with a header, the target left out), then compare the answer's lines with expected: a class as the
+# data named it (exactly), or a regression number (within tolerance, relative; 0 for classes).
+SMOKE_CHECK: Shape = {
+    "content_type": ("text/csv",),
+    "accept": ("text/csv",),
+    "body": str,
+    "expected": list,
+    "problem_type": PROBLEM_TYPES,
+    "tolerance": NUMBER,
+}
+# encoder.json in model.tar.gz: what Preprocess decided and fitted, for serving.py to read back
+# (the encoder's columns hold each column's kind, its training median, date parts or categories).
+ENCODER_DOCUMENT: Shape = {
+    "format": ("retrain-trigger-encoder-1",),
+    "target": str,
+    "id_column": str,
+    "problem_type": PROBLEM_TYPES,
+    "label_mapping": (dict, type(None)),
+    "column_order": list,
+    "features": list,
+    "encoder": {"columns": dict, "numeric": dict, "dates": dict, "categories": dict},
+}
+
+
 def shape_problems(document: Any, shape: Shape, where: str = "") -> list[str]:
     """What in ``document`` does not have ``shape``: one line each (empty: it conforms)."""
     if not isinstance(document, Mapping):
@@ -199,6 +240,19 @@ def shape_problems(document: Any, shape: Shape, where: str = "") -> list[str]:
 def _type_names(expected: type | tuple[type, ...]) -> str:
     kinds = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
+
+
+def smoke_check_problems(check: Any) -> list[str]:
+    """The smoke check's shape, and one expected answer (text) per row of its body."""
+    problems = shape_problems(check, SMOKE_CHECK)
+    if problems:
+        return problems
+    rows = sum(1 for row in csv.reader(io.StringIO(check["body"])) if row) - 1  # the header is no row
+    if not check["expected"] or not all(isinstance(answer, str) for answer in check["expected"]):
+        problems.append("expected is not a list of answers as text")
+    elif len(check["expected"]) != rows:
+        problems.append(f"expected holds {len(check['expected'])} answers for the body's {rows} rows")
+    return problems
 
 
 def data_report_problems(report: Any) -> list[str]:

@@ -161,6 +161,57 @@ def test_refused_data_and_a_failed_gate_end_the_run_with_their_reason(definition
             ]
 
 
+def test_the_registered_model_is_features_then_xgboost_then_labels(definition):
+    from pipeline.images import SKLEARN, XGBOOST, image_for
+
+    steps = steps_by_name(json.loads(definition))
+    serving = {"SAGEMAKER_PROGRAM": "serving.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    for suffix, preprocess in (("", "Preprocess"), ("Multiclass", "Preprocess"), ("Spark", "PreprocessSpark")):
+        transform = {
+            "Std:Join": {
+                "On": "/",
+                "Values": [
+                    {"Get": f"Steps.{preprocess}.ProcessingOutputConfig.Outputs['transform'].S3Output.S3Uri"},
+                    "model.tar.gz",
+                ],
+            }
+        }
+        trained = {"Get": f"Steps.Train{suffix}.ModelArtifacts.S3ModelArtifacts"}
+        register = steps[f"RegisterModel{suffix}"]["Arguments"]
+        containers = register["InferenceSpecification"]["Containers"]
+        assert [image_for(c["Image"]) for c in containers] == [SKLEARN, XGBOOST, SKLEARN]
+        assert [c["ModelDataUrl"] for c in containers] == [transform, trained, transform]
+        assert [c.get("Environment") for c in containers] == [
+            {**serving, "RETRAIN_SERVING_STAGE": "features"},
+            None,
+            {**serving, "RETRAIN_SERVING_STAGE": "labels"},
+        ]
+        assert register["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
+        assert register["InferenceSpecification"]["SupportedResponseMIMETypes"] == ["text/csv", "application/json"]
+        # the model CreateModel makes is the same pipeline
+        assert steps[f"CreateModel{suffix}"]["Arguments"]["Containers"] == containers
+        evaluation = f"Steps.Evaluate{suffix}.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
+        assert register["CustomerMetadataProperties"]["SmokeCheck"] == {
+            "Std:Join": {"On": "/", "Values": [{"Get": evaluation}, "smoke_check.json"]}
+        }
+        # Evaluate reads the smoke sample from Preprocess's transform output
+        inputs = {i["InputName"]: i["S3Input"] for i in steps[f"Evaluate{suffix}"]["Arguments"]["ProcessingInputs"]}
+        assert inputs["transform"]["S3Uri"] == transform["Std:Join"]["Values"][0]
+        assert inputs["transform"]["LocalPath"] == "/opt/ml/processing/transform"
+
+
+def test_both_preprocess_engines_get_the_serving_script_and_write_the_transform_output(definition):
+    steps = steps_by_name(json.loads(definition))
+    for name in ("Preprocess", "PreprocessSpark"):
+        arguments = steps[name]["Arguments"]
+        inputs = {i["InputName"]: i["S3Input"] for i in arguments["ProcessingInputs"]}
+        assert inputs["serving-code"]["S3Uri"] == CONFIG.code_uri("serving.py")
+        assert inputs["serving-code"]["LocalPath"] == "/opt/ml/processing/input/serving_code"
+        outputs = {o["OutputName"]: o["S3Output"] for o in arguments["ProcessingOutputConfig"]["Outputs"]}
+        assert outputs["transform"]["LocalPath"] == "/opt/ml/processing/transform"
+        assert outputs["transform"]["S3Uri"]["Std:Join"]["Values"][-1] == "transform"
+
+
 def name_of_option(parameter: str) -> str:
     return {
         "MinR2": "--min-r2",
@@ -250,7 +301,7 @@ def test_upsert_creates_a_pipeline_the_trigger_function_starts(definition, data_
     assert json.loads(stored["PipelineDefinition"]) == json.loads(definition)
     assert sagemaker.describe_model_package_group(ModelPackageGroupName=CONFIG.model_package_group_name)
     s3 = boto3.client("s3", region_name=REGION)
-    for script in ("preprocess.py", "evaluate.py"):
+    for script in ("preprocess.py", "evaluate.py", "serving.py"):
         key = CONFIG.code_uri(script).removeprefix(f"s3://{BUCKET}/")
         assert (
             s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == (ROOT / "pipeline" / "steps" / script).read_bytes()

@@ -17,11 +17,15 @@ from emulator.pipeline_runner import LocalPipelineRunner, StepResult
 from emulator.sample_data import diabetes_csv, friedman_csv
 from pipeline.cli import upsert
 from pipeline.steps.reports import (
+    EVALUATION_OUTPUT,
     REGISTRY_SECTIONS,
+    SMOKE_CHECK_FILE,
+    SMOKE_CHECK_METADATA,
     SPLIT_SCHEME,
     data_report_problems,
     evaluation_problems,
     model_quality_problems,
+    smoke_check_problems,
 )
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
@@ -107,8 +111,25 @@ def test_a_good_upload_ends_in_a_registered_model_with_its_evaluation(definition
     assert evaluation["report"] == {"drawn": True, "file": "report.html"}
     assert metrics["Explainability"]["Report"]["S3Uri"].endswith(f"/runs/{execution_id}/evaluation/report.html")
     assert read_s3_text(metrics["Explainability"]["Report"]["S3Uri"]).startswith("<!DOCTYPE html>")
-    model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-    assert model_url.endswith("/output/model.tar.gz")
+    # an inference pipeline: the features and labels containers on Preprocess's model data, XGBoost between
+    features, model, labels = package["InferenceSpecification"]["Containers"]
+    assert model["ModelDataUrl"].endswith("/output/model.tar.gz")
+    assert features["ModelDataUrl"] == labels["ModelDataUrl"]
+    assert features["ModelDataUrl"].endswith(f"/runs/{execution_id}/transform/model.tar.gz")
+    assert [c.get("Environment", {}).get("RETRAIN_SERVING_STAGE") for c in (features, model, labels)] == [
+        "features",
+        None,
+        "labels",
+    ]
+    assert features["Environment"]["SAGEMAKER_PROGRAM"] == "serving.py"
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    [model_name] = [item["ModelName"] for item in sagemaker.list_models()["Models"]]
+    described = sagemaker.describe_model(ModelName=model_name)  # CreateModel made the same pipeline
+    assert [c["Image"] for c in described["Containers"]] == [features["Image"], model["Image"], labels["Image"]]
+    # what a deployment sends the staging endpoint, beside evaluation.json, named by the package
+    smoke_uri = package["CustomerMetadataProperties"]["SmokeCheck"]
+    assert smoke_uri.endswith(f"/runs/{execution_id}/evaluation/smoke_check.json")
+    assert smoke_check_problems(read_s3_json(smoke_uri)) == []
     assert "xgboost 3.2.0" in next(s.detail for s in result.steps if s.name == "Train")  # the image's algorithm
     assert data_report_problems(result.data_report) == []
     assert evaluation_problems(result.evaluation) == []
@@ -331,7 +352,10 @@ def test_no_champion_registers_and_records_the_lineage(definition, served_bucket
     assert result.evaluation["decision"]["summary"].endswith("no model in production: registered")  # type: ignore[index]
     [package] = model_packages()
     report = result.data_report or {}
-    assert package["CustomerMetadataProperties"] == {
+    metadata = dict(package["CustomerMetadataProperties"])
+    smoke_check = f"/runs/{execution.rsplit('/', 1)[-1]}/{EVALUATION_OUTPUT}/{SMOKE_CHECK_FILE}"
+    assert metadata.pop(SMOKE_CHECK_METADATA).endswith(smoke_check)
+    assert metadata == {
         "ExecutionArn": execution,
         "TrainingData": "NewObjects",
         "Input": f"s3://{BUCKET}/{DATA_KEY}",

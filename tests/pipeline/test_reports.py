@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.step_environments import environment
@@ -221,6 +221,112 @@ def test_every_missing_value_is_one_token(missing):
     assert preprocess.cell_text(missing) == "null"
 
 
+# -- the encoder the endpoint reads back -----------------------------------------------------------
+
+MESSY_CELLS = {
+    "numeric": st.none() | st.floats(allow_nan=True, width=32) | st.sampled_from([math.inf, -math.inf, 0.1, 1e300]),
+    "spelled": st.none() | st.sampled_from(["1", "1.5", " 2 ", "oops", "", "inf", "-3e2", "n/a"]),
+    "category": st.none() | st.sampled_from(["red", "blue", " green ", "", "1", "True", "é"]) | st.text(max_size=3),
+    "date": st.none() | st.sampled_from(["2024-01-31", "2024-02-29 13:45", "31/12/2023", "soon", ""]),
+    "flag": st.booleans(),
+}
+
+
+@st.composite
+def messy_frames(draw: Any) -> tuple[Any, Any, Any]:
+    """A training frame of every kind of column (with its training rows), and other rows of the same columns."""
+    import pandas as pd
+
+    rows = draw(st.integers(min_value=1, max_value=20))
+
+    def frame(count: int) -> Any:
+        return pd.DataFrame(
+            {
+                name: pd.Series([draw(cells) for _ in range(count)], dtype=bool if name == "flag" else object)
+                for name, cells in MESSY_CELLS.items()
+            }
+        ).astype({"numeric": float})
+
+    train = pd.Series(draw(st.lists(st.booleans(), min_size=rows, max_size=rows)))
+    return frame(rows), train, frame(draw(st.integers(min_value=1, max_value=6)))
+
+
+@settings(max_examples=30, deadline=None)  # each example fits and transforms pandas frames: ~0.1 s
+@given(messy_frames())
+def test_a_fitted_encoder_saved_and_read_back_makes_the_same_features(frames):
+    from hypothesis import assume
+
+    training, train, other = frames
+    encoder = preprocess.Encoder()
+    try:
+        encoder.fit(training, {c: preprocess.column_kind(training[c]) for c in training.columns}, train)
+    except preprocess.DataRefused:
+        assume(False)  # nothing usable to encode: Preprocess refuses such data
+    document = json.loads(json.dumps(encoder.saved()))  # as encoder.json holds it
+
+    restored = preprocess.Encoder.restored(document)
+
+    assert restored.feature_names() == encoder.feature_names()
+    for rows in (training, other):
+        before, after = encoder.transform(rows), restored.transform(rows)
+        assert before.tobytes() == after.tobytes()  # the same doubles, bit for bit
+
+
+def test_a_smoke_row_s_cell_the_endpoint_cannot_read_is_sent_empty_and_makes_the_same_features():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "age": pd.Series(["41", "oops", "", "7"], dtype=object),
+            "when": ["2024-01-01", "soon", "2024-02-01 10:00", None],
+            "city": ["a", None, "b, c", "a"],
+            "target": [1, 2, 3, 4],
+        }
+    )
+    encoder = preprocess.Encoder()
+    encoder.fit(frame, {"age": "numeric", "when": "date", "city": "text"}, pd.Series([True] * 4))
+
+    body, features = preprocess.smoke_sample(frame, "target", encoder)
+
+    assert body == 'age,when,city\n41,2024-01-01,a\n,,\n,2024-02-01 10:00,"b, c"\n7,,a\n'
+    assert np.array_equal(features, encoder.transform(frame))
+    header, *rows = list(csv.reader(io.StringIO(body)))
+    cells = {column: [row[header.index(column)] for row in rows] for column in preprocess.used_columns(encoder)}
+    assert np.array_equal(encoder.transform(preprocess.request_frame(cells, encoder, ".")), features)
+
+
+def test_a_package_s_model_container_is_the_one_that_is_no_serving_stage():
+    stage = {"RETRAIN_SERVING_STAGE": "features"}
+    containers = [
+        {"Image": "sklearn", "ModelDataUrl": "s3://b/transform/model.tar.gz", "Environment": stage},
+        {"Image": "xgboost", "ModelDataUrl": "s3://b/output/model.tar.gz"},
+        {"Image": "sklearn", "ModelDataUrl": "s3://b/transform/model.tar.gz", "Environment": {**stage, "x": "y"}},
+    ]
+
+    assert evaluate.model_container(containers)["Image"] == "xgboost"
+    assert evaluate.model_container(containers[1:2]) == containers[1]  # packages registered before the pipeline
+
+
+def test_a_smoke_check_has_one_expected_answer_per_row_of_its_body():
+    check = {
+        "content_type": "text/csv",
+        "accept": "text/csv",
+        "body": 'age,city\n1,"Paris, France"\n2,Lyon\n',
+        "expected": ["gold", "silver"],
+        "problem_type": "multiclass",
+        "tolerance": 0.0,
+    }
+
+    assert reports.smoke_check_problems(check) == []
+    assert reports.smoke_check_problems({**check, "expected": ["gold"]}) == [
+        "expected holds 1 answers for the body's 2 rows"
+    ]
+    assert reports.smoke_check_problems({**check, "accept": "application/json"}) == [
+        "accept is 'application/json', not one of text/csv"
+    ]
+
+
 # -- the step scripts' copies of the vocabulary ----------------------------------------------------
 
 
@@ -242,6 +348,28 @@ def test_the_step_scripts_copies_of_the_vocabulary_are_reports_own():
     assert evaluate.LOWER_IS_BETTER == reports.LOWER_IS_BETTER
     assert evaluate.REGISTRY_SECTIONS == reports.REGISTRY_SECTIONS
     assert evaluate.LEGACY_SPLIT_SCHEME == reports.LEGACY_SPLIT_SCHEME
+
+
+def test_the_serving_files_have_one_name_in_every_script():
+    from pipeline import definition
+
+    names = ("TRANSFORM_OUTPUT", "TRANSFORM_ARCHIVE", "ENCODER_FILE", "SMOKE_ROWS_FILE", "SMOKE_FEATURES_FILE")
+    for name in names:
+        assert getattr(preprocess, name) == getattr(evaluate, name) == getattr(reports, name), name
+    assert evaluate.SMOKE_CHECK_FILE == reports.SMOKE_CHECK_FILE
+    assert (
+        reports.SMOKE_CHECK["content_type"][0],
+        reports.SMOKE_CHECK["accept"][0],
+    ) == (evaluate.SMOKE_CONTENT_TYPE, evaluate.SMOKE_ACCEPT)
+    assert reports.ENCODER_DOCUMENT["format"] == (preprocess.ENCODER_FORMAT,)
+    assert Path(definition.SERVING_ENVIRONMENT["SAGEMAKER_SUBMIT_DIRECTORY"]).name == preprocess.CODE_FOLDER
+    assert definition.SERVING_CODE_DIR.endswith(f"/input/{preprocess.SERVING_CODE_FOLDER}")
+    serving = STEPS / "serving.py"
+    assert definition.SERVING_STAGE_ENV == constant_of(serving, "STAGE_ENV") == evaluate.SERVING_STAGE_ENV
+    stages = (constant_of(serving, "FEATURES"), constant_of(serving, "LABELS"))
+    assert stages == (definition.FEATURES_STAGE, definition.LABELS_STAGE)
+    assert definition.SERVING_ENVIRONMENT["SAGEMAKER_PROGRAM"] == serving.name == preprocess.SERVING_SCRIPT
+    assert serving.stem == evaluate.SERVING_MODULE
 
 
 def test_a_metric_without_a_label_is_shown_by_its_name_instead_of_failing_the_step(image_environments):
@@ -301,6 +429,9 @@ def test_each_step_script_imports_only_libraries_its_image_holds(image_of_script
     assert not_in_image(STEPS / "preprocess_spark.py", SPARK) == set()
     assert not SPARK.holds("pyarrow")
     assert imported_distributions(STEPS / "evaluate.py") == {"numpy", "xgboost", "scipy", "boto3"}
+    # The serving script runs in the Preprocess image (the model package's scikit-learn containers).
+    assert not_in_image(STEPS / "serving.py", SKLEARN) == set()
+    assert imported_distributions(STEPS / "serving.py") == {"numpy"}  # and preprocess.py, packed beside it
 
 
 def test_a_script_importing_a_library_its_image_lacks_is_caught(tmp_path):

@@ -8,6 +8,7 @@ models registered before it (the history), one of them Approved and as good: pro
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ from pipeline.steps import evaluate, reports
 from tests.pipeline.browser import INSTALL, Browser, find_chromium
 from tests.pipeline.conftest import REGION, STEPS
 from tests.pipeline.test_reports import imported_distributions
-from tests.pipeline.test_step_scripts import GATES, csv_bytes, preprocess, with_input
+from tests.pipeline.test_step_scripts import GATES, csv_bytes, csv_request, model_dir_of, preprocess, serve, with_input
 
 WIDTH = 1280
 GROUP = "retrain-models"
@@ -234,6 +235,82 @@ def test_a_report_that_cannot_be_drawn_says_why_and_the_decision_stands(made, im
     assert undrawn["gate"] == drawn["gate"]
     assert not (copy / "evaluation" / "report.html").exists()
     assert (copy / "evaluation" / "model_quality.json").exists()
+
+
+# -- the smoke check Evaluate writes beside the report -------------------------------------------------
+
+# The XGBoost container's answer to text/csv features: its predictions, one row per line, each value's repr
+# (aws/sagemaker-xgboost-container algorithm_mode/serve.py `invocations`: encoders.encode(preds.tolist(),
+# accept), which is sagemaker-containers _encoders.array_to_csv), in the XGBoost image's look-alike.
+XGBOOST_ANSWERS = """
+import csv, io, json, sys, tarfile, tempfile
+import numpy as np, xgboost
+answers = []
+for archive, features in json.load(sys.stdin):
+    with tempfile.TemporaryDirectory() as folder, tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+        booster = xgboost.Booster(model_file=folder + "/xgboost-model")
+    rows = np.loadtxt(io.StringIO(features), delimiter=",", ndmin=2)
+    predictions = np.array(booster.predict(xgboost.DMatrix(rows)).tolist())
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\\n").writerows(predictions.reshape(len(rows), -1))
+    answers.append(buffer.getvalue())
+print(json.dumps(answers))
+"""
+
+
+def test_the_smoke_check_expects_the_data_s_own_labels_for_the_smoke_rows(made):
+    names = {
+        "binary": {"churned", "stayed"},
+        "multiclass": {f"Species {n:02d} {'longipes' if n % 2 else 'brevis'}" for n in range(CLASSES)},
+    }
+    for case in ("regression", "binary", "multiclass"):
+        check = json.loads((made[case] / reports.SMOKE_CHECK_FILE).read_text())
+
+        assert reports.smoke_check_problems(check) == []
+        assert check["problem_type"] == case
+        assert (
+            check["body"].splitlines()[0]
+            == (made[case].parent / "transform" / "smoke_rows.csv").read_text().split("\n", 1)[0]
+        )
+        assert len(check["expected"]) == 20
+        if case == "regression":
+            assert all(math.isfinite(float(answer)) for answer in check["expected"])
+            assert check["tolerance"] > 0
+        else:
+            assert set(check["expected"]) <= names[case]
+            assert check["tolerance"] == 0
+
+
+def test_the_three_containers_answer_the_smoke_check_s_body_with_its_expected_lines(made, tmp_path):
+    cases = ("regression", "binary", "multiclass")
+    checks = {case: json.loads((made[case] / reports.SMOKE_CHECK_FILE).read_text()) for case in cases}
+    model_dirs = {case: model_dir_of(made[case].parent / "transform", tmp_path / case) for case in cases}
+
+    features = {
+        case: serve(model_dirs[case], "features", [csv_request(checks[case]["body"], accept=checks[case]["accept"])])
+        for case in cases
+    }
+    jobs = [[str(made[case].parent / "model" / "model.tar.gz"), features[case][0]["body"]] for case in cases]
+    predicted = subprocess.run(
+        [str(environment(XGBOOST).python), "-c", XGBOOST_ANSWERS],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    for case, scores in zip(cases, json.loads(predicted.stdout), strict=True):
+        [answer] = serve(model_dirs[case], "labels", [csv_request(scores, accept=checks[case]["accept"])])
+
+        assert (answer["status"], answer["content_type"]) == (200, checks[case]["content_type"])
+        lines, expected = answer["body"].splitlines(), checks[case]["expected"]
+        if case == "regression":
+            assert [float(v) for v in lines] == pytest.approx(
+                [float(v) for v in expected], rel=checks[case]["tolerance"]
+            )
+        else:
+            assert lines == expected
 
 
 LARGE_CASES = ("large_regression", "large_binary", "large_multiclass")

@@ -165,6 +165,14 @@ def test_both_engines_write_the_same_data_report_but_for_the_engine(both_engines
         assert spark_baseline == pandas_baseline
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_both_engines_write_the_same_model_data_and_smoke_sample_for_the_endpoint(both_engines, case):
+    pandas_base, spark_base = both_engines[case]
+
+    for name in ("model.tar.gz", "smoke_rows.csv", "smoke_features.csv"):  # the encoder, its code, the test rows
+        assert (spark_base / "transform" / name).read_bytes() == (pandas_base / "transform" / name).read_bytes(), name
+
+
 def test_the_messy_case_exercises_what_it_claims(both_engines):
     report = report_of(both_engines["messy"][1])
 
@@ -254,7 +262,7 @@ def spark_step(instances: int) -> dict[str, Any]:
                 "S3UploadMode": "EndOfJob",
             },
         }
-        for name in (*SPLITS, "report")
+        for name in (*SPLITS, "report", "transform")
     ]
     return {
         "Name": "PreprocessSpark",
@@ -279,6 +287,7 @@ def spark_step(instances: int) -> dict[str, Any]:
                 channel("data", {"Get": "Parameters.InputUri"}, "/opt/ml/processing/input/data"),  # type: ignore[arg-type]
                 channel("py-files", f"{CODE}/py-files", "/opt/ml/processing/input/py-files"),
                 channel("code", f"{CODE}/code/preprocess_spark.py", "/opt/ml/processing/input/code"),
+                channel("serving-code", f"{CODE}/serving/serving.py", "/opt/ml/processing/input/serving_code"),
             ],
             "ProcessingOutputConfig": {"Outputs": outputs},
         },
@@ -311,6 +320,7 @@ def run_spark_pipeline(body: bytes, instances: int = 2, *, ship_preprocess: bool
         s3.put_object(Bucket=BUCKET, Key="code/spark/py-files/preprocess.py", Body=shipped)
     app = (STEPS / "preprocess_spark.py").read_bytes()
     s3.put_object(Bucket=BUCKET, Key="code/spark/code/preprocess_spark.py", Body=app)
+    s3.put_object(Bucket=BUCKET, Key="code/spark/serving/serving.py", Body=(STEPS / "serving.py").read_bytes())
     s3.put_object(Bucket=BUCKET, Key="uploads/data.csv", Body=body)
     definition = {
         "Version": "2020-12-01",
@@ -340,6 +350,13 @@ def test_a_pyspark_processing_job_runs_through_the_local_runner(served_bucket, s
     assert result.steps[0].detail.startswith("regression (the target is numeric")
     listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET, Prefix="runs/spark/train/")
     assert sorted(item["Key"].rsplit("/", 1)[-1] for item in listed["Contents"]) == part_file_names("train", 2)
+    # the serving script reached the job through its own input, and went into the model data
+    transform = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET, Prefix="runs/spark/transform/")
+    assert sorted(item["Key"].rsplit("/", 1)[-1] for item in transform["Contents"]) == [
+        "model.tar.gz",
+        "smoke_features.csv",
+        "smoke_rows.csv",
+    ]
 
 
 def test_data_the_spark_step_refuses_ends_the_run_with_its_one_line_reason(served_bucket, spark_python):

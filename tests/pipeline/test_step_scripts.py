@@ -555,3 +555,262 @@ def test_the_champion_sees_this_runs_rows_in_its_own_feature_layout(image_enviro
     assert (
         mostly_blank == "column 'city' it used is missing in 100% of this run's rows (0% in the data it was trained on)"
     )
+
+
+# -- the model package's serving containers (pipeline/steps/serving.py) ------------------------------
+
+# The scikit-learn container's calls of a script's hooks, one request at a time (sagemaker-containers'
+# Transformer: model_fn once, then input_fn, predict_fn, output_fn), in the image's look-alike Python,
+# with the code/ of model.tar.gz importable as the container installs SAGEMAKER_SUBMIT_DIRECTORY. A
+# (body, content type) answer is a 200; a WSGI application answers its own status (Flask runs it).
+SERVE = """
+import json, os, sys
+model_dir, stage = sys.argv[1], sys.argv[2]
+os.environ["RETRAIN_SERVING_STAGE"] = stage
+sys.path.insert(0, os.path.join(model_dir, "code"))
+import serving
+model = serving.model_fn(model_dir)
+answers = []
+for request in json.load(sys.stdin):
+    body = bytes.fromhex(request["hex"]) if "hex" in request else request["body"]
+    answer = serving.output_fn(serving.predict_fn(serving.input_fn(body, request["content_type"]), model),
+                               request.get("accept"))
+    if isinstance(answer, tuple):
+        answers.append({"status": 200, "body": answer[0], "content_type": answer[1]})
+        continue
+    started = {}
+    text = b"".join(answer({}, lambda status, headers: started.update(status=status, headers=dict(headers))))
+    answers.append({"status": int(started["status"].split()[0]), "body": text.decode(),
+                    "content_type": started["headers"]["Content-Type"]})
+print(json.dumps(answers))
+"""
+
+
+def model_dir_of(transform: Path, folder: Path) -> Path:
+    """The transform output's model.tar.gz unpacked, as SageMaker unpacks ModelDataUrl into /opt/ml/model."""
+    import tarfile
+
+    with tarfile.open(transform / "model.tar.gz") as archive:
+        archive.extractall(folder, filter="data")
+    return folder
+
+
+def serve(model_dir: Path, stage: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each request through the stage's hooks, in the scikit-learn image's look-alike."""
+    result = subprocess.run(
+        [str(environment(SKLEARN).python), "-c", SERVE, str(model_dir), stage],
+        input=json.dumps(requests),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return list(json.loads(result.stdout))
+
+
+def csv_request(body: str, **options: str) -> dict[str, Any]:
+    return {"body": body, "content_type": "text/csv", "accept": "text/csv", **options}
+
+
+def as_float32(text: str) -> np.ndarray:
+    return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2).astype(np.float32)
+
+
+def customers(rows: int = 300) -> bytes:
+    """What the serving tests send: missing numbers, an infinity and an unreadable one, rare and missing
+    categories, dates with hours, an identifier, booleans, a text target with three classes."""
+    rng = np.random.default_rng(17)
+    frame = pd.DataFrame({"age": rng.normal(40, 12, rows).round(2).astype(object)})
+    frame.loc[::17, "age"] = ""
+    frame.loc[5, "age"], frame.loc[6, "age"], frame.loc[7, "age"] = "inf", "-inf", "oops"
+    frame["spend"] = rng.gamma(2.0, 30.0, rows).round(3)
+    frame["city"] = rng.choice([f"city{n:02d}" for n in range(30)], size=rows)
+    frame.loc[::23, "city"] = None
+    frame["joined"] = pd.date_range("2024-01-01 06:00", periods=rows, freq="13h").strftime("%Y-%m-%d %H:%M")
+    frame["customer"] = [f"C-{n:05d}" for n in range(rows)]
+    frame["member"] = rng.choice(["True", "False"], size=rows)
+    frame["target"] = np.where(frame["spend"] > 70, "gold", np.where(frame["spend"] > 40, "silver", "bronze"))
+    return csv_bytes(frame)
+
+
+@pytest.fixture(scope="module")
+def served(image_environments: None, image_of_script: dict[str, str], tmp_path_factory: Any) -> dict[str, Any]:
+    """Preprocess run once on customers(); its transform output, the model folder it makes, the smoke sample."""
+    base = with_input(tmp_path_factory.mktemp("served"), ("customers.csv", customers()))
+    python = python_for(image_of_script["preprocess.py"])
+    command = [str(python), str(STEPS / "preprocess.py"), "--target-column", "target", "--base-dir", str(base)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    transform = base / "transform"
+    body = (transform / "smoke_rows.csv").read_text()
+    return {
+        "base": base,
+        "report": report_of(base),
+        "model_dir": model_dir_of(transform, tmp_path_factory.mktemp("model")),
+        "body": body,
+        "frame": pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False),
+        "features": as_float32((transform / "smoke_features.csv").read_text()),
+    }
+
+
+def test_preprocess_packs_the_fitted_encoder_and_the_serving_code_as_model_data(served):
+    import tarfile
+
+    from pipeline.steps.reports import ENCODER_DOCUMENT, shape_problems
+
+    with tarfile.open(served["base"] / "transform" / "model.tar.gz") as archive:
+        assert sorted(archive.getnames()) == ["code/preprocess.py", "code/serving.py", "encoder.json"]
+    model_dir, report = served["model_dir"], served["report"]
+    for script in ("serving.py", "preprocess.py"):
+        assert (model_dir / "code" / script).read_bytes() == (STEPS / script).read_bytes()
+    document = json.loads((model_dir / "encoder.json").read_text())
+    assert shape_problems(document, ENCODER_DOCUMENT) == []
+    assert document["features"] == report["features"]
+    assert document["encoder"]["columns"] == report["columns"]
+    assert document["label_mapping"] == report["label_mapping"] == {"0": "bronze", "1": "gold", "2": "silver"}
+    assert document["column_order"] == ["age", "spend", "city", "joined", "customer", "member", "target"]
+
+
+def test_the_smoke_sample_is_the_first_test_rows_without_the_target_and_their_features(served):
+    frame, features = served["frame"], served["features"]
+    test_rows = split_rows(served["base"], "test")
+
+    assert list(frame.columns) == ["age", "spend", "city", "joined", "customer", "member"]
+    assert len(frame) == len(features) == min(20, len(test_rows))
+    # the first test rows, in order: the features Preprocess wrote for them (float32, as the algorithm reads them)
+    assert np.array_equal(features, test_rows[: len(features), 1:].astype(np.float32))
+
+
+def test_the_features_container_answers_the_training_features_for_raw_rows_in_any_layout(served):
+    frame, report = served["frame"], served["report"]
+    shuffled = frame[["member", "customer", "joined", "city", "spend", "age"]]
+    no_header = csv_bytes(frame, header=False).decode()
+    with_target = csv_bytes(frame.assign(target="gold")[[*frame.columns, "target"]], header=False).decode()
+    extra = csv_bytes(frame.assign(note="ignored", target="gold")).decode()
+    european = frame.assign(age=frame["age"].str.replace(".", ","), spend=frame["spend"].str.replace(".", ","))
+
+    answers = serve(
+        served["model_dir"],
+        "features",
+        [
+            csv_request(served["body"]),
+            csv_request(csv_bytes(shuffled).decode(), accept="application/json"),  # XGBoost reads CSV only
+            csv_request(no_header),
+            csv_request(with_target),
+            csv_request(extra, content_type="text/csv; charset=utf-8"),
+            csv_request(csv_bytes(european, sep=";").decode()),
+        ],
+    )
+
+    for answer in answers:
+        assert (answer["status"], answer["content_type"]) == (200, "text/csv"), answer
+        assert np.array_equal(as_float32(answer["body"]), served["features"])
+        assert as_float32(answer["body"]).shape[1] == len(report["features"])  # no label column
+
+
+def test_the_features_container_refuses_what_it_cannot_read_with_the_status_and_one_line(served):
+    frame = served["frame"]
+    unreadable = frame.copy()
+    unreadable.loc[2, "age"] = "forty"
+    misdated = frame.copy()
+    misdated.loc[0, "joined"] = "soon"
+
+    answers = serve(
+        served["model_dir"],
+        "features",
+        [
+            csv_request(csv_bytes(frame.drop(columns=["city", "joined"])).decode()),
+            csv_request(csv_bytes(unreadable).decode()),
+            csv_request(csv_bytes(misdated).decode()),
+            csv_request(""),
+            csv_request(served["body"], content_type="application/x-npy"),
+            csv_request('{"instances": []}', content_type="application/json"),
+            {"hex": "6167650a" + "e9" * 3, "content_type": "text/csv; charset=latin-1"},
+            csv_request("1,2,3\n"),
+            csv_request(served["body"].splitlines()[0] + "\n"),
+        ],
+    )
+
+    assert [(answer["status"], answer["body"].strip()) for answer in answers] == [
+        (400, "the request's header has no column 'city', 'joined'; the model uses age, spend, city, joined, member"),
+        (400, "row 3, column 'age': 'forty' is not a number"),
+        (400, "row 1, column 'joined': 'soon' is not a date"),
+        (400, "the request is empty: send one row per line"),
+        (415, "content type 'application/x-npy' is not supported; send text/csv"),
+        (415, "content type 'application/json' is not supported; send text/csv"),
+        (400, "the request is not UTF-8 text (byte 0xe9 at offset 4)"),
+        (
+            400,
+            "row 1 has 3 values; without a header a row holds the training columns in their order "
+            "(age, spend, city, joined, customer, member, target), the target 'target' may be left out",
+        ),
+        (400, "the request has a header but no rows"),
+    ]
+    assert {answer["content_type"] for answer in answers} == {"text/plain; charset=utf-8"}
+
+
+def test_the_labels_container_answers_the_data_s_own_class_names(served):
+    csv_scores = "0.2,0.7,0.1\n0.6,0.3,0.1\n"
+    json_scores = json.dumps({"predictions": [{"score": [0.2, 0.7, 0.1]}, {"score": [0.1, 0.1, 0.8]}]})
+
+    answers = serve(
+        served["model_dir"],
+        "labels",
+        [
+            csv_request(csv_scores),
+            csv_request(csv_scores, accept="application/json"),
+            {"body": json_scores, "content_type": "application/json", "accept": "text/csv"},
+            csv_request(csv_scores, accept="*/*"),
+            csv_request(csv_scores, accept="application/x-recordio-protobuf"),
+            csv_request("0.2,0.8\n"),
+            csv_request("0.2,high,0.1\n"),
+            csv_request(""),
+        ],
+    )
+
+    ok, as_json, from_json, default = answers[:4]
+    assert (ok["status"], ok["content_type"], ok["body"]) == (200, "text/csv", "gold\nbronze\n")
+    assert json.loads(as_json["body"]) == {
+        "predictions": [{"predicted_label": "gold", "score": 0.7}, {"predicted_label": "bronze", "score": 0.6}]
+    }
+    assert from_json["body"] == "gold\nsilver\n"
+    assert default["content_type"] == "application/json"  # sagemaker-containers' default Accept
+    assert [(answer["status"], answer["body"].strip()) for answer in answers[4:]] == [
+        (406, "Accept 'application/x-recordio-protobuf' is not supported; ask for text/csv or application/json"),
+        (400, "row 1 holds 2 scores; a multiclass model gives 3"),
+        (400, "row 1 of the predictions, '0.2,high,0.1', is not numbers"),
+        (400, "the request is empty: send one row per line"),
+    ]
+
+
+def test_flask_answers_a_refused_request_with_its_status_and_reason(served):
+    # The container's Worker is a Flask app whose view returns what output_fn returned (a tuple becomes a
+    # Response of that mimetype: sagemaker-containers _transformer.py, Transformer.transform): Flask 3.1, as
+    # the image pins it, runs the refusal as a WSGI application. In the project's Python, which has Flask.
+    code = (
+        "import os, sys; sys.path.insert(0, os.path.join(sys.argv[1], 'code')); os.environ['RETRAIN_SERVING_STAGE'] = "
+        "'features'\nimport flask, serving\nmodel = serving.model_fn(sys.argv[1]); app = flask.Flask('worker')\n"
+        "@app.post('/invocations')\ndef invocations():\n"
+        "    request = flask.request\n"
+        "    data = serving.input_fn(request.get_data(as_text=True), request.headers.get('Content-Type'))\n"
+        "    answer = serving.output_fn(serving.predict_fn(data, model), request.headers.get('Accept'))\n"
+        "    return flask.Response(answer[0], mimetype=answer[1]) if isinstance(answer, tuple) else answer\n"
+        "client = app.test_client()\n"
+        "for body in ('age,spend\\n1,2\\n', sys.argv[2]):\n"
+        "    response = client.post('/invocations', data=body, headers={'Content-Type': 'text/csv'})\n"
+        "    print(response.status_code, response.mimetype, response.get_data(as_text=True).splitlines()[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(served["model_dir"]), served["body"]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    refused, answered = result.stdout.splitlines()
+    assert refused == (
+        "400 text/plain the request's header has no column 'city', 'joined', 'member'; "
+        "the model uses age, spend, city, joined, member"
+    )
+    assert answered.startswith("200 text/csv ")
