@@ -106,8 +106,8 @@ def functions_as_their_roles(stack: Any, without: tuple[str, str] | None = None)
     administrator = create_identity("harness", {"all": ADMINISTRATOR})
     prepared = []
     for name, resource in resources.items():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
+        if resource["Type"] != "AWS::Lambda::Function" or name not in stack.physical:
+            continue  # a function whose Condition is false (DeployFunction without Deployment) is absent
         properties = resource["Properties"]
         policies = role_policies(stack.physical[properties["Role"]["Fn::GetAtt"][0]])
         if without and without[0] == name:
