@@ -35,6 +35,9 @@ _PATH_FIRST = (
     "chmod",
     "readlink",
     "truncate",
+    "listxattr",  # shutil.copystat copies extended attributes (copytree, copy2)
+    "getxattr",
+    "setxattr",
 )
 _TWO_PATHS = ("rename", "replace", "link", "symlink")
 
@@ -61,9 +64,19 @@ def _wrap(function: Any, mapped: Any, count: int) -> Any:
     return wrapper
 
 
+_installed: list[Any] = []
+
+
+def local_path(path: str) -> str:
+    """The path on this machine behind a container path, for what does not go through Python's os
+    functions (the import system): a serving script's code folder put on sys.path."""
+    return str(_installed[0](path)) if _installed else path
+
+
 def install(folder: str) -> Any:
     """Map /opt/ml to ``folder`` for this process; returns the mapping function."""
     mapped = _mapper(folder)
+    _installed[:] = [mapped]
     builtins.open = io.open = _wrap(io.open, mapped, 1)
     for name in _PATH_FIRST:
         if hasattr(os, name):
@@ -77,6 +90,7 @@ def install(folder: str) -> Any:
 def main() -> None:
     folder = os.environ.pop("OPT_ML_FOLDER")
     mapped = install(folder)
+    sys.modules.setdefault("container_paths", sys.modules[__name__])  # the program may import local_path
     program = sys.argv[1]
     sys.argv = sys.argv[1:]
     # The import system reads sys.path without Python's os functions: a PYTHONPATH folder of the job

@@ -1,0 +1,80 @@
+"""sagemaker-runtime's InvokeEndpoint, answered by the local endpoints' containers instead of moto's canned bytes.
+
+``install(fleets)`` replaces moto 5.2.5's `SageMakerRuntimeResponse.invoke_endpoint` (which returns the
+queued or canned results of moto's endpoint-results API for any name). The answer is what AWS's API
+reference (API_runtime_InvokeEndpoint) says: the body, its ContentType, and the production variant
+that answered (x-Amzn-Invoked-Production-Variant); a container's answer other than 200 is a
+ModelError (HTTP 424) with OriginalStatusCode, OriginalMessage and LogStreamArn (botocore's
+sagemaker-runtime service model); an endpoint that does not serve is a ValidationError (400).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from emulator.endpoint_containers import LocalFleets
+
+_installed: list[LocalFleets] = []
+
+
+def _errors() -> tuple[type[Exception], type[Exception]]:
+    from moto.core.exceptions import JsonRESTError
+
+    class ModelError(JsonRESTError):
+        code = 424
+
+        def __init__(self, status: int, text: str, container: str, log_stream_arn: str) -> None:
+            kind = "client" if 400 <= status < 500 else "server"
+            message = (
+                f'Received {kind} error ({status}) from {container} with message "{text}". '
+                f"See {log_stream_arn} for more information."
+            )
+            super().__init__("ModelError", message)
+            self.description = json.dumps(
+                {
+                    "__type": "ModelError",
+                    "message": message,
+                    "OriginalStatusCode": status,
+                    "OriginalMessage": text,
+                    "LogStreamArn": log_stream_arn,
+                }
+            )
+
+    class ValidationError(JsonRESTError):
+        code = 400
+
+        def __init__(self, message: str) -> None:
+            super().__init__("ValidationError", message)
+
+    return ModelError, ValidationError
+
+
+def install(fleets: LocalFleets) -> None:
+    """Route InvokeEndpoint to ``fleets`` (the last one installed)."""
+    _installed[:] = [fleets]
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    if getattr(SageMakerRuntimeResponse, "_local_fleets", False):
+        return
+    SageMakerRuntimeResponse._local_fleets = True  # type: ignore[attr-defined]
+    # moto decodes every request body as UTF-8 and fails on any other bytes (core/responses.py,
+    # setup_class): InvokeEndpoint's Body is a blob, which reaches the container as sent.
+    SageMakerRuntimeResponse.use_raw_body = True
+    SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+
+
+def _invoke_endpoint(self: Any) -> Any:
+    model_error, validation_error = _errors()
+    endpoint = str(self._get_params().get("EndpointName") or self.path.split("/")[2])
+    fleets = _installed[0]
+    if not fleets.serves(endpoint):
+        raise validation_error(f"Endpoint {endpoint} of account {self.current_account} not found.")
+    body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode("utf-8")
+    content_type = self.headers.get("Content-Type", "")
+    variant, answer = fleets.invoke(endpoint, body, content_type, self.headers.get("Accept", ""))
+    if answer.status != 200:
+        log_stream = f"arn:aws:logs:{self.region}:{self.current_account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+        raise model_error(answer.status, answer.body.decode("utf-8", "replace").strip(), answer.container, log_stream)
+    headers = {"Content-Type": answer.content_type, "x-Amzn-Invoked-Production-Variant": variant}
+    return 200, headers, answer.body
