@@ -55,7 +55,9 @@ GAPS = {
     "on delivery (the unit tests check their statements)",
     "EventBridge Scheduler schedules": "skipped by moto: the local stack calls the sweep itself",
     "custom resources": "moto would invoke the function in Docker: it answers in this process (emulator/moto_fixes.py)",
-    "CloudWatch alarms": "skipped by moto: nothing evaluates them locally",
+    "CloudWatch alarms": "skipped by moto (and a reference to one fails the stack): their names and ARNs "
+    "are written in before moto reads the template, and the alarms are put with the CloudWatch API; nothing "
+    "evaluates them locally (a test sets their state)",
     "e-mail subscription": "skipped by moto: the local stack subscribes a queue to read notifications",
     "template Rules": "ignored by moto: the functions refuse the same configuration at start",
     "function layers, architectures, tracing, logging config": "dropped by moto: the functions run "
@@ -130,7 +132,8 @@ def upload_code(template: dict[str, Any]) -> None:
 def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     template = load_template()
     parameters = {**parameter_defaults(template), "PowertoolsLayerArn": LOCAL_LAYER, **(overrides or {})}
-    translated = translate(template, parameters)
+    # alarm references written in: moto and the local intrinsics then read the same template
+    translated = _with_alarm_references_written_in(translate(template, parameters))
     upload_code(template)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     lambda_client = boto3.client("lambda", region_name=REGION)
@@ -165,6 +168,44 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     )
     _apply_what_moto_skips(stack)
     return stack
+
+
+def _with_alarm_references_written_in(translated: dict[str, Any]) -> dict[str, Any]:
+    """Each reference to an alarm (which moto skips, failing any GetAtt or Ref of it) replaced by what CloudFormation returns for it: Ref its name, Arn
+    arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME (AWS::CloudWatch::Alarm, "Return values")."""
+    names = {
+        logical_id: _sub_text(resource["Properties"]["AlarmName"])
+        for logical_id, resource in translated["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and "AlarmName" in resource["Properties"]
+    }
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"} and node["Ref"] in names:
+            return {"Fn::Sub": names[node["Ref"]]}
+        if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in names:
+            arn = "arn:aws:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + names[node["Fn::GetAtt"][0]]
+            return {"Fn::Sub": arn}
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = node["Fn::Sub"]
+            for logical_id, name in names.items():
+                text = text.replace("${" + logical_id + "}", name)
+            return {"Fn::Sub": text}
+        return {key: rewrite(value) for key, value in node.items()}
+
+    return {key: rewrite(value) for key, value in translated.items()}
+
+
+def _sub_text(name: Any) -> str:
+    """An alarm's name as Fn::Sub text (the template names each alarm with a plain string or a Sub)."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, dict) and isinstance(name.get("Fn::Sub"), str):
+        return str(name["Fn::Sub"])
+    raise ValueError(f"an AlarmName the local stack cannot write in: {name!r}")
 
 
 def _answer_custom_resources(cloudformation: Any) -> None:
@@ -246,6 +287,10 @@ def _apply_what_moto_skips(stack: Stack) -> None:
                 )
         elif resource["Type"] == "AWS::S3::Bucket":
             _apply_bucket(s3, stack.physical[name], properties)
+        elif resource["Type"] == "AWS::CloudWatch::Alarm":
+            # an unnamed alarm gets a name made from the stack's and its own, as CloudFormation makes one
+            named = {"AlarmName": f"{stack.name}-{name}", **properties}
+            boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(**named)
 
 
 def _apply_bucket(s3: Any, bucket: str, properties: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""`make demo`: an upload becomes a registered model, on this machine, against moto.
+"""`make demo`: an upload becomes a registered model, then the model in prod, on this machine, against moto.
 
     python -m emulator.demo [--data FILE.csv ... --target COLUMN] [--problem-type TYPE] [--json OUT]
                             [--training-data NewObjects|AllObjects] [--id-column COLUMN]
@@ -15,6 +15,8 @@ uploaded in turn, and its run ends before the next upload, on the same local sta
 meets the model the previous ones put in production. The demo plays the reviewer: the pipeline's
 AutoApprove is on, so a model that beats production is approved and becomes the next run's
 champion (--no-auto-approve leaves new models PendingManualApproval, the deployed default). The
+stack deploys (Deployment Serverless, a short bake: emulator/demo_serving.py): each approval goes to
+staging, is smoke checked, then to prod; at the end prod answers rows of the last file. The
 exit status is 0 when every run ended as the pipeline decided (registered, not registered, or
 refused with a reason); it is non-zero only when the local tooling itself failed, or, with
 --strict, when any run did not succeed.
@@ -29,14 +31,19 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from emulator import invoke_endpoint
+from emulator.demo_serving import DEMO_DEPLOYMENT, deployment_summary, show_deployment_steps, show_prod
+from emulator.deploy_function import LocalDeployFunction
 from emulator.deployment import LocalDeployment, deploy_locally, function_environment, load_template, parameter_defaults
+from emulator.endpoint_containers import LocalFleets
 from emulator.event_source import QueueEventSource
 from emulator.moto_server import REGION, running_moto_server
 from emulator.pipeline_runner import LocalPipelineRunner, RunResult, StepResult, UnsupportedStep
@@ -152,6 +159,7 @@ class DemoOutcome:
     ok: bool
     runs: list[DemoRun] = field(default_factory=list)
     problem: str = ""
+    deployments: list[dict[str, Any]] = field(default_factory=list)  # the deploy function's answers
 
     @property
     def upload_to_registered_seconds(self) -> float | None:
@@ -228,7 +236,8 @@ class Demo:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            deployment = deploy_locally({"TrainingData": training_data} if training_data else {})
+            overrides = {**DEMO_DEPLOYMENT, **({"TrainingData": training_data} if training_data else {})}
+            deployment = deploy_locally(overrides)
             defaults: dict[str, Any] = {
                 "problem_type": problem_type,
                 "auto_approve": auto_approve,
@@ -249,14 +258,20 @@ class Demo:
             self.show_deployment(deployment, endpoint, pipeline_arn, config)
             event_source = self.start_function(deployment)
             demo_upload = Upload(deployment.parameters["DataPrefix"] + DEMO_NAME, diabetes_csv())
-            for number, upload in enumerate(uploads or [demo_upload], start=1):
-                try:
-                    outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
-                except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
-                    outcome.problem = str(failure)
-                    self.say(f"FAILED: {failure}")
-                    return outcome
-            self.show_summary(outcome.runs, config)
+            with self.serving(deployment) as deploy:
+                for number, upload in enumerate(uploads or [demo_upload], start=1):
+                    try:
+                        outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
+                        show_deployment_steps(self.say, deploy, "7.")
+                        self.show_notifications(deployment, "8.")
+                    except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
+                        outcome.problem = str(failure)
+                        self.say(f"FAILED: {failure}")
+                        return outcome
+                self.show_summary(outcome.runs, config)
+                self.say("")
+                show_prod(self.say, deploy, (uploads or [demo_upload])[-1].body, config.target_column)
+                outcome.deployments = deployment_summary(deploy)
         outcome.ok = True
         self.say("")
         self.say(f"done in {time.monotonic() - started:.1f} s")
@@ -307,6 +322,16 @@ class Demo:
         run.no_report = f"Evaluate could not draw it: {not_drawn}" if not_drawn else "the run ended before Evaluate"
         self.show_run(run, config)
         return run
+
+    @contextmanager
+    def serving(self, deployment: LocalDeployment) -> Iterator[LocalDeployFunction]:
+        """The deploy function, and the endpoints' containers it deploys (stopped at the end)."""
+        fleets = LocalFleets()
+        invoke_endpoint.install(fleets)
+        try:
+            yield LocalDeployFunction(deployment, fleets, configure=self._configure)
+        finally:
+            fleets.close()
 
     def _configure(self, environment: dict[str, str]) -> None:
         """A function's environment as the template sets it; without --verbose, its JSON logs and
@@ -442,7 +467,8 @@ class Demo:
             sagemaker = boto3.client("sagemaker", region_name=REGION)
             package = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
             say(f"  model package    {result.model_package_arn} ({package['ModelApprovalStatus']})")
-            say(f"  model            {package['InferenceSpecification']['Containers'][0]['ModelDataUrl']}")
+            containers = package["InferenceSpecification"]["Containers"]
+            say(f"  model            {containers[min(1, len(containers) - 1)]['ModelDataUrl']}")
         else:
             say("  model package    none registered")
         execution_id = run.execution_arn.rsplit("/", 1)[-1]

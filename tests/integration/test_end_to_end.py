@@ -138,6 +138,13 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     assert "decision         RMSE " in result.stdout  # and in the run's summary
     assert ", no model in production: registered" in result.stdout
     assert "metrics          MSE " in result.stdout
+    # the approval went to staging, passed its smoke check, then to prod, which answers rows of the file
+    assert "deploy          package version 1 Approved: update (version 1 to staging)" in result.stdout
+    assert "(version 1 passed on staging: to prod)" in result.stdout
+    assert "notification    Deployed version 1 to prod" in result.stdout
+    answers = [line for line in result.stdout.splitlines() if " <- " in line]
+    assert len(answers) == 3  # the diabetes target is a number: prod answers a number for each row
+    assert all(float(line.split(" <- ")[0]) > 0 for line in answers)
     assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")
 
 
@@ -232,6 +239,14 @@ def test_a_model_replaces_production_only_when_it_is_better(tmp_path):
     # The third run met the first model, the one in production, not the rejected second
     assert more["model_package_arn"].endswith("/2")
     assert good["model_package_arn"] in more["notification"]
+    # prod served the first model, kept it through the second run, then took the third's
+    deployed = [line for line in result.stdout.splitlines() if "notification    Deployed version" in line]
+    assert [line.split("notification    ")[1] for line in deployed] == [
+        "Deployed version 1 to prod",
+        "Deployed version 2 to prod",
+    ]
+    assert "   | Prod (retrain-trigger-local-prod) now serves version 2 (it served version 1)." in result.stdout
+    assert "-prod-v2-" in next(line for line in result.stdout.splitlines() if line.startswith("  prod   "))
 
 
 def test_with_all_objects_each_run_trains_on_every_upload_so_far(tmp_path):
