@@ -171,8 +171,9 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
 
 
 def _with_alarm_references_written_in(translated: dict[str, Any]) -> dict[str, Any]:
-    """Each reference to an alarm (which moto skips, failing any GetAtt or Ref of it) replaced by what CloudFormation returns for it: Ref its name, Arn
-    arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME (AWS::CloudWatch::Alarm, "Return values")."""
+    """Each reference to an alarm (which moto skips, failing any GetAtt or Ref of it) replaced by what
+    CloudFormation returns for it: Ref its name, Arn arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME
+    (AWS::CloudWatch::Alarm, "Return values")."""
     names = {
         logical_id: _sub_text(resource["Properties"]["AlarmName"])
         for logical_id, resource in translated["Resources"].items()
