@@ -25,6 +25,7 @@ class LocalDeployFunction:
     ) -> None:
         from emulator.demo import _fresh_import
 
+        self.fleets = fleets
         self.lifecycle = EndpointLifecycle(fleets)
         install(self.lifecycle)
         environment = deployment.stack.function_environment("DeployFunction")
@@ -45,6 +46,12 @@ class LocalDeployFunction:
                 answer = self._module.lambda_handler(event, self._context)
                 self.handled.append({"event": event["detail-type"], "detail": event["detail"], "answer": answer})
         return bool(events) or self.lifecycle.busy
+
+    def close(self) -> None:
+        """Stop every endpoint's containers (the stack is going down)."""
+        close = getattr(self.fleets, "close", None)
+        if close:
+            close()
 
     def settle(self, timeout_seconds: float = 300, pause: float = 0.2) -> None:
         """Until every deployment in progress ended (the waits are the deployment configuration's)."""

@@ -63,6 +63,7 @@ class LocalStack:
     stack_name: str
     target_column: str  # what the pipeline predicts: a column every uploaded CSV has ("" for one's own)
     inbox_queue_url: str = ""  # the queue subscribed to the topic: what a person would have received
+    prod_endpoint: str = ""  # "" when the stack does not deploy (Deployment None)
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
@@ -84,7 +85,18 @@ class LocalStack:
             f"  {aws} s3 cp my.csv s3://{self.bucket}/{self.data_prefix}my.csv",
             f"  {cli} --stack-name {self.stack_name} status",
             f"  {cli} --stack-name {self.stack_name} dlq",
+            *self._deployment_lines(cli, aws),
             f"  {cli} local down",
+        ]
+
+    def _deployment_lines(self, cli: str, aws: str) -> list[str]:
+        if not self.prod_endpoint:
+            return ["  (nothing is deployed: Deployment None; `--override Deployment=Serverless` deploys)"]
+        return [
+            f"  {cli} --stack-name {self.stack_name} deployments",
+            f"  {cli} --stack-name {self.stack_name} predict --stage prod rows.csv",
+            f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {self.prod_endpoint} "
+            "--content-type text/csv --body fileb://rows.csv answer.csv",
         ]
 
 
@@ -218,6 +230,7 @@ def serve(state_dir: Path, options: StackOptions) -> None:
         sweep = _fresh_import("sweep")
         os.environ.update(function_environment(deployment, "RunStatusFunction"))
         run_ended = _fresh_import("run_ended")
+        deploy = _deploy_function(deployment)
         stack = LocalStack(
             pid=os.getpid(),
             endpoint=endpoint,
@@ -231,17 +244,38 @@ def serve(state_dir: Path, options: StackOptions) -> None:
             stack_name=deployment.stack.name,
             target_column=target_column,
             inbox_queue_url=deployment.inbox_queue_url,
+            prod_endpoint=deploy.prod_endpoint if deploy else "",
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
         temporary.replace(state_file(state_dir))
         print("\n".join(stack.instructions()), flush=True)
-        _serve_until_stopped(deployment, event_source, sweep, run_ended, stopping)
+        try:
+            _serve_until_stopped(deployment, event_source, sweep, run_ended, stopping, deploy)
+        finally:
+            if deploy:
+                deploy.close()
     print("stopped", flush=True)
 
 
-def _serve_until_stopped(deployment: Any, event_source: Any, sweep: Any, run_ended: Any, stopping: list[int]) -> None:
-    """The event source, the runner of each new execution, its status event, and the sweep."""
+def _deploy_function(deployment: Any) -> Any:
+    """The deploy function and the endpoints' containers, when the stack deploys (Deployment not None)."""
+    if "DeployFunction" not in deployment.stack.functions:
+        return None
+    from emulator import invoke_endpoint
+    from emulator.deploy_function import LocalDeployFunction
+    from emulator.endpoint_containers import LocalFleets
+
+    fleets = LocalFleets()
+    invoke_endpoint.install(fleets)
+    return LocalDeployFunction(deployment, fleets)
+
+
+def _serve_until_stopped(  # noqa: PLR0917 - the stack's parts, each started by serve()
+    deployment: Any, event_source: Any, sweep: Any, run_ended: Any, stopping: list[int], deploy: Any
+) -> None:
+    """The event source, the runner of each new execution, its status event, the sweep, and the
+    endpoints' deployments (their events delivered to the deploy function)."""
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, record_step, status_change_event
 
@@ -257,6 +291,8 @@ def _serve_until_stopped(deployment: Any, event_source: Any, sweep: Any, run_end
             record_in_moto(result)
             print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
             run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
+        if deploy:
+            deploy.step()
         if time.monotonic() - last_sweep > SWEEP_SECONDS:
             sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
             last_sweep = time.monotonic()
