@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ def enforced_local_run(
         os.environ.update(saved)
         for name in ("app", "run_ended", "sweep", "pipeline_targets"):
             importlib.reload(importlib.import_module(name))
+        sys.modules.pop("deploy", None)  # configured only by a stack that deploys: imported anew by the next
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ emulator/identities.py for what moto's evaluation covers)."""
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 
@@ -80,3 +82,73 @@ def test_a_statement_taken_out_of_the_role_is_refused(statement, action):
         assert told["subject"] == f"Retraining NOT started: {DATA_PREFIX}a.csv"
         assert "AccessDenied" in told["message"]
         assert f"not authorized to perform: sagemaker:{action}" in told["message"]
+
+
+def test_the_deploy_function_deploys_and_rolls_back_with_only_its_roles_permissions():
+    """A stack that deploys (Deployment Instances): an approval goes to staging, its smoke check, then
+    prod; a second goes out with a canary, an alarm fires, prod rolls back; every call of the deploy
+    function signed as its role. What serves the traffic is the stand-in of tests/unit/test_deploy.py
+    and staging answers through moto's endpoint-results API (the serving is tested in
+    tests/pipeline/test_serving.py); the endpoints' events come from emulator/endpoints.py."""
+    import json
+
+    import requests
+
+    from emulator.endpoints import EndpointLifecycle, install
+    from tests.unit.test_deploy import ANSWERS, Fleets, smoke_document
+
+    overrides = {"Deployment": "Instances", "CanaryWaitIntervalInSeconds": "0"}
+    with enforced_local_run(overrides) as stack:
+        deployment, deploy = stack.deployment, stack.functions["deploy"]
+        context = deployment.stack.lambda_context("DeployFunction")
+        environment = deployment.stack.function_environment("DeployFunction")
+        lifecycle = EndpointLifecycle(Fleets(), clock=lambda: 0.0)
+        install(lifecycle)
+        s3, sagemaker = boto3.client("s3", region_name=REGION), boto3.client("sagemaker", region_name=REGION)
+        runs = f"pipeline-artifacts/{deployment.pipeline_name}/runs"
+        group = deployment.parameters["ModelPackageGroupName"]
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        answers = []
+
+        def approve(run: str) -> None:
+            s3.put_object(
+                Bucket=deployment.bucket, Key=f"{runs}/{run}/smoke_check.json", Body=json.dumps(smoke_document(run))
+            )
+            requests.post(  # noqa: S113 - moto's own API: what staging answers next
+                f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/static/sagemaker/endpoint-results",
+                json={"results": [{"Body": ANSWERS, "ContentType": "text/csv"}]},
+            )
+            sagemaker.create_model_package(
+                ModelPackageGroupName=group,
+                ModelApprovalStatus="Approved",
+                InferenceSpecification={
+                    "Containers": [
+                        {"Image": "xgboost", "ModelDataUrl": f"s3://{deployment.bucket}/{runs}/{run}/model.tar.gz"}
+                    ]
+                },
+                CustomerMetadataProperties={"SmokeCheck": f"s3://{deployment.bucket}/{runs}/{run}/smoke_check.json"},
+            )
+
+        def settle(alarm: str = "") -> None:
+            for _ in range(40):
+                lifecycle.tick()
+                events = lifecycle.drain()
+                for event in events:
+                    answers.append(deploy.lambda_handler(event, context))
+                    if alarm and event.get("detail", {}).get("EndpointStatus") == "Updating":
+                        boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
+                            AlarmName=alarm, StateValue="ALARM", StateReason="5XX errors during the canary"
+                        )
+                if not events and not lifecycle.busy:
+                    return
+            raise AssertionError("the deployment did not settle")
+
+        approve("first")
+        settle()
+        approve("second")
+        settle(alarm=environment["ROLLBACK_ALARM_NAMES"].split(",")[0])
+
+        subjects = [n["subject"] for n in stack.targets.notifications()]
+        assert subjects[0] == "Deployed version 1 to prod", answers
+        assert subjects[-1] == "Prod ROLLED BACK to version 1", (subjects, answers)
+        assert not any("AccessDenied" in json.dumps(answer) for answer in answers), answers

@@ -280,3 +280,29 @@ def test_a_package_of_another_group_deploys_nothing_and_says_so(stack):
     assert stack.deployer.on_package(parse_deploy_event(event))["step"] == "nothing"
     assert stack.subjects() == ["Deployment ignored a package of other"]
     assert arn
+
+
+def test_the_sample_events_are_what_the_deploy_function_s_rules_let_through():
+    """events/model-package-approved.json and events/endpoint-in-service.json (for `sam local invoke
+    DeployFunction`) match the template's rules as EventBridge matches them, and parse; another
+    group's package and another stack's endpoint do not match."""
+    from moto.events.models import EventPattern
+
+    from tests.events import load_event
+
+    values = parameter_values(TEMPLATE, Stage="dev")
+    rules = TEMPLATE["Resources"]["DeployFunction"]["Properties"]["Events"].values()
+    patterns = [EventPattern.load(json.dumps(resolve(rule["Properties"]["Pattern"], values))) for rule in rules]
+    approved, in_service = load_event("model-package-approved.json"), load_event("endpoint-in-service.json")
+    other_group = {**approved, "detail": {**approved["detail"], "ModelPackageGroupName": "someone-elses"}}
+    other_stack = {**in_service, "detail": {**in_service["detail"], "EndpointName": "retrain-trigger-test-prod"}}
+
+    def matched(event: dict[str, Any]) -> bool:
+        return any(pattern.matches_event(event) for pattern in patterns)  # type: ignore[arg-type]
+
+    assert [matched(event) for event in (approved, in_service, other_group, other_stack)] == [True, True, False, False]
+    package, endpoint = parse_deploy_event(approved), parse_deploy_event(in_service)
+    assert not isinstance(package, EndpointStateChange)
+    assert (package.approval_status, package.version) == ("Approved", 3)
+    assert isinstance(endpoint, EndpointStateChange)
+    assert (endpoint.endpoint_name, endpoint.status) == ("retrain-trigger-dev-staging", "InService")

@@ -385,7 +385,7 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     assert physical["DataBucket"] == SAMPLE_BUCKET
     env = json.loads((ROOT / "events" / "env.json").read_text(encoding="utf-8"))
     # SAM's --env-vars: "Parameters" applies to every function; a function's own key adds to it.
-    assert set(env) == {"Parameters", "RunStatusFunction"}
+    assert set(env) == {"Parameters", "RunStatusFunction", "DeployFunction"}
 
     def resolved(variables: dict[str, Any]) -> dict[str, str]:
         return {k: str(resolve(v, {**values, **physical}, template)) for k, v in variables.items()}
@@ -394,6 +394,15 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     for function in SCHEDULER_FUNCTIONS:
         own = resources[function]["Properties"].get("Environment", {}).get("Variables", {})
         assert env.get(function, {}) == resolved(own), function
+    # the deploy function exists in a stack that deploys: Deployment Serverless there; the model role's
+    # ARN is CloudFormation's to make (a generated name), so the sample names one in the sample account
+    values["Deployment"] = "Serverless"
+    physical |= {alarm: name(alarm, "AlarmName") for alarm in ("ProdEndpoint5XXAlarm", "ProdEndpointLatencyAlarm")}
+    deploy = resolved(resources["DeployFunction"]["Properties"]["Environment"]["Variables"])
+    role = env["DeployFunction"].pop("MODEL_EXECUTION_ROLE_ARN")
+    assert role.startswith(f"arn:aws:iam::{ACCOUNT}:role/{stack_name}-ModelExecutionRole-")
+    deploy.pop("MODEL_EXECUTION_ROLE_ARN")
+    assert env["DeployFunction"] == deploy
 
 
 def test_prod_shares_no_stage_pipeline_or_model_group_with_dev(template):

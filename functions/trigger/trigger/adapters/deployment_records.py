@@ -32,15 +32,5 @@ class DeploymentRecords:
                 "ExpressionAttributeValues": {":read": {"N": str(record.revision)}},
             }
         )
-        self._table.transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": {**key(PARTITION, record.stage), **to_item(saved.as_item())},
-                        **condition,
-                    }
-                }
-            ]
-        )
+        self._table.put({**key(PARTITION, record.stage), **to_item(saved.as_item())}, **condition)
         return saved

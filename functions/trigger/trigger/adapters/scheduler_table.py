@@ -7,6 +7,7 @@ transaction; every other error propagates.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,18 @@ def _conflict(error: ClientError) -> WriteConflict | None:
     return WriteConflict(str(error), [None if code in (None, "None") else str(code) for code in reasons])
 
 
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A failed condition raised as WriteConflict; any other error as it was."""
+    try:
+        yield
+    except ClientError as error:
+        conflict = _conflict(error)
+        if conflict is None:
+            raise
+        raise conflict from None
+
+
 class SchedulerTable:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.name = table_name
@@ -68,23 +81,18 @@ class SchedulerTable:
 
     def transact(self, items: Sequence[dict[str, Any]]) -> None:
         """Items written as one transaction (at most 100); WriteConflict if a condition failed."""
-        try:
+        with _conflicts():
             self._client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
-        except ClientError as error:
-            conflict = _conflict(error)
-            if conflict is None:
-                raise
-            raise conflict from None
+
+    def put(self, item: dict[str, Any], **arguments: Any) -> None:
+        """One conditional PutItem; WriteConflict if its condition failed."""
+        with _conflicts():
+            self._client.put_item(TableName=self.name, Item=item, **arguments)
 
     def update(self, item_key: dict[str, Any], **arguments: Any) -> None:
         """One conditional UpdateItem; WriteConflict if its condition failed."""
-        try:
+        with _conflicts():
             self._client.update_item(TableName=self.name, Key=item_key, **arguments)
-        except ClientError as error:
-            conflict = _conflict(error)
-            if conflict is None:
-                raise
-            raise conflict from None
 
     def get(self, item_key: dict[str, Any]) -> dict[str, Any] | None:
         item = self._client.get_item(TableName=self.name, Key=item_key, ConsistentRead=True).get("Item")
