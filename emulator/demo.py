@@ -331,6 +331,7 @@ class Demo:
         try:
             yield LocalDeployFunction(deployment, fleets, configure=self._configure)
         finally:
+            invoke_endpoint.uninstall()
             fleets.close()
 
     def _configure(self, environment: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from emulator.endpoint_containers import LocalFleets
 
 _installed: list[LocalFleets] = []
+_saved: list[Any] = []  # moto's own invoke_endpoint and use_raw_body
 
 
 def _errors() -> tuple[type[Exception], type[Exception]]:
@@ -51,17 +52,24 @@ def _errors() -> tuple[type[Exception], type[Exception]]:
 
 
 def install(fleets: LocalFleets) -> None:
-    """Route InvokeEndpoint to ``fleets`` (the last one installed)."""
-    _installed[:] = [fleets]
+    """Route InvokeEndpoint to ``fleets`` until ``uninstall()`` (moto's own answers come back then)."""
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    if getattr(SageMakerRuntimeResponse, "_local_fleets", False):
-        return
-    SageMakerRuntimeResponse._local_fleets = True  # type: ignore[attr-defined]
+    if not _installed:
+        _saved[:] = [SageMakerRuntimeResponse.invoke_endpoint, SageMakerRuntimeResponse.use_raw_body]
+    _installed[:] = [fleets]
+    SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
     # moto decodes every request body as UTF-8 and fails on any other bytes (core/responses.py,
     # setup_class): InvokeEndpoint's Body is a blob, which reaches the container as sent.
     SageMakerRuntimeResponse.use_raw_body = True
-    SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    if _installed:
+        SageMakerRuntimeResponse.invoke_endpoint, SageMakerRuntimeResponse.use_raw_body = _saved  # type: ignore[method-assign]
+        _installed.clear()
 
 
 def _invoke_endpoint(self: Any) -> Any:

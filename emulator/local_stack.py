@@ -255,7 +255,14 @@ def serve(state_dir: Path, options: StackOptions) -> None:
         finally:
             if deploy:
                 deploy.close()
+                invoke_endpoint_uninstall()
     print("stopped", flush=True)
+
+
+def invoke_endpoint_uninstall() -> None:
+    from emulator import invoke_endpoint
+
+    invoke_endpoint.uninstall()
 
 
 def _deploy_function(deployment: Any) -> Any:

@@ -120,6 +120,7 @@ def served(definition: str, image_environments: None) -> Iterator[Served]:
             smoke = json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
             yield Served(package, smoke, frame, boto3.client("sagemaker-runtime", region_name=REGION))
         finally:
+            invoke_endpoint.uninstall()
             fleets.close()
 
 
