@@ -25,6 +25,7 @@ MODULES = (
     "scheduler_calls",
     "trickle",
     "large_batch",
+    "serving",
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
