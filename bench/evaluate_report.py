@@ -36,6 +36,11 @@ GOAL = 1.2  # the report adds at most 20% to Evaluate's time
 def prepared(base: Path) -> None:
     """Preprocess's outputs and a trained model.tar.gz under ``base``, as Evaluate's inputs."""
     write_data(base)
+    preprocessed_and_trained(base)
+
+
+def preprocessed_and_trained(base: Path) -> None:
+    """Preprocess on the data under ``base``/input/data, then the image's algorithm on its train split."""
     preprocess = [str(environment(SKLEARN).python), str(STEPS / "preprocess.py"), "--target-column", "target"]
     subprocess.run([*preprocess, "--base-dir", str(base)], check=True, capture_output=True)  # noqa: S603
     report = json.loads((base / "report" / "data_report.json").read_text(encoding="utf-8"))

@@ -20,23 +20,21 @@ from pathlib import Path
 import boto3
 import pandas as pd
 
+from bench.evaluate_report import preprocessed_and_trained
 from bench.figures import Figure
 from emulator import invoke_endpoint
 from emulator.endpoint_containers import LocalFleets
 from emulator.moto_server import REGION, running_moto_server
-from emulator.pipeline_runner import train_with_the_algorithm
 from emulator.sample_data import friedman_csv
 from emulator.step_environments import environment
 from pipeline.definition import (
     FEATURES_STAGE,
-    HYPERPARAMETERS,
     LABELS_STAGE,
     SERVING_ENVIRONMENT,
     SERVING_STAGE_ENV,
 )
 from pipeline.images import SKLEARN, XGBOOST
 
-STEPS = Path(__file__).resolve().parents[1] / "pipeline" / "steps"
 REGISTRY = "683313688378.dkr.ecr.us-east-1.amazonaws.com"  # the images' registry in us-east-1 (SDK's image_uris)
 IMAGES = {SKLEARN: f"{REGISTRY}/sagemaker-scikit-learn:1.9-0-cpu-py3", XGBOOST: f"{REGISTRY}/sagemaker-xgboost:3.2-0"}
 REQUEST_ROWS, REQUESTS = 100, 40
@@ -59,12 +57,7 @@ def trained(base: Path) -> pd.DataFrame:
     data = base / "input" / "data" / "friedman.csv"
     data.parent.mkdir(parents=True)
     data.write_bytes(friedman_csv(rows=2000, noise=0.5))
-    preprocess = [str(environment(SKLEARN).python), str(STEPS / "preprocess.py"), "--target-column", "target"]
-    subprocess.run([*preprocess, "--base-dir", str(base)], check=True, capture_output=True)  # noqa: S603
-    report = json.loads((base / "report" / "data_report.json").read_text(encoding="utf-8"))
-    hyperparameters = {name: str(value) for name, value in HYPERPARAMETERS.items()}
-    hyperparameters |= {"objective": report["training"]["objective"], "eval_metric": report["training"]["eval_metric"]}
-    train_with_the_algorithm(base / "train", hyperparameters, base / "training", base / "model" / "model.tar.gz")
+    preprocessed_and_trained(base)
     return pd.read_csv(data).drop(columns="target")
 
 
