@@ -40,7 +40,13 @@ from typing import Any
 import boto3
 
 from emulator import invoke_endpoint
-from emulator.demo_serving import DEMO_DEPLOYMENT, deployment_summary, show_deployment_steps, show_prod
+from emulator.demo_serving import (
+    DEMO_DEPLOYMENT,
+    deployment_summary,
+    prod_execution,
+    show_deployment_steps,
+    show_prod,
+)
 from emulator.deploy_function import LocalDeployFunction
 from emulator.deployment import LocalDeployment, deploy_locally, function_environment, load_template, parameter_defaults
 from emulator.endpoint_containers import LocalFleets
@@ -270,7 +276,7 @@ class Demo:
                         return outcome
                 self.show_summary(outcome.runs, config)
                 self.say("")
-                show_prod(self.say, deploy, (uploads or [demo_upload])[-1].body, config.target_column)
+                self.show_prod(deploy, outcome.runs, uploads or [demo_upload], config)
                 outcome.deployments = deployment_summary(deploy)
         outcome.ok = True
         self.say("")
@@ -322,6 +328,15 @@ class Demo:
         run.no_report = f"Evaluate could not draw it: {not_drawn}" if not_drawn else "the run ended before Evaluate"
         self.show_run(run, config)
         return run
+
+    def show_prod(
+        self, deploy: LocalDeployFunction, runs: list[DemoRun], uploads: list[Upload], config: PipelineConfig
+    ) -> None:
+        """Prod answering rows of the file whose run trained the model it serves."""
+        served = prod_execution(deploy)
+        key = next((run.upload for run in runs if served and run.execution_arn == served), None)
+        body = next((upload.body for upload in uploads if upload.key == key), None)
+        show_prod(self.say, deploy, body, config.target_column)
 
     @contextmanager
     def serving(self, deployment: LocalDeployment) -> Iterator[LocalDeployFunction]:

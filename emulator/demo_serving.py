@@ -33,20 +33,32 @@ def show_deployment_steps(say: Callable[[str], None], deploy: LocalDeployFunctio
         say(f"{number} deploy          {what}: {answer.get('step', '')} ({answer.get('reason', '')})")
 
 
-def show_prod(say: Callable[[str], None], deploy: LocalDeployFunction, body: bytes, target: str) -> None:
-    """Prod answering a few rows of the uploaded file (the target column left out), as a caller would."""
+def prod_execution(deploy: LocalDeployFunction) -> str:
+    """The run whose model prod serves ("" when prod serves nothing), from the deploy function's own records."""
+    serving = deploy.deployer.stage("prod").serving
+    return str(serving.execution_arn or "") if serving else ""
+
+
+def show_prod(say: Callable[[str], None], deploy: LocalDeployFunction, body: bytes | None, target: str) -> None:
+    """Prod answering a few rows of the file its model was trained on (the target left out), as a caller would."""
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=deploy.prod_endpoint)
     except sagemaker.exceptions.ClientError:
+        endpoint = None
+    if endpoint is None or body is None:
         say("  prod             nothing deployed yet (no model was approved)")
         return
     rows = _rows_without(body, target, PREDICTED_ROWS)
     runtime = boto3.client("sagemaker-runtime", region_name=REGION)
-    answer = runtime.invoke_endpoint(
-        EndpointName=deploy.prod_endpoint, Body=rows, ContentType="text/csv", Accept="text/csv"
-    )
     say(f"  prod             {deploy.prod_endpoint} on {endpoint['EndpointConfigName']}")
+    try:
+        answer = runtime.invoke_endpoint(
+            EndpointName=deploy.prod_endpoint, Body=rows, ContentType="text/csv", Accept="text/csv"
+        )
+    except runtime.exceptions.ClientError as error:
+        say(f"  prod refused     the rows of its training file: {error.response['Error'].get('Message', error)}")
+        return
     say(f"  prod answers     {PREDICTED_ROWS} rows of the file, {target!r} left out, sent as text/csv:")
     lines = rows.decode("utf-8").splitlines()
     for row, predicted in zip(lines[1:], answer["Body"].read().decode("utf-8").splitlines(), strict=False):

@@ -47,6 +47,11 @@ class LocalDeployFunction:
                 self.handled.append({"event": event["detail-type"], "detail": event["detail"], "answer": answer})
         return bool(events) or self.lifecycle.busy
 
+    @property
+    def deployer(self) -> Any:
+        """The handler module's deployer (what each stage serves: `deployer.stage("prod")`)."""
+        return self._module.deployer
+
     def close(self) -> None:
         """Stop every endpoint's containers (the stack is going down)."""
         close = getattr(self.fleets, "close", None)

@@ -201,6 +201,10 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     assert refused["report"] is None  # the run ended before Evaluate
     assert f"Reason:    the data was refused: {reason}" in refused["notification"]
     assert f"failed at        DataRefused: {reason}" in result.stdout
+    # prod serves the cancer model, and answers rows of its own file (not the refused last one): classes
+    answers = [line.split(" <- ")[0].strip() for line in result.stdout.splitlines() if " <- " in line]
+    assert len(answers) == 3
+    assert set(answers) <= {"0", "1"}
 
 
 def champion_files(folder: Path) -> list[Path]:
