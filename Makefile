@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
-RUN := $(UV) run --frozen
+RUN := $(UV) run --frozen --all-extras
 REGION := us-east-1
 export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_DOWNLOADS := never
@@ -47,7 +47,7 @@ step-envs: install
 	UV=$(UV) $(RUN) python -m emulator.step_environments $(if $(SPARK),--spark)
 
 .venv/.installed: pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 .tools/bin/uv:

@@ -26,6 +26,7 @@ MODULES = (
     "trickle",
     "large_batch",
     "serving",
+    "cli_start",
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

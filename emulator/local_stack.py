@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 
 from emulator.moto_server import LOCAL_ENVIRONMENT, REGION
+from emulator.stack_options import StackOptions, add_stack_options, stack_options
 
 STATE_DIR = Path(__file__).resolve().parent.parent / ".local-stack"
 # The AWS CLI on PyPI is v1: it ignores AWS_ENDPOINT_URL for some services (its `sqs` commands go to
@@ -122,33 +123,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-@dataclass(frozen=True)
-class StackOptions:
-    """What `local up` was asked for: the bundled pipeline's target, or a pipeline of one's own."""
-
-    target: str | None = None
-    pipeline_name: str | None = None
-    pipeline_parameters: str | None = None
-    pipeline_definition: Path | None = None
-    overrides: tuple[str, ...] = ()  # Name=value template parameters
-
-    def as_arguments(self) -> list[str]:
-        arguments = [*(("--target", self.target) if self.target else ())]
-        arguments += [*(("--pipeline-name", self.pipeline_name) if self.pipeline_name else ())]
-        if self.pipeline_parameters is not None:
-            arguments += ["--pipeline-parameters", self.pipeline_parameters]
-        arguments += [*(("--pipeline-definition", str(self.pipeline_definition)) if self.pipeline_definition else ())]
-        return arguments + [part for override in self.overrides for part in ("--override", override)]
-
-    def template_parameters(self) -> dict[str, str]:
-        given = dict(override.split("=", 1) for override in self.overrides)
-        if self.pipeline_name:
-            given["PipelineName"] = self.pipeline_name
-        if self.pipeline_parameters is not None:
-            given["PipelineParameters"] = self.pipeline_parameters
-        return given
 
 
 def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> LocalStack:
@@ -358,30 +332,6 @@ def show_notifications(state_dir: Path = STATE_DIR) -> int:
         print(f"--- {envelope.get('Timestamp', '')}  {envelope.get('Subject', '')}\n{envelope.get('Message', '')}")
     print(f"{len(envelopes)} notification(s)")
     return 0
-
-
-def add_stack_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", help="the target column of the CSVs you upload (default: the pipeline's, 'target')")
-    parser.add_argument("--pipeline-name", help="the pipeline the trigger starts (template parameter PipelineName)")
-    parser.add_argument("--pipeline-parameters", help="the mapping (template parameter PipelineParameters)")
-    parser.add_argument(
-        "--pipeline-definition", type=Path, help="create your own pipeline from its definition JSON instead"
-    )
-    parser.add_argument(
-        "--override", action="append", default=[], metavar="NAME=VALUE", help="another template parameter"
-    )
-
-
-def stack_options(args: argparse.Namespace) -> StackOptions:
-    for override in args.override:
-        if "=" not in override:
-            raise SystemExit(f"retrain-trigger local: error: --override {override}: write NAME=VALUE")
-    definition = args.pipeline_definition.resolve() if args.pipeline_definition else None
-    if definition is not None and not definition.is_file():
-        raise SystemExit(f"retrain-trigger local: error: --pipeline-definition {definition}: no such file")
-    if definition is not None and not args.pipeline_name:
-        raise SystemExit("retrain-trigger local: error: --pipeline-definition needs --pipeline-name")
-    return StackOptions(args.target, args.pipeline_name, args.pipeline_parameters, definition, tuple(args.override))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,8 @@ A retrain names it with a request of its own: it is new once, and a redelivery i
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import secrets
 import sys
 from collections.abc import Iterable, Iterator
@@ -18,7 +20,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ops.aws_errors import CommandError, error_code
+from ops.targets import Targets, need
+from pipeline.command_line import CommandError, error_code
 from trigger.events import notification_body
 from trigger.uploads import RETRAIN_REQUESTED
 
@@ -33,6 +36,15 @@ class Announcement:
     queue_url: str
     bucket: str
     data_prefix: str = ""  # the stack's DataPrefix: the trigger skips what is outside it
+
+
+def announce(args: argparse.Namespace, targets: Targets) -> int:
+    """`backfill [--prefix P]` and `retrain [--prefix P | KEY...]`."""
+    where = Announcement(need(targets.queue_url, "queue"), need(targets.bucket, "bucket"), targets.data_prefix or "")
+    prefix = args.prefix if args.prefix is not None else where.data_prefix
+    if args.command == "backfill":
+        return backfill(where, prefix)
+    return retrain(where, prefix, args.keys)
 
 
 def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
@@ -101,9 +113,38 @@ def _current_version(where: Announcement, given: str) -> dict[str, Any]:
         head = boto3.client("s3").head_object(Bucket=where.bucket, Key=key)
     except ClientError as error:
         if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
-            raise CommandError(f"no object s3://{where.bucket}/{key}: nothing was sent") from error
+            raise CommandError(
+                f"no object s3://{where.bucket}/{key}{_closest(where, key)}: nothing was sent"
+            ) from error
         raise
     return {"Key": key, "Size": head["ContentLength"], "ETag": head["ETag"], "VersionId": head.get("VersionId")}
+
+
+def _closest(where: Announcement, key: str) -> str:
+    """', did you mean KEY?' for the object nearest to the key not found: among the first page of its
+    folder's objects, then of the data prefix's (the folder itself may be misspelt). This runs once,
+    after a mistake: two listings at most."""
+    s3 = boto3.client("s3")
+    folders = dict.fromkeys([key.rsplit("/", 1)[0] + "/" if "/" in key else where.data_prefix, where.data_prefix])
+    for folder in folders:
+        listing = s3.list_objects_v2(Bucket=where.bucket, Prefix=folder)
+        guess = closest_key(key, [item["Key"] for item in listing.get("Contents", []) if item["Size"] > 0])
+        if guess:
+            return f", did you mean {guess}?"
+    return ""
+
+
+def closest_key(key: str, keys: list[str]) -> str | None:
+    """The key a person most likely meant: case aside, then a prefix or a completion, then by likeness."""
+    same_case = [candidate for candidate in keys if candidate.lower() == key.lower()]
+    if same_case:
+        return same_case[0]
+    started = sorted((c for c in keys if c.startswith(key) or key.startswith(c)), key=lambda c: abs(len(c) - len(key)))
+    if started:
+        return started[0]
+    lowered = {candidate.lower(): candidate for candidate in keys}
+    alike = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[alike[0]] if alike else None
 
 
 def _inside_data_prefix(where: Announcement, key: str) -> None:

@@ -4,10 +4,12 @@ what is wrong in one line each, and shows the parameters an example upload would
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import boto3
 
+from ops.targets import Targets, need
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, MappingError, parse_mapping
 from trigger.pipeline_check import DeclaredParameter, problems_of
@@ -18,11 +20,8 @@ from trigger.uploads import UploadedObject
 EXAMPLE_FILE = "example.csv"
 
 
-def _manifest_prefix() -> str:
-    """Where the functions write manifests: the template's Globals, as the stack gives them."""
-    from emulator.cloudformation import load_template
-
-    return str(load_template()["Globals"]["Function"]["Environment"]["Variables"]["MANIFEST_PREFIX"])
+# Without --stack-name no stack says where manifests go: the example shows this in their place.
+NO_STACK_MANIFEST_PREFIX = "<the stack's manifest prefix>/"
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,35 @@ class CheckRequest:
     training_data: str = "NewObjects"
     max_objects_per_run: int = 1000
     key: str | None = None  # the example upload (default: a file under the data prefix)
+    manifest_prefix: str = NO_STACK_MANIFEST_PREFIX
+
+
+def check_command(args: argparse.Namespace, targets: Targets) -> int:
+    """The mapping given, or the one the deployed trigger function runs with, against the pipeline.
+    With --stack-name every setting is the function's own environment, as the stack deployed it."""
+    deployed = _trigger_environment(targets.stack)
+    return check(
+        CheckRequest(
+            pipeline_name=need(targets.pipeline_name, "pipeline name"),
+            mapping=args.pipeline_parameters
+            if args.pipeline_parameters is not None
+            else deployed.get("PIPELINE_PARAMETERS") or BUNDLED_PIPELINE_MAPPING,
+            bucket=targets.bucket or "your-data-bucket",
+            data_prefix=deployed.get("DATA_PREFIX", targets.data_prefix or ""),
+            training_data=deployed.get("TRAINING_DATA") or "NewObjects",
+            max_objects_per_run=int(deployed.get("MAX_OBJECTS_PER_RUN") or 1000),
+            key=args.key,
+            manifest_prefix=deployed.get("MANIFEST_PREFIX") or NO_STACK_MANIFEST_PREFIX,
+        )
+    )
+
+
+def _trigger_environment(stack: dict[str, str]) -> dict[str, str]:
+    """The trigger function's environment (its settings, as deployed); nothing without a stack."""
+    if not stack.get("TriggerFunctionName"):
+        return {}
+    configuration = boto3.client("lambda").get_function_configuration(FunctionName=stack["TriggerFunctionName"])
+    return dict(configuration.get("Environment", {}).get("Variables", {}))
 
 
 def check(request: CheckRequest) -> int:
@@ -66,7 +94,7 @@ def _settings_problems(request: CheckRequest) -> list[str]:
             {
                 "PIPELINE_NAME": request.pipeline_name,
                 "SCHEDULER_TABLE_NAME": "-",
-                "MANIFEST_PREFIX": _manifest_prefix(),
+                "MANIFEST_PREFIX": request.manifest_prefix,
                 "PIPELINE_PARAMETERS": request.mapping,
                 "DATA_PREFIX": request.data_prefix,
                 "TRAINING_DATA": request.training_data,
@@ -82,7 +110,7 @@ def _examples(request: CheckRequest) -> None:
     shape = RunShape(
         request.pipeline_name,
         parse_mapping(request.mapping),
-        _manifest_prefix(),
+        request.manifest_prefix,
         request.data_prefix,
         request.training_data,
     )

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from ops.aws_errors import CommandError
+from ops.targets import Targets
+from pipeline.command_line import CommandError
 from trigger.adapters.deployment_records import DeploymentRecords
 from trigger.adapters.scheduler_table import SchedulerTable
 from trigger.deployments import STAGES, StageRecord
 
 ENDPOINT_OUTPUTS = {"staging": "StagingEndpointName", "prod": "ProdEndpointName"}
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit (6 MB)
+
+
+def deployments_command(args: argparse.Namespace, targets: Targets) -> int:
+    return show_deployments(_stack(args, targets))
+
+
+def predict_command(args: argparse.Namespace, targets: Targets) -> int:
+    return predict(_stack(args, targets), args.stage, args.file, args.accept)
+
+
+def _stack(args: argparse.Namespace, targets: Targets) -> dict[str, str]:
+    if not args.stack_name:
+        raise CommandError(f"{args.command} needs --stack-name: the stack's endpoints and table")
+    return targets.stack
 
 
 def endpoint_of(stack: dict[str, str], stage: str) -> str:

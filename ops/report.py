@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import webbrowser
 from datetime import UTC, datetime
@@ -10,9 +11,15 @@ from typing import Any
 
 import boto3
 
-from ops.aws_errors import CommandError
+from ops.targets import Targets, need
+from pipeline.command_line import CommandError
 from pipeline.config import runs_prefix
 from trigger.adapters.run_reports import RunReportReader
+
+
+def report_command(args: argparse.Namespace, targets: Targets) -> int:
+    pipeline, bucket = need(targets.pipeline_name, "pipeline name"), need(targets.bucket, "bucket")
+    return fetch_report(pipeline, bucket, args.run, args.to, open_it=args.open)
 
 
 def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_it: bool = False) -> int:

@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ops import aws_errors
-from ops.aws_errors import CommandError, error_code
+from pipeline import command_line
+from pipeline.command_line import CommandError, error_code, stack_values
 from pipeline.config import ARTIFACTS_PREFIX, STEP_SCRIPTS, STEPS_DIR, PipelineConfig
 from pipeline.parameters import CONFIGURABLE, Parameter
 
@@ -81,15 +81,6 @@ def _option_type(parameter: Parameter) -> dict[str, Any]:
         return {"choices": list(parameter.choices)}
     types: dict[str, dict[str, Any]] = {"Float": {"type": float}, "Integer": {"type": int}}
     return types.get(parameter.kind, {})
-
-
-def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
-    """A deployed stack's parameters and outputs, by name (both command-line tools read them)."""
-    cloudformation = boto3.client("cloudformation", region_name=region)
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-    values.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
-    return values
 
 
 def resolve_config(args: argparse.Namespace) -> PipelineConfig:
@@ -168,10 +159,10 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 def main(argv: list[str] | None = None) -> int:
-    return aws_errors.run_command("python -m pipeline", parse_args(argv), _run, _fixes)
+    return command_line.run_command("python -m pipeline", parse_args(argv), _run, _fixes)
 
 
-def _fixes(error: Exception) -> list[aws_errors.Fix]:
+def _fixes(error: Exception) -> list[command_line.Fix]:
     """This tool's own mistakes, with what to do about each."""
     text, code = str(error), error_code(error)
     return [

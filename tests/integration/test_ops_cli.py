@@ -8,9 +8,10 @@ import boto3
 import pytest
 
 from emulator.moto_server import REGION
+from emulator.stack_options import StackOptions
 from ops.cli import main
 from tests.aws import create_placeholder_pipeline
-from tests.template_values import DATA_PREFIX
+from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 
@@ -258,7 +259,7 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     from emulator.local_stack import aws_cli
     from emulator.sample_data import TARGET_COLUMN, friedman_csv
 
-    stack = local_stack.up(tmp_path, local_stack.StackOptions(target="price"))  # the user's own data predicts a price
+    stack = local_stack.up(tmp_path, StackOptions(target="price"))  # the user's own data predicts a price
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
         assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
@@ -282,12 +283,70 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
             out = capsys.readouterr().out
         assert f"s3://{stack.bucket}/{stack.data_prefix}my.csv" in out
         assert "Succeeded" in out
+        as_installed(installed_cli(tmp_path), stack, tmp_path)
     finally:
         said = local_stack.down(tmp_path)
     assert said == f"local stack stopped (pid {stack.pid}); nothing is left running"
     with pytest.raises(ProcessLookupError):
         os.kill(stack.pid, 0)
     assert local_stack.read_state(tmp_path) is None
+
+
+def installed_cli(tmp_path) -> str:
+    """retrain-trigger as `pip install` gives it: the wheel, in a fresh virtual environment holding
+    only its declared dependencies (from uv's cache, filled by `make`)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    # `uv run` names itself in UV; else the uv on PATH, or the one `make` put in .tools
+    uv = os.environ.get("UV") or shutil.which("uv") or str(root / ".tools" / "bin" / "uv")
+    venv = tmp_path / "installed"
+    subprocess.run([uv, "build", "--wheel", "-q", "-o", str(tmp_path / "dist"), str(root)], check=True, timeout=300)
+    subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, timeout=120)
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    environment = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    subprocess.run([uv, "pip", "install", "-q", str(wheel)], check=True, timeout=300, env=environment)
+    return str(venv / "bin" / "retrain-trigger")
+
+
+def as_installed(command: str, stack, folder) -> None:
+    """The installed command, run from a folder that is not the repository, against the local stack:
+    no emulator, no template.yaml, and the stack's own values."""
+    import os
+    import re
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    environment["AWS_ENDPOINT_URL"] = stack.endpoint
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [command, *arguments], check=False, cwd=folder, env=environment, capture_output=True, text=True, timeout=120
+        )
+
+    assert run("--help").returncode == 0
+    status = run("--stack-name", stack.stack_name, "status")
+    assert status.returncode == 0, status.stderr
+    assert re.search(
+        r"Succeeded  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \((just now|\d+ s ago|\d+ min ago)\)", status.stdout
+    )
+    check = run("--stack-name", stack.stack_name, "check")  # the deployed function's settings
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "the mapping fits the pipeline" in check.stdout
+    assert f"InputKey={MANIFEST_PREFIX}" in check.stdout  # a burst's manifest, where the stack writes it
+    mistyped = run("--stack-name", stack.stack_name, "retrain", f"{stack.data_prefix}MY.csv")
+    assert mistyped.returncode == 1
+    assert mistyped.stderr.strip() == (
+        f"retrain-trigger retrain: error: no object s3://{stack.bucket}/{stack.data_prefix}MY.csv, "
+        f"did you mean {stack.data_prefix}my.csv?: nothing was sent"
+    )
+    local = run("local", "up")
+    assert local.returncode == 1
+    assert "pip install 'retrain-trigger[local]'" in local.stderr
 
 
 @pytest.mark.parametrize(

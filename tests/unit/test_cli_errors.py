@@ -144,7 +144,7 @@ def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(ca
     """`retrain-trigger status | head -2`: the reader closes the pipe while the command still prints."""
     import argparse
 
-    from ops.aws_errors import run_command
+    from pipeline.command_line import run_command
 
     def prints_into_a_closed_pipe(args: argparse.Namespace) -> int:
         raise BrokenPipeError(32, "Broken pipe")
@@ -170,7 +170,7 @@ def test_local_up_refuses_a_mistake_in_one_line(arguments, said):
 
 
 def test_local_up_passes_ones_own_pipeline_and_mapping_to_the_stack():
-    from emulator.local_stack import StackOptions
+    from emulator.stack_options import StackOptions
 
     options = StackOptions(
         pipeline_name="mine", pipeline_parameters="InputDataUrl={uri}", overrides=("MaxObjectsPerRun=1",)
@@ -183,7 +183,7 @@ def test_local_up_passes_ones_own_pipeline_and_mapping_to_the_stack():
 
 
 def test_dlq_shows_each_key_decoded_as_the_user_wrote_it():
-    from ops.cli import describe_dead_letter
+    from ops.dead_letters import describe_dead_letter
     from trigger.adapters.dead_letters import REASON_ATTRIBUTE
     from trigger.events import notification_body
 

@@ -31,7 +31,9 @@ def test_a_running_run_shows_as_executing_with_its_step_until_it_ends(aws, capsy
     assert main(["--pipeline-name", "p", "status"]) == 0
     running = capsys.readouterr().out
     assert "Executing" in running
-    assert re.search(r"running      step Preprocess for \d+ s", running)
+    assert re.search(
+        r"running      step Preprocess since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \((just now|\d+ s ago)\)", running
+    )
 
     record_step(arn, StepResult("Preprocess", "Processing", "Succeeded"))
     record_in_moto(RunResult(arn, status="Succeeded", steps=[StepResult("Preprocess", "Processing", "Succeeded")]))

@@ -1,5 +1,6 @@
-"""A mistake as one line that says what to do, for the command-line tools (`retrain-trigger`,
-`python -m pipeline`): an AWS error, or a CommandError the command raised."""
+"""What both command-line tools (`python -m pipeline`, `retrain-trigger`) share: a deployed stack's
+values, and a mistake as one line that says what to do (an AWS error, or a CommandError the command
+raised). Standard library and boto3 only: `retrain-trigger` imports it for every command."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
 # (applies, the line to print): the first that applies wins
@@ -59,3 +61,12 @@ def run_command(
         line = explain(error, region=args.region, stack_name=args.stack_name, fixes=fixes(error))
     print(f"{prog} {args.command}: error: {line}", file=sys.stderr)
     return 1
+
+
+def stack_values(stack_name: str, region: str | None) -> dict[str, str]:
+    """A deployed stack's parameters and outputs, by name."""
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    values.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    return values
