@@ -241,7 +241,10 @@ class Features:
 
 def _rows(text: str, separator: str) -> list[list[str]]:
     """The CSV rows of the request (quoted cells may hold separators and line breaks); blank lines skipped."""
-    return [row for row in csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True) if row]
+    try:
+        return [row for row in csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True) if row]
+    except csv.Error as error:  # a lone carriage return inside a row, a quote left open: the caller's to fix
+        raise Refused(400, f"the request is not readable CSV: {error}") from None
 
 
 # -- labels: XGBoost's answer -> the label space ---------------------------------------------------
