@@ -63,6 +63,16 @@ class Answer:
     content_type: str
     container: str  # who answered last: "primary", or the pipeline container's hostname
 
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace").strip()
+
+    def refusal(self) -> str:
+        """An answer other than 200, worded as SageMaker words it (InvokeEndpoint's ModelError, a
+        transform job's FailureReason)."""
+        kind = "client" if 400 <= self.status < 500 else "server"
+        return f'Received {kind} error ({self.status}) from {self.container} with message "{self.text}"'
+
 
 @dataclass(frozen=True)
 class ContainerSpec:
@@ -208,6 +218,20 @@ class ModelServer:
             container.stop()
 
 
+def start_model(model_name: str, folder: Path) -> ModelServer:
+    """The model's containers started (each in a folder of its own under ``folder``) and answering /ping."""
+    server = ModelServer(model_name)
+    try:
+        for index, spec in enumerate(model_containers(model_name)):
+            container = Container(spec, folder / f"{index + 1}-{spec.hostname}")
+            server.containers.append(container)
+            container.start()
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
 class LocalFleets:
     """The endpoints' traffic (emulator/endpoints.py `Fleets`), served by the models' containers."""
 
@@ -249,19 +273,9 @@ class LocalFleets:
         return variant, server.invoke(body, content_type, accept)
 
     def _server(self, model_name: str) -> ModelServer:
-        if model_name in self._servers:
-            return self._servers[model_name]
-        server = ModelServer(model_name)
-        try:
-            for index, spec in enumerate(model_containers(model_name)):
-                container = Container(spec, self._root / model_name / f"{index + 1}-{spec.hostname}")
-                server.containers.append(container)
-                container.start()
-        except Exception:
-            server.stop()
-            raise
-        self._servers[model_name] = server
-        return server
+        if model_name not in self._servers:
+            self._servers[model_name] = start_model(model_name, self._root / model_name)
+        return self._servers[model_name]
 
     def _stop_unused(self) -> None:
         with self._lock:

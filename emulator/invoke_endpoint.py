@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.endpoint_containers import LocalFleets
+from emulator.endpoint_containers import Answer, LocalFleets
 
 _installed: list[LocalFleets] = []
 _saved: list[Any] = []  # moto's own invoke_endpoint and use_raw_body
@@ -25,19 +25,15 @@ def _errors() -> tuple[type[Exception], type[Exception]]:
     class ModelError(JsonRESTError):
         code = 424
 
-        def __init__(self, status: int, text: str, container: str, log_stream_arn: str) -> None:
-            kind = "client" if 400 <= status < 500 else "server"
-            message = (
-                f'Received {kind} error ({status}) from {container} with message "{text}". '
-                f"See {log_stream_arn} for more information."
-            )
+        def __init__(self, answer: Answer, log_stream_arn: str) -> None:
+            message = f"{answer.refusal()}. See {log_stream_arn} for more information."
             super().__init__("ModelError", message)
             self.description = json.dumps(
                 {
                     "__type": "ModelError",
                     "message": message,
-                    "OriginalStatusCode": status,
-                    "OriginalMessage": text,
+                    "OriginalStatusCode": answer.status,
+                    "OriginalMessage": answer.text,
                     "LogStreamArn": log_stream_arn,
                 }
             )
@@ -83,6 +79,6 @@ def _invoke_endpoint(self: Any) -> Any:
     variant, answer = fleets.invoke(endpoint, body, content_type, self.headers.get("Accept", ""))
     if answer.status != 200:
         log_stream = f"arn:aws:logs:{self.region}:{self.current_account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
-        raise model_error(answer.status, answer.body.decode("utf-8", "replace").strip(), answer.container, log_stream)
+        raise model_error(answer, log_stream)
     headers = {"Content-Type": answer.content_type, "x-Amzn-Invoked-Production-Variant": variant}
     return 200, headers, answer.body

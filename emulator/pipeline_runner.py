@@ -12,10 +12,15 @@ and runs the steps in dependency order:
   emulator/images/xgboost_algorithm.py in that image's environment (its xgboost version, its
   hyperparameter checks), and ``model.tar.gz`` holding ``xgboost-model`` where SageMaker writes it.
 - Condition: evaluated from the parameters and property files; branches may nest.
-- Model / RegisterModel: CreateModel / CreateModelPackage on the SageMaker API (moto).
+- Model / RegisterModel: CreateModel / CreateModelPackage on the SageMaker API (moto). The model
+  package group is created when it does not exist, as SageMaker's register step creates it (the
+  AWS samples' pipelines register into a group nothing else creates).
+- Transform: a batch transform job, the model served by its containers' look-alikes
+  (emulator/batch_transform.py).
 - Fail: ends the run with the step's message.
 
-A step of any other type, or on an image no look-alike describes, ends the run with that reason.
+A definition with a step of any other type, or a processing or training step on an image no
+look-alike describes, is refused before any step runs, with that reason.
 A processing job's program runs with the entrypoint and arguments its definition gives, its
 /opt/ml mapped to a folder of that run (emulator/images/container_paths.py).
 Instance types and counts, retries and caching are not imitated.
@@ -41,6 +46,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from emulator import spark_job
+from emulator.batch_transform import TransformFailed, TransformJob, run_transform
 from emulator.moto_server import REGION
 from emulator.step_environments import environment, python_for
 from emulator.training_hosts import (
@@ -55,7 +61,7 @@ from emulator.training_hosts import (
     run_hosts,
     share,
 )
-from pipeline.images import XGBOOST, UnknownImage
+from pipeline.images import XGBOOST, UnknownImage, image_for
 
 ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
 CONTAINER_PROGRAM = Path(__file__).resolve().parent / "images" / "container_paths.py"
@@ -184,6 +190,7 @@ class LocalPipelineRunner:
             try:
                 if missing:
                     raise StepFailed(f"no value for pipeline parameter(s) {', '.join(missing)}")
+                self._refuse_what_cannot_run(definition["Steps"], result)
                 self._run_steps(_in_dependency_order(definition["Steps"]), context)
                 result.status = "Succeeded"
             except StepFailed as failure:
@@ -191,6 +198,33 @@ class LocalPipelineRunner:
                 result.failure_reason = str(failure)
         result.seconds = time.monotonic() - started
         return result
+
+    def _refuse_what_cannot_run(self, steps: list[dict[str, Any]], result: RunResult) -> None:
+        """Before the first step: a step type this runner has no imitation of, or a job on an image
+        without a look-alike, fails the run now rather than after the steps before it ran."""
+        for step in _every_step(steps):
+            problem = None
+            if step["Type"] not in self._handlers():
+                problem = (
+                    f"step {step['Name']!r} has type {step['Type']!r}, which the local runner does not run "
+                    f"(it runs {', '.join(self._handlers())})"
+                )
+            else:
+                problem = _image_problem(step)
+            if problem:
+                result.failure_step = step["Name"]
+                raise StepFailed(f"{problem}; no step ran")
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any], _Context], str]]:
+        return {
+            "Processing": self._processing,
+            "Training": self._training,
+            "Condition": self._condition,
+            "Model": self._create_model,
+            "RegisterModel": self._register_model,
+            "Transform": self._transform,
+            "Fail": self._fail,
+        }
 
     def _run_steps(self, steps: list[dict[str, Any]], context: _Context) -> None:
         for step in steps:
@@ -203,15 +237,7 @@ class LocalPipelineRunner:
                 self._run_steps(_in_dependency_order(branch), context)
 
     def _run_step(self, step: dict[str, Any], context: _Context) -> None:
-        handlers: dict[str, Callable[[dict[str, Any], _Context], str]] = {
-            "Processing": self._processing,
-            "Training": self._training,
-            "Condition": self._condition,
-            "Model": self._create_model,
-            "RegisterModel": self._register_model,
-            "Fail": self._fail,
-        }
-        handler = handlers.get(step["Type"]) or _cannot_run(handlers)
+        handler = self._handlers()[step["Type"]]
         started = time.monotonic()
         self._on_step(StepResult(step["Name"], step["Type"], "Executing"))
         try:
@@ -247,12 +273,16 @@ class LocalPipelineRunner:
                 self._download_manifest(s3_input["S3Uri"], local)
             else:
                 self._download(s3_input["S3Uri"], local)
+        # SageMaker makes each output's LocalPath before the container starts: a job writes into it.
+        for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            _local(base, output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
         command, job_environment = _container_command(step["Name"], arguments, python, base)
         completed = self._run_in_image(
             command, {**job_environment, "OPT_ML_FOLDER": str(base), **own_tmp(base.parent.parent / "tmp")}, base
         )
         if completed.returncode != 0:
-            raise StepFailed(f"{step['Name']}: {_exit_message(completed, _local(base, '/opt/ml/output/message'))}")
+            message = _exit_message(completed, _local(base, "/opt/ml/output/message"))
+            raise StepFailed(f"{step['Name']}: {as_the_container_sees_it(message, base)}")
         outputs = {}
         for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
             s3_output = output["S3Output"]
@@ -295,11 +325,9 @@ class LocalPipelineRunner:
     def _training(self, step: dict[str, Any], context: _Context) -> str:
         arguments = context.resolve(step["Arguments"])
         image = arguments["AlgorithmSpecification"].get("TrainingImage", "")
-        if not XGBOOST.matches(image):
-            raise StepFailed(
-                f"{step['Name']}: trains with {image!r}; the local runner imitates only the built-in "
-                f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
-            )
+        problem = _training_image_problem(step["Name"], image)
+        if problem:
+            raise StepFailed(problem)
         python = self._interpreter(step, image)
         resources = arguments.get("ResourceConfig", {})
         hosts = host_names(int(resources.get("InstanceCount", 1)))
@@ -411,9 +439,33 @@ class LocalPipelineRunner:
         metrics = arguments.get("ModelMetrics")
         if metrics:
             arguments["ModelMetrics"] = {k: v for k, v in metrics.items() if v}
+        self._ensure_group(str(arguments.get("ModelPackageGroupName", "")))
         response = self._sagemaker.create_model_package(**arguments)
         context.result.properties[step["Name"]] = {"ModelPackageArn": response["ModelPackageArn"]}
         return str(response["ModelPackageArn"])
+
+    def _ensure_group(self, group: str) -> None:
+        if not group or group.startswith("arn:"):
+            return
+        try:
+            self._sagemaker.describe_model_package_group(ModelPackageGroupName=group)
+        except ClientError:
+            self._sagemaker.create_model_package_group(
+                ModelPackageGroupName=group, ModelPackageGroupDescription="created by a pipeline's register step"
+            )
+
+    def _transform(self, step: dict[str, Any], context: _Context) -> str:
+        arguments = context.resolve(step["Arguments"])
+        try:
+            written = run_transform(TransformJob.from_arguments(arguments), self._scratch)
+        except TransformFailed as failed:
+            raise StepFailed(f"{step['Name']}: {failed}") from None
+        context.result.properties[step["Name"]] = {
+            **arguments,
+            "TransformJobName": f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}"[:63],
+            "TransformJobStatus": "Completed",
+        }
+        return f"{len(written)} output object(s) under {arguments['TransformOutput']['S3OutputPath']}"
 
     def _fail(self, step: dict[str, Any], context: _Context) -> str:
         message = context.resolve(step["Arguments"].get("ErrorMessage", ""))
@@ -585,16 +637,46 @@ def _failing_on_aws_errors(
         raise StepFailed(f"{step['Name']}: {error}") from None
 
 
-def _cannot_run(handlers: dict[str, Any]) -> Callable[[dict[str, Any], _Context], str]:
-    """A step of a type the runner does not imitate: the run ends there, with that reason."""
+def _every_step(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps and, inside each condition, both branches' steps."""
+    found = []
+    for step in steps:
+        found.append(step)
+        if step["Type"] == "Condition":
+            arguments = step.get("Arguments", {})
+            found += _every_step([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
+    return found
 
-    def fail(step: dict[str, Any], context: _Context) -> str:
-        raise StepFailed(
-            f"step {step['Name']!r} has type {step['Type']!r}, which the local runner does not run "
-            f"(it runs {', '.join(handlers)})"
-        )
 
-    return fail
+def _image_problem(step: dict[str, Any]) -> str | None:
+    """Why a job's image cannot run here (None when it can, or when the image is known only at run time)."""
+    arguments = step.get("Arguments", {})
+    if step["Type"] == "Processing":
+        image = arguments.get("AppSpecification", {}).get("ImageUri")
+        if isinstance(image, str):
+            try:
+                image_for(image)
+            except UnknownImage as unknown:
+                return f"step {step['Name']!r}: {unknown}"
+    if step["Type"] == "Training":
+        image = arguments.get("AlgorithmSpecification", {}).get("TrainingImage")
+        if isinstance(image, str):
+            return _training_image_problem(step["Name"], image)
+    return None
+
+
+def _training_image_problem(name: str, image: str) -> str | None:
+    if XGBOOST.matches(image):
+        return None
+    return (
+        f"{name}: trains with {image!r}; the local runner imitates only the built-in "
+        f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
+    )
+
+
+def as_the_container_sees_it(message: str, base: Path) -> str:
+    """A job's message with this machine's folders named as the container names them (/opt/ml/...)."""
+    return message.replace(str(base), CONTAINER_ROOT)
 
 
 def _local(base: Path, container_path: str) -> Path:

@@ -274,31 +274,6 @@ def test_a_missing_input_object_fails_with_its_location(definition, served_bucke
     assert result.failure_reason == f"no object found at s3://{BUCKET}/nope.csv"
 
 
-def test_a_step_type_it_does_not_know_ends_the_run_with_that_reason(served_bucket):
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [{"Name": "InputBucket", "Type": "String"}, {"Name": "InputKey", "Type": "String"}],
-        "Steps": [{"Name": "Notify", "Type": "Lambda", "Arguments": {}}],
-    }
-    sagemaker = boto3.client("sagemaker", region_name=REGION)
-    sagemaker.create_pipeline(
-        PipelineName="other",
-        PipelineDefinition=json.dumps(definition),
-        RoleArn=CONFIG.role_arn,
-        ClientRequestToken="t" * 32,
-    )
-    execution = sagemaker.start_pipeline_execution(
-        PipelineName="other",
-        PipelineParameters=[{"Name": "InputBucket", "Value": BUCKET}, {"Name": "InputKey", "Value": "k"}],
-        ClientRequestToken=str(uuid.uuid4()),
-    )["PipelineExecutionArn"]
-
-    result = LocalPipelineRunner().run(execution)
-
-    assert (result.status, result.failure_step) == ("Failed", "Notify")
-    assert "step 'Notify' has type 'Lambda', which the local runner does not run" in result.failure_reason
-
-
 def test_a_run_over_a_burst_trains_on_every_object_its_manifest_lists(definition, served_bucket, image_environments):
     from trigger.parameter_mapping import BUNDLED_PIPELINE_MAPPING, parse_mapping
     from trigger.runs import RunShape, manifest_documents, run_for
