@@ -460,9 +460,12 @@ class LocalPipelineRunner:
             written = run_transform(TransformJob.from_arguments(arguments), self._scratch)
         except TransformFailed as failed:
             raise StepFailed(f"{step['Name']}: {failed}") from None
+        job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}"[:63]
+        account = context.execution["PipelineExecutionArn"].split(":")[4]
         context.result.properties[step["Name"]] = {
             **arguments,
-            "TransformJobName": f"pipelines-{context.execution['PipelineExecutionId']}-{step['Name']}"[:63],
+            "TransformJobName": job_name,
+            "TransformJobArn": f"arn:aws:sagemaker:{REGION}:{account}:transform-job/{job_name}",
             "TransformJobStatus": "Completed",
         }
         return f"{len(written)} output object(s) under {arguments['TransformOutput']['S3OutputPath']}"

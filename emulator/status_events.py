@@ -79,11 +79,26 @@ def record_step(execution_arn: str, step: StepResult) -> None:
 def _step_summary(step: StepResult, result: RunResult) -> dict[str, Any]:
     """A step as ListPipelineExecutionSteps describes it."""
     summary: dict[str, Any] = {"StepName": step.name, "StepStatus": step.status}
+    metadata = _step_metadata(step, result.properties.get(step.name) or {})
+    if metadata:
+        summary["Metadata"] = metadata
     if step.status == "Failed":
         reason = (result.failure_reason if step.name == result.failure_step else "") or step.detail
         # A step's own FailureReason does not repeat its name (the run's reason does, to say which step).
         summary["FailureReason"] = reason.removeprefix(f"{step.name}: ")
     return summary
+
+
+def _step_metadata(step: StepResult, properties: dict[str, Any]) -> dict[str, Any]:
+    """A step's Metadata as ListPipelineExecutionSteps gives it: what the step created (API reference,
+    PipelineExecutionStepMetadata: RegisterModel.Arn, Model.Arn, TransformJob.Arn)."""
+    if step.step_type == "RegisterModel" and properties.get("ModelPackageArn"):
+        return {"RegisterModel": {"Arn": properties["ModelPackageArn"]}}
+    if step.step_type == "Model" and properties.get("ModelArn"):
+        return {"Model": {"Arn": properties["ModelArn"]}}
+    if step.step_type == "Transform" and properties.get("TransformJobArn"):
+        return {"TransformJob": {"Arn": properties["TransformJobArn"]}}
+    return {}
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from ops import dead_letters
 from ops.targets import Targets, need
 from ops.times import readable
 from pipeline.config import runs_prefix
+from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.run_reports import RunReportReader
 from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
@@ -40,28 +41,41 @@ def status(targets: Targets, limit: int) -> int:
     packages = _packages_by_execution(sagemaker, targets.model_package_group)
     print(f"{len(summaries)} most recent execution(s) of {pipeline}")
     for summary in summaries:
-        arn = summary["PipelineExecutionArn"]
-        parameters = {
-            p["Name"]: p["Value"]
-            for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-        }
-        # Runs write their reports under the data bucket.
-        bucket = targets.bucket or parameters.get("InputBucket", "")
-        reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn) if bucket else None
-        described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
-        print(
-            f"- {arn.rsplit('/', 1)[-1]}  {summary.get('PipelineExecutionStatus', '?'):<10} "
-            f"{readable(summary.get('StartTime'))}"
-        )
-        print(f"    execution    {arn}")
-        running = _running_step(sagemaker, arn) if summary.get("PipelineExecutionStatus") == "Executing" else None
-        if running:
-            print(f"    running      {running}")
-        failure = described.get("FailureReason") or _failed_step(sagemaker, arn, dict(summary))
-        for line in run_lines(s3, parameters, reports, packages.get(arn), failure, described=dict(described)):
-            print(f"    {line}")
+        for line in _run_report(sagemaker, s3, targets, dict(summary), packages):
+            print(line)
     dead_letters.summary(targets)
     return 0
+
+
+def _run_report(
+    sagemaker: Any, s3: Any, targets: Targets, summary: dict[str, Any], packages: dict[str, dict[str, Any]]
+) -> list[str]:
+    """One run's lines: its id, status and start, then what it did."""
+    arn, status = summary["PipelineExecutionArn"], summary.get("PipelineExecutionStatus", "?")
+    pipeline = arn.split("/")[1]
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    }
+    # Runs write their reports under the data bucket.
+    bucket = targets.bucket or parameters.get("InputBucket", "")
+    reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn) if bucket else None
+    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
+    lines = [
+        f"- {arn.rsplit('/', 1)[-1]}  {status:<10} {readable(summary.get('StartTime'))}",
+        f"    execution    {arn}",
+    ]
+    running = _running_step(sagemaker, arn) if status == "Executing" else None
+    if running:
+        lines.append(f"    running      {running}")
+    steps = PipelineExecutions(sagemaker).steps_of(arn)
+    failure = described.get("FailureReason")
+    if status == "Failed" and not failure and steps.failed:
+        failure = f"step {steps.failed[0]}: {steps.failed[1]}"
+    package = packages.get(arn) or _registered(sagemaker, steps.registered)
+    return lines + [
+        f"    {line}" for line in run_lines(s3, parameters, reports, package, failure, described=dict(described))
+    ]
 
 
 def _running_step(sagemaker: Any, arn: str) -> str | None:
@@ -73,14 +87,9 @@ def _running_step(sagemaker: Any, arn: str) -> str | None:
     return None
 
 
-def _failed_step(sagemaker: Any, arn: str, summary: dict[str, Any]) -> str | None:
-    """For a failed run that gave no reason: its failed step and that step's reason."""
-    if summary.get("PipelineExecutionStatus") != "Failed":
-        return None
-    for step in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get("PipelineExecutionSteps", []):
-        if step.get("StepStatus") == "Failed":
-            return f"step {step.get('StepName')}: {step.get('FailureReason') or 'no reason given'}"
-    return None
+def _registered(sagemaker: Any, packages: tuple[str, ...]) -> dict[str, Any] | None:
+    """The package a run's register step created (any pipeline, any group), as DescribeModelPackage tells it."""
+    return dict(sagemaker.describe_model_package(ModelPackageName=packages[-1])) if packages else None
 
 
 def run_lines(
@@ -102,7 +111,7 @@ def run_lines(
         lines.append(f"model        {package['ModelPackageArn']} ({package['ModelApprovalStatus']})")
     reason = (reports.refusal if reports else None) or failure
     if reason:
-        lines.append(f"failure      {reason}")
+        lines.append(f"failure      {' '.join(reason.split())}")  # a container's message may span lines
     return lines
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import tarfile
 import uuid
@@ -15,7 +16,9 @@ from typing import Any
 import boto3
 
 from emulator.pipeline_runner import LocalPipelineRunner
+from emulator.status_events import record_in_moto
 from emulator.step_environments import python_for
+from ops.cli import main as retrain_trigger
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 
 SKLEARN_URI = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
@@ -172,7 +175,7 @@ def put(key: str, body: str) -> None:
 
 
 def test_a_samples_pipeline_runs_to_its_batch_transform_and_registers_into_a_group_it_never_created(
-    served_bucket, image_environments, tmp_path
+    served_bucket, image_environments, tmp_path, capsys
 ):
     model_data, expected = trained_model(tmp_path)
     put("code/prepare.py", PREPARE)
@@ -205,6 +208,15 @@ def test_a_samples_pipeline_runs_to_its_batch_transform_and_registers_into_a_gro
     assert (refused.status, refused.failure_step) == ("Failed", "Transform")
     assert refused.failure_reason.startswith("Transform: Received client error (4")
     assert "from primary with message" in refused.failure_reason
+    # what a user is shown: the run failed, and the model it registered before is in the registry
+    record_in_moto(refused)
+    pipeline = refused.execution_arn.split("/")[1]
+    assert retrain_trigger(["--region", REGION, "--pipeline-name", pipeline, "status"]) == 0
+    shown = capsys.readouterr().out
+    assert f"model        {refused.model_package_arn} (PendingManualApproval)" in shown
+    assert re.search(
+        r"failure      step Transform: Received client error \(4\d\d\) from primary with message .+\n", shown
+    )
 
 
 def test_a_jobs_error_names_the_containers_path_and_a_step_it_cannot_run_is_refused_before_any_runs(

@@ -89,6 +89,19 @@ def test_a_failure_reason_from_sagemaker_is_quoted():
     assert "Reason:    Step MseAboveThreshold failed: Model MSE 5012.3 is above the threshold 4000.0\n" in text
 
 
+def test_a_run_that_registered_a_model_and_then_failed_says_which_version_is_in_the_registry():
+    change = PipelineStatusEvent.model_validate(load_event("pipeline-status-failed.json")).detail
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/AbalonePackageGroup/3"
+    told = run_ended(change, RunEnding(failure_reason="Transform: ...", failed_step="Transform", registered=(package,)))
+    assert told.subject == f"Retraining FAILED: {change.pipeline_name} after registering AbalonePackageGroup version 3"
+    assert f"Registered: AbalonePackageGroup version 3 ({package})\n" in told.body
+    succeeded = PipelineStatusEvent.model_validate(load_event("pipeline-status-succeeded.json")).detail
+    assert (
+        run_ended(succeeded, RunEnding(registered=(package,))).subject
+        == f"Retraining succeeded: {change.pipeline_name}"
+    )
+
+
 def test_a_run_that_fails_after_succeeding_is_a_new_message(targets, idempotency_table, lambda_context):
     import run_ended
 

@@ -33,6 +33,7 @@ class RunEnding:
     objects: tuple[str, ...] = ()  # the URIs of the uploads it was started for, when the ledger has them
     reports: RunReports | None = None
     stack_name: str = ""  # of the deployment: the commands given name it
+    registered: tuple[str, ...] = ()  # the model packages the run registered, whichever pipeline it is
 
 
 def region_of(arn: str) -> str:
@@ -125,6 +126,7 @@ def run_ended(change: PipelineExecutionStatusChange, ending: RunEnding) -> Notif
             lines.append(f"Step:      {ending.failed_step}")
         lines.append(f"Reason:    {ending.failure_reason or 'not reported; see the failed step in the console'}")
     lines.extend(_what_it_learned(ending.reports))
+    lines.extend(f"Registered: {package_version(arn)} ({arn})" for arn in ending.registered)
     lines.extend(_report(ending, change.execution_arn))
     lines.append(f"Console:   {console_link(change.execution_arn)}")
     subject = f"{SUBJECTS.get(change.status, 'Retraining ' + change.status)}: {change.pipeline_name}"
@@ -132,7 +134,17 @@ def run_ended(change: PipelineExecutionStatusChange, ending: RunEnding) -> Notif
     if change.status == "Succeeded" and decision.get("register") is False:
         # A normal outcome: the model in production stays.
         subject = f"Retraining succeeded, production model kept: {change.pipeline_name}"
+    elif change.status != "Succeeded" and ending.registered:
+        # The model is in the registry all the same: what failed came after it.
+        versions = ", ".join(package_version(arn) for arn in ending.registered)
+        subject = f"{subject} after registering {versions}"
     return Notification(subject_line(subject), "\n".join(lines) + "\n")
+
+
+def package_version(arn: str) -> str:
+    """`<group> version <N>` of a versioned model package's ARN (…:model-package/<group>/<N>)."""
+    group, _, version = arn.rpartition(":model-package/")[2].partition("/")
+    return f"{group} version {version}" if version else group
 
 
 def _timeline(change: PipelineExecutionStatusChange) -> list[str]:

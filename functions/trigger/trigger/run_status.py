@@ -27,14 +27,21 @@ class RunStatusNotifier:
 
     def ending_of(self, change: PipelineExecutionStatusChange) -> RunEnding:
         reports = self.reports.read(change.execution_arn)
+        steps = self.executions.steps_of(change.execution_arn)
         failure_reason = failed_step = None
         if change.status == "Failed":
-            step = self.executions.failed_step(change.execution_arn)
-            if step is not None:
-                failed_step, failure_reason = step
+            if steps.failed is not None:
+                failed_step, failure_reason = steps.failed
             # The run's own reports say why in the data owner's words; SageMaker's reason otherwise.
             failure_reason = reports.refusal or failure_reason or self.executions.failure_reason(change.execution_arn)
-        return RunEnding(failure_reason, failed_step, self._objects(change.execution_arn), reports, self.stack_name)
+        return RunEnding(
+            failure_reason,
+            failed_step,
+            self._objects(change.execution_arn),
+            reports,
+            self.stack_name,
+            registered=steps.registered,
+        )
 
     def _objects(self, execution_arn: str) -> tuple[str, ...]:
         stored = self.ledger.run_of(execution_arn)

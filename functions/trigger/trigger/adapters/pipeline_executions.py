@@ -4,6 +4,7 @@ steps. SageMaker's error codes are translated here into the project's errors."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
 
 # SageMaker's answers that no retry will change: the run is abandoned and its objects dead-lettered.
 _REFUSED_FOR_GOOD = frozenset({"ValidationException", "ResourceNotFound", "AccessDeniedException"})
+
+
+@dataclass(frozen=True)
+class RunSteps:
+    """What a run's steps did, as ListPipelineExecutionSteps tells it."""
+
+    failed: tuple[str, str] | None = None  # the first step that failed, and why
+    registered: tuple[str, ...] = ()  # the model packages its register steps created (Metadata.RegisterModel)
 
 
 class PipelineExecutions:
@@ -49,14 +58,30 @@ class PipelineExecutions:
         reason = described.get("FailureReason")
         return str(reason) if reason else None
 
-    def failed_step(self, execution_arn: str) -> tuple[str, str] | None:
-        """The first step that failed, and why (ListPipelineExecutionSteps), or None."""
+    def steps_of(self, execution_arn: str) -> RunSteps:
+        """The run's first failed step and why, and the model packages it registered, whichever
+        pipeline it is (ListPipelineExecutionSteps)."""
         paginator = self._client.get_paginator("list_pipeline_execution_steps")
-        for page in paginator.paginate(PipelineExecutionArn=execution_arn):
-            for step in page.get("PipelineExecutionSteps", []):
-                if step.get("StepStatus") == "Failed":
-                    return str(step.get("StepName", "?")), str(step.get("FailureReason") or "no reason given")
-        return None
+        steps = [
+            step
+            for page in paginator.paginate(PipelineExecutionArn=execution_arn)
+            for step in page.get("PipelineExecutionSteps", [])
+        ]
+        failed = next(
+            (
+                (str(step.get("StepName", "?")), str(step.get("FailureReason") or "no reason given"))
+                for step in steps
+                if step.get("StepStatus") == "Failed"
+            ),
+            None,
+        )
+        registered = tuple(
+            str(step["Metadata"]["RegisterModel"]["Arn"])
+            for step in steps
+            if step.get("StepStatus") == "Succeeded"
+            and (step.get("Metadata") or {}).get("RegisterModel", {}).get("Arn")
+        )
+        return RunSteps(failed, registered)
 
     def declared_parameters(self, pipeline_name: str) -> list[dict[str, Any]]:
         """The parameters the pipeline's definition declares (DescribePipeline): Name, Type, DefaultValue.
