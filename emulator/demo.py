@@ -70,6 +70,9 @@ from trigger.reports import describe_metrics
 # A key that only arrives intact if it is decoded: a space, a plus and folders.
 # Under the stack's DataPrefix: a folder with a space, a name with a space and a plus.
 DEMO_NAME = "2026 11/diabetes data+v1.csv"
+# The event source gathers a burst this long before invoking the function: the template's
+# BatchingWindowSeconds is a minute, which the demo, one upload at a time, would only wait out.
+DEMO_BATCHING_WINDOW_SECONDS = "1"
 REPORTS = Path("demo-reports")  # where each run's report.html is downloaded to, beside where the demo runs
 PROBLEM_TYPES = ("auto", "regression", "binary", "multiclass")
 
@@ -242,7 +245,11 @@ class Demo:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            overrides = {**DEMO_DEPLOYMENT, **({"TrainingData": training_data} if training_data else {})}
+            overrides = {
+                **DEMO_DEPLOYMENT,
+                "BatchingWindowSeconds": DEMO_BATCHING_WINDOW_SECONDS,
+                **({"TrainingData": training_data} if training_data else {}),
+            }
             deployment = deploy_locally(overrides)
             defaults: dict[str, Any] = {
                 "problem_type": problem_type,
@@ -366,6 +373,7 @@ class Demo:
             app.lambda_handler,
             batch_size=deployment.batch_size,
             context=deployment.stack.lambda_context("TriggerFunction"),
+            batching_window_seconds=deployment.batching_window_seconds,
         )
         # S3 sent a test event when the notification was configured; the function acknowledges it.
         event_source.drain(idle_seconds=0.2)
@@ -401,7 +409,10 @@ class Demo:
     ) -> None:
         self.say(f"moto server        {endpoint}")
         self.say(f"data bucket        {deployment.bucket}")
-        self.say(f"trigger queue      {deployment.queue_url}")
+        self.say(
+            f"trigger queue      {deployment.queue_url}   batching window {deployment.batching_window_seconds:g} s"
+            f" (the template's default is {parameter_defaults(load_template())['BatchingWindowSeconds']} s)"
+        )
         self.say(f"dead-letter queue  {deployment.dead_letter_queue_url}")
         self.say(f"notification topic {deployment.topic_arn}")
         self.say(f"pipeline           {pipeline_arn}")

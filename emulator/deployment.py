@@ -49,6 +49,10 @@ class LocalDeployment:
         return int(self.parameters["BatchSize"])
 
     @property
+    def batching_window_seconds(self) -> float:
+        return float(self.parameters["BatchingWindowSeconds"])
+
+    @property
     def max_receive_count(self) -> int:
         return int(self.parameters["MaxReceiveCount"])
 

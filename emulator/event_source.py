@@ -3,6 +3,11 @@
 It receives a batch, hands it to the real handler as the Lambda service would, deletes only the
 messages the handler did not report in ``batchItemFailures`` and leaves those to be received
 again; the queue's own redrive policy moves a message to the DLQ after its receive limit.
+
+With a batching window (the mapping's MaximumBatchingWindowInSeconds, the template's
+BatchingWindowSeconds) it gathers messages from the first one's arrival until the window ends or
+the batch is full, and only then invokes, as Lambda does ("Lambda event source mappings",
+batching behavior: the window, the batch size or the 6 MB payload, whichever comes first).
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ class QueueEventSource:
         batch_size: int = 10,
         redeliver_failures_at_once: bool = True,
         context: LocalLambdaContext | None = None,
+        batching_window_seconds: float = 0.0,
     ) -> None:
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._handler = handler
         self._batch_size = batch_size
+        self._window = batching_window_seconds
         self._context = context or LocalLambdaContext()
         # The real mapping waits for the visibility timeout before a failed message comes back;
         # locally there is no point in waiting 18 minutes.
@@ -56,19 +63,7 @@ class QueueEventSource:
     def poll_once(self, report: PollReport | None = None) -> PollReport:
         """One receive + invoke + delete cycle."""
         report = report or PollReport()
-        messages: list[Any] = []
-        while len(messages) < self._batch_size:
-            response = self._sqs.receive_message(
-                QueueUrl=self._queue_url,
-                MaxNumberOfMessages=min(10, self._batch_size - len(messages)),
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                WaitTimeSeconds=0,
-            )
-            received = response.get("Messages", [])
-            if not received:
-                break
-            messages.extend(received)
+        messages = self._gather()
         if not messages:
             return report
         event = {"Records": [self._lambda_record(message) for message in messages]}
@@ -97,6 +92,28 @@ class QueueEventSource:
             self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
             report.deleted += 1
         return report
+
+    def _gather(self) -> list[Any]:
+        """A batch: what is there now, and with a window, what arrives until it ends or the batch is full."""
+        messages: list[Any] = []
+        window_ends: float | None = None
+        while len(messages) < self._batch_size:
+            received = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=min(10, self._batch_size - len(messages)),
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            messages.extend(received)
+            if messages and window_ends is None:
+                window_ends = time.monotonic() + self._window
+            if received:
+                continue
+            if window_ends is None or time.monotonic() >= window_ends:
+                break
+            time.sleep(min(0.1, max(0.0, window_ends - time.monotonic())))
+        return messages
 
     def drain(self, *, max_invocations: int = 1000, idle_seconds: float = 0.5) -> PollReport:
         """Poll until the queue stays empty for ``idle_seconds`` (or the invocation cap)."""

@@ -65,6 +65,7 @@ class LocalStack:
     target_column: str  # what the pipeline predicts: a column every uploaded CSV has ("" for one's own)
     inbox_queue_url: str = ""  # the queue subscribed to the topic: what a person would have received
     prod_endpoint: str = ""  # "" when the stack does not deploy (Deployment None)
+    batching_window_seconds: float = 0.0  # the event source's: a run starts that long after an upload
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
@@ -76,6 +77,8 @@ class LocalStack:
             f"                  (upload under {self.data_prefix} CSVs"
             + (f" with a '{self.target_column}' column)" if self.target_column else ")"),
             f"  trigger queue   {self.queue_url}",
+            f"                  (a run starts {self.batching_window_seconds:g} s after the first upload of a burst:"
+            " BatchingWindowSeconds; `--override BatchingWindowSeconds=5` waits less)",
             f"  dead letters    {self.dead_letter_queue_url}",
             f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
             f"  notifications   the topic's e-mails land in the queue {self.inbox_queue_url}",
@@ -219,6 +222,7 @@ def serve(state_dir: Path, options: StackOptions) -> None:
             target_column=target_column,
             inbox_queue_url=deployment.inbox_queue_url,
             prod_endpoint=deploy.prod_endpoint if deploy else "",
+            batching_window_seconds=deployment.batching_window_seconds,
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")

@@ -68,7 +68,8 @@ def enforced_local_run(
     saved = dict(os.environ)
     try:
         with running_moto_server():
-            deployment = deploy_locally(overrides)
+            # No window unless a test asks for one: drain() then delivers at once.
+            deployment = deploy_locally({"BatchingWindowSeconds": "0", **(overrides or {})})
             with functions_as_their_roles(deployment.stack, without) as modules:
                 event_source = QueueEventSource(
                     deployment.queue_url,
@@ -76,6 +77,7 @@ def enforced_local_run(
                     modules["app"].lambda_handler,
                     batch_size=deployment.batch_size,
                     context=deployment.stack.lambda_context("TriggerFunction"),
+                    batching_window_seconds=deployment.batching_window_seconds,
                 )
                 yield LocalRun(
                     deployment, event_source, modules["app"], modules["sweep"], modules["run_ended"], modules

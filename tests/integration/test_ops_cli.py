@@ -259,7 +259,8 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     from emulator.local_stack import aws_cli
     from emulator.sample_data import TARGET_COLUMN, friedman_csv
 
-    stack = local_stack.up(tmp_path, StackOptions(target="price"))  # the user's own data predicts a price
+    # the user's own data predicts a price; the event source waits its batching window, as Lambda does
+    stack = local_stack.up(tmp_path, StackOptions(target="price", overrides=("BatchingWindowSeconds=3",)))
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
         assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
