@@ -56,8 +56,9 @@ GAPS = {
     "EventBridge Scheduler schedules": "skipped by moto: the local stack calls the sweep itself",
     "custom resources": "moto would invoke the function in Docker: it answers in this process (emulator/moto_fixes.py)",
     "CloudWatch alarms": "skipped by moto (and a reference to one fails the stack): their names and ARNs "
-    "are written in before moto reads the template, and the alarms are put with the CloudWatch API; nothing "
-    "evaluates them locally (a test sets their state)",
+    "are written in before moto reads the template, and the alarms are put with the CloudWatch API; those on "
+    "SQS queue depth and Lambda errors are evaluated as CloudWatch evaluates them and send their e-mail "
+    "(emulator/alarms.py), the others are not evaluated (a test sets their state)",
     "e-mail subscription": "skipped by moto: the local stack subscribes a queue to read notifications",
     "template Rules": "ignored by moto: the functions refuse the same configuration at start",
     "function layers, architectures, tracing, logging config": "dropped by moto: the functions run "

@@ -40,6 +40,7 @@ from typing import Any
 import boto3
 
 from emulator import invoke_endpoint
+from emulator.alarms import evaluate_alarms
 from emulator.demo_serving import (
     DEMO_DEPLOYMENT,
     deployment_summary,
@@ -276,6 +277,7 @@ class Demo:
                     try:
                         outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
                         show_deployment_steps(self.say, deploy, "7.")
+                        evaluate_alarms()  # the DLQ's alarm, after an upload that could never train
                         self.show_notifications(deployment, "8.")
                     except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
                         outcome.problem = str(failure)

@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from emulator.alarms import publish_function_error
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import REGION
 
@@ -74,6 +75,7 @@ class QueueEventSource:
         except BaseException as error:  # noqa: BLE001 - as Lambda does: a failed or dead invocation returns the batch
             result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             report.invocation_errors.append(repr(error))
+            publish_function_error(self._context.function_name)  # Lambda's Errors metric, which alarms watch
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         report.invocations += 1
         report.received += len(messages)

@@ -48,6 +48,7 @@ def aws_cli() -> str:
 
 START_SECONDS = 180
 SWEEP_SECONDS = 60
+ALARM_SECONDS = 60  # CloudWatch evaluates an alarm every minute
 
 
 @dataclass(frozen=True)
@@ -261,12 +262,13 @@ def _serve_until_stopped(  # noqa: PLR0917 - the stack's parts, each started by 
 ) -> None:
     """The event source, the runner of each new execution, its status event, the sweep, and the
     endpoints' deployments (their events delivered to the deploy function)."""
+    from emulator.alarms import evaluate_alarms
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, record_step, status_change_event
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     seen: set[str] = set()
-    last_sweep = time.monotonic()
+    last_sweep = last_alarms = time.monotonic()
     while not stopping:
         event_source.poll_once()
         for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
@@ -281,6 +283,10 @@ def _serve_until_stopped(  # noqa: PLR0917 - the stack's parts, each started by 
         if time.monotonic() - last_sweep > SWEEP_SECONDS:
             sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
             last_sweep = time.monotonic()
+        if time.monotonic() - last_alarms > ALARM_SECONDS:
+            for name in evaluate_alarms():
+                print(f"alarm {name} changed state", flush=True)
+            last_alarms = time.monotonic()
         time.sleep(0.5)
 
 

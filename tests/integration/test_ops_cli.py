@@ -7,6 +7,8 @@ import json
 import boto3
 import pytest
 
+from emulator.alarms import evaluate_alarms
+from emulator.demo import read_notifications
 from emulator.moto_server import REGION
 from emulator.stack_options import StackOptions
 from ops.cli import main
@@ -214,6 +216,20 @@ def test_an_empty_upload_starts_no_run_and_status_shows_it_with_the_reason(local
     assert f"object   s3://{bucket}/{DATA_PREFIX}empty.csv" in out
     assert "reason   s3://" in out
     assert "the object is empty (0 bytes)" in out
+
+    # CloudWatch's alarm on the DLQ, evaluated as CloudWatch does: one e-mail, none while it stays in ALARM
+    alarm = f"{local_run.deployment.stack.name}-TriggerDeadLetterAlarm"
+    read_notifications(local_run.deployment.inbox_queue_url)  # what came before: "not started"
+    assert alarm in evaluate_alarms()
+    assert alarm not in evaluate_alarms()
+    [told] = read_notifications(local_run.deployment.inbox_queue_url)
+    assert told["Subject"] == f'ALARM: "{alarm}" in US East (N. Virginia)'
+    message = json.loads(told["Message"])
+    assert (message["NewStateValue"], message["Trigger"]["MetricName"]) == (
+        "ALARM",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert message["AlarmDescription"].endswith("then `retrain-trigger redrive`.")
 
     assert cli(local_run, "--bucket", bucket, "backfill") == 0  # an empty object is named, not sent again
     local_run.settle()
