@@ -200,7 +200,11 @@ class Features:
         if self.is_header(rows[0]):
             if len(rows) == 1:
                 raise Refused(400, "the request has a header but no rows")
-            return separator, rows[1:], [cell.strip() for cell in rows[0]]
+            header = [cell.strip() for cell in rows[0]]
+            twice = sorted({name for name in header if header.count(name) > 1})
+            if twice:
+                raise Refused(400, f"the request's header names {', '.join(map(repr, twice))} more than once")
+            return separator, rows[1:], header
         widths = (len(self.order), len(self.without_target))
         for candidate in dict.fromkeys((separator, *pp.SEPARATORS)):
             candidate_rows = _rows(text, candidate)
@@ -242,8 +246,10 @@ class Features:
 def _rows(text: str, separator: str) -> list[list[str]]:
     """The CSV rows of the request (quoted cells may hold separators and line breaks); blank lines skipped."""
     try:
-        return [row for row in csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True) if row]
-    except csv.Error as error:  # a lone carriage return inside a row, a quote left open: the caller's to fix
+        # newline="": csv reads the line ends itself, so \r\n, \n and a Mac's bare \r all end a row
+        lines = io.StringIO(text, newline="")
+        return [row for row in csv.reader(lines, delimiter=separator, skipinitialspace=True) if row]
+    except csv.Error as error:  # a quote left open, a NUL: the caller's to fix
         raise Refused(400, f"the request is not readable CSV: {error}") from None
 
 
