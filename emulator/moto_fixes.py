@@ -1,4 +1,4 @@
-"""Four changes to how moto runs, each applied by ``apply()``.
+"""Five changes to how moto runs, each applied by ``apply()``.
 
 Speed, with the same answers: moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
 condition fails) once per item of the transaction, not once per table: a 100-item transaction
@@ -15,6 +15,13 @@ A missing action: moto 5.2.5 has no ListPipelineExecutionSteps (NotImplementedEr
 adds it as the SageMaker API reference describes it: the execution's steps, newest first, each with
 StepName, StepStatus and, for a failed one, FailureReason. The steps are those the local pipeline
 runner recorded for the execution (status_events.record_in_moto); an execution nothing ran has none.
+
+An approval that forgets: moto 5.2.5's UpdateModelPackage sets every field it was not given to
+nothing, so `aws sagemaker update-model-package --model-approval-status Approved` wiped the package's
+CustomerMetadataProperties (the run, the upload, the smoke check) and ApprovalDescription. SageMaker
+changes only what the call names: the API reference's UpdateModelPackage adds or replaces the
+CustomerMetadataProperties given and removes those in CustomerMetadataPropertiesToRemove.
+``apply()`` keeps what a call leaves out.
 
 Custom resources without Docker: moto's CloudFormation starts a thread that invokes the resource's
 function in a container, and ignores a FAILED answer. ``apply()`` keeps each request instead
@@ -56,7 +63,40 @@ def apply() -> None:
     _copy_each_table_once_per_transaction()
     _notify_with_the_version_id()
     _list_pipeline_execution_steps()
+    _update_only_what_is_named()
     _keep_custom_resource_requests()
+
+
+def _update_only_what_is_named() -> None:
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    original = SageMakerModelBackend.update_model_package
+    if getattr(original, "_keeps_what_is_left_out", False):
+        return
+
+    @functools.wraps(original)
+    def update_model_package(  # noqa: PLR0917 - moto's own signature
+        self: SageMakerModelBackend,
+        model_package_arn: str,
+        model_approval_status: str | None,
+        approval_description: str | None,
+        customer_metadata_properties: dict[str, str] | None,
+        customer_metadata_properties_to_remove: list[str],
+        additional_inference_specifications_to_add: list[Any] | None,
+    ) -> str:
+        package = self.describe_model_package(model_package_arn)
+        return original(
+            self,
+            model_package_arn,
+            model_approval_status or package.model_approval_status,
+            approval_description if approval_description is not None else package.approval_description,
+            {**(package.customer_metadata_properties or {}), **(customer_metadata_properties or {})} or None,
+            customer_metadata_properties_to_remove,
+            additional_inference_specifications_to_add,
+        )
+
+    update_model_package._keeps_what_is_left_out = True  # type: ignore[attr-defined]
+    SageMakerModelBackend.update_model_package = update_model_package  # type: ignore[method-assign]
 
 
 CUSTOM_RESOURCE_REQUESTS: list[dict[str, Any]] = []  # what CloudFormation asked custom resources, oldest first

@@ -61,3 +61,27 @@ def test_an_upload_to_a_versioned_bucket_is_notified_with_its_version_id_as_s3_d
             objects[record["s3"]["bucket"]["name"]] = record["s3"]["object"]
     assert objects["versioned"]["versionId"] == version
     assert "versionId" not in objects["plain"]  # S3 sends none from a bucket without versioning
+
+
+def test_approving_a_package_as_the_cli_does_keeps_its_metadata_as_sagemaker_does(aws):
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName="g")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="g",
+        InferenceSpecification={
+            "Containers": [{"Image": "xgboost"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"ExecutionArn": "run", "SmokeCheck": "s3://b/smoke_check.json"},
+    )["ModelPackageArn"]
+
+    # `aws sagemaker update-model-package --model-approval-status Approved`: nothing else named
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={"Reviewer": "ana"})
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataPropertiesToRemove=["Reviewer"])
+
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["CustomerMetadataProperties"] == {"ExecutionArn": "run", "SmokeCheck": "s3://b/smoke_check.json"}
