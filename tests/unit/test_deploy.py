@@ -157,7 +157,7 @@ def smoke_document(run: str) -> dict[str, Any]:
     return {"content_type": "text/csv", "accept": "text/csv", "body": body, "expected": ANSWERS.split("\n")}
 
 
-def register(status: Any = "Approved", group: str = GROUP, run: str = "first") -> str:
+def register(status: Any = "Approved", group: str = GROUP, run: str = "first", *, smoke: bool = True) -> str:
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     return str(
         sagemaker.create_model_package(
@@ -169,7 +169,7 @@ def register(status: Any = "Approved", group: str = GROUP, run: str = "first") -
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
             CustomerMetadataProperties={
-                "SmokeCheck": f"s3://{BUCKET}/runs/{run}/smoke_check.json",
+                **({"SmokeCheck": f"s3://{BUCKET}/runs/{run}/smoke_check.json"} if smoke else {}),
                 "Input": "s3://d/a.csv",
             },
         )["ModelPackageArn"]
@@ -195,6 +195,15 @@ def test_an_approved_model_goes_to_staging_then_after_its_smoke_check_to_prod(st
     assert [model for _, model, _ in stack.fleets.serving[stack.settings.prod_endpoint_name]] == [
         prod["EndpointConfigName"]
     ]
+
+
+def test_a_package_without_a_smoke_check_goes_to_prod_and_the_record_says_it_was_not_checked(stack):
+    register(smoke=False)  # a pipeline of one's own registers what it registers
+    stack.run()
+    assert stack.prod_version() == 1
+    last = stack.deployer.stage("staging").last
+    assert (last.kind, last.version) == ("smoke_skipped", 1)
+    assert last.reason == "the package names no SmokeCheck: staging was only checked to be in service"
 
 
 def test_the_second_version_goes_out_with_a_canary_and_the_later_of_two_approvals_ends_in_prod(stack):

@@ -21,6 +21,8 @@ from trigger.errors import DeployFailed, WriteConflict
 from trigger.observability import logger
 from trigger.smoke_check import SmokeSample, mismatch
 
+NO_SMOKE_CHECK = "the package names no SmokeCheck: staging was only checked to be in service"
+
 
 class Deployer:
     def __init__(
@@ -122,14 +124,17 @@ class Deployer:
             self._records.save(_with(staging, failed, refused=True))
             self._tell(texts.smoke_check_failed(release, why, self._settings.stack_name))
             return {"step": "smoke_check", "reason": why}
-        passed = Outcome("smoke_passed", release.version, "", self._now())
+        if release.smoke_check_uri:
+            passed = Outcome("smoke_passed", release.version, "", self._now())
+        else:  # prod may follow (a pipeline of one's own need not write one), and the record says so
+            passed = Outcome("smoke_skipped", release.version, NO_SMOKE_CHECK, self._now())
         self._records.save(_with(staging, passed, refused=False))
         return self.advance()
 
     def _smoke_mismatch(self, release: Release) -> str:
         """Why staging's answers are not Evaluate's ("" when they are)."""
         if not release.smoke_check_uri:
-            logger.info("the package names no SmokeCheck: staging was only checked to be in service")
+            logger.info(NO_SMOKE_CHECK)
             return ""
         try:
             sample = SmokeSample.from_document(self._endpoints.read_json(release.smoke_check_uri))

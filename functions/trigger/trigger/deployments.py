@@ -30,7 +30,7 @@ class Release:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: Literal["deployed", "failed", "rolled_back", "smoke_failed", "smoke_passed"]
+    kind: Literal["deployed", "failed", "rolled_back", "smoke_failed", "smoke_passed", "smoke_skipped"]
     version: int
     reason: str = ""
     at: str = ""
