@@ -265,7 +265,7 @@ def test_rejecting_the_version_in_prod_puts_back_the_latest_still_approved(stack
     set_status(second, "Rejected")
     stack.run()
     assert stack.prod_version() == 1
-    assert stack.subjects()[-1] == "Deployed version 1 to prod"
+    assert stack.subjects()[-1] == "Prod back on version 1: version 2 is no longer approved"
 
 
 def test_a_model_whose_artefacts_are_gone_fails_once_and_the_previous_keeps_serving(stack):

@@ -28,7 +28,12 @@ def deployed(release: Release, previous: Release | None, endpoint: str, stack_na
         "",
         _status(stack_name),
     ]
-    return Notification(subject_line(f"Deployed version {release.version} to prod"), "\n".join(body))
+    subject = f"Deployed version {release.version} to prod"
+    if previous and previous.version > release.version:  # the newer one left the Approved versions
+        body.insert(1, f"Version {previous.version} is no longer Approved (rejected, or set back to pending review):")
+        body.insert(2, f"prod is back on the latest version that is, {release.version}.")
+        subject = f"Prod back on version {release.version}: version {previous.version} is no longer approved"
+    return Notification(subject_line(subject), "\n".join(body))
 
 
 def rolled_back(release: Release, serving: Release | None, reason: str, endpoint: str, stack_name: str) -> Notification:
