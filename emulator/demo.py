@@ -345,7 +345,9 @@ class Demo:
         served = prod_execution(deploy)
         key = next((run.upload for run in runs if served and run.execution_arn == served), None)
         body = next((upload.body for upload in uploads if upload.key == key), None)
-        show_prod(self.say, deploy, body, config.target_column)
+        release = deploy.deployer.stage("prod").serving
+        what = f"version {release.version}, trained on {key}" if release and key else ""
+        show_prod(self.say, deploy, body, config.target_column, what)
 
     @contextmanager
     def serving(self, deployment: LocalDeployment) -> Iterator[LocalDeployFunction]:

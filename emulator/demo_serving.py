@@ -39,8 +39,11 @@ def prod_execution(deploy: LocalDeployFunction) -> str:
     return str(serving.execution_arn or "") if serving else ""
 
 
-def show_prod(say: Callable[[str], None], deploy: LocalDeployFunction, body: bytes | None, target: str) -> None:
-    """Prod answering a few rows of the file its model was trained on (the target left out), as a caller would."""
+def show_prod(
+    say: Callable[[str], None], deploy: LocalDeployFunction, body: bytes | None, target: str, serving: str = ""
+) -> None:
+    """Prod answering a few rows of the file its model was trained on (the target left out), as a caller
+    would; ``serving``: which version that is, and its file."""
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=deploy.prod_endpoint)
@@ -52,6 +55,8 @@ def show_prod(say: Callable[[str], None], deploy: LocalDeployFunction, body: byt
     rows = _rows_without(body, target, PREDICTED_ROWS)
     runtime = boto3.client("sagemaker-runtime", region_name=REGION)
     say(f"  prod             {deploy.prod_endpoint} on {endpoint['EndpointConfigName']}")
+    if serving:
+        say(f"  serving          {serving}")
     try:
         answer = runtime.invoke_endpoint(
             EndpointName=deploy.prod_endpoint, Body=rows, ContentType="text/csv", Accept="text/csv"

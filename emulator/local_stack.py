@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ class LocalStack:
     inbox_queue_url: str = ""  # the queue subscribed to the topic: what a person would have received
     prod_endpoint: str = ""  # "" when the stack does not deploy (Deployment None)
     batching_window_seconds: float = 0.0  # the event source's: a run starts that long after an upload
+    options: list[str] = field(default_factory=list)  # what `local up` was given (StackOptions.as_arguments)
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
@@ -98,10 +99,14 @@ class LocalStack:
         if not self.prod_endpoint:
             return ["  (nothing is deployed: Deployment None; `--override Deployment=Serverless` deploys)"]
         return [
+            "  (a registered model deploys once Approved: `status` gives its ARN, then",
+            f"   {aws} sagemaker update-model-package --model-package-arn ARN --model-approval-status Approved;",
+            "   prod bakes each update CanaryWaitIntervalInSeconds: 600 s unless",
+            "   `--override CanaryWaitIntervalInSeconds=5`)",
             f"  {cli} --stack-name {self.stack_name} deployments",
             f"  {cli} --stack-name {self.stack_name} predict --stage prod rows.csv",
             f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {self.prod_endpoint} "
-            "--content-type text/csv --body fileb://rows.csv answer.csv",
+            "--content-type text/csv --accept text/csv --body fileb://rows.csv answer.csv",
         ]
 
 
@@ -133,6 +138,13 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
     """Start the stack in the background (or find the one running) and wait until it serves."""
     running = read_state(state_dir)
     if running and _alive(running.pid):
+        asked = (options or StackOptions()).as_arguments()
+        if asked and asked != running.options:  # a bare `local up` finds the running stack
+            given = " ".join(running.options) or "the defaults"
+            raise SystemExit(
+                f"retrain-trigger local: error: a local stack is running with {given}, not {' '.join(asked)}: "
+                "`retrain-trigger local down` first (its queues and DLQ go with it)"
+            )
         return running
     state_dir.mkdir(exist_ok=True)
     state_file(state_dir).unlink(missing_ok=True)
@@ -224,6 +236,7 @@ def serve(state_dir: Path, options: StackOptions) -> None:
             inbox_queue_url=deployment.inbox_queue_url,
             prod_endpoint=deploy.prod_endpoint if deploy else "",
             batching_window_seconds=deployment.batching_window_seconds,
+            options=options.as_arguments(),
         )
         temporary = state_file(state_dir).with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")

@@ -279,6 +279,8 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     stack = local_stack.up(tmp_path, StackOptions(target="price", overrides=("BatchingWindowSeconds=3",)))
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
+        with pytest.raises(SystemExit, match="running with --target price --override BatchingWindowSeconds=3, not"):
+            local_stack.up(tmp_path, StackOptions(target="other"))  # other options: said, not silently ignored
         assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
         assert f"land in the queue {stack.inbox_queue_url}" in "\n".join(stack.instructions())
         monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
