@@ -6,32 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from bench.figures import Figure
+from bench.figures import Figure, median_process_seconds
 
 RUNS = 7
-
-
-def median_seconds(command: list[str]) -> float:
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def measure() -> Figure:
     script = shutil.which("retrain-trigger", path=str(Path(sys.executable).parent))
     if script is None:
         raise SystemExit("bench P18: no retrain-trigger script beside this Python: run it with `make bench`")
-    baseline = median_seconds([sys.executable, "-c", "import boto3"])
-    value = median_seconds([script, "--help"])
+    baseline = median_process_seconds([sys.executable, "-c", "import boto3"], RUNS)
+    value = median_process_seconds([script, "--help"], RUNS)
     return Figure(
         name="P18",
         what=f"`retrain-trigger --help` / bare `python -c 'import boto3'` (median of {RUNS} fresh processes)",

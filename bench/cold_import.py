@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from bench.figures import Figure
+from bench.figures import Figure, median_process_seconds
 from bench.lambda_setup import FUNCTION_ENVIRONMENT
 
 FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "trigger"
@@ -19,12 +16,7 @@ RUNS = 7
 
 def median_seconds(code: str) -> float:
     environment = {**os.environ, **FUNCTION_ENVIRONMENT}
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=FUNCTION_DIR, env=environment, check=True)  # noqa: S603
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_process_seconds([sys.executable, "-c", code], RUNS, cwd=FUNCTION_DIR, env=environment)
 
 
 def measure() -> Figure:
