@@ -9,12 +9,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger.adapters.clients import Clients
+from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.pipeline_targets import RuleTarget, Schedule, answer_cloudformation
 from trigger.direct_targets import DirectTargets
 from trigger.observability import logger
 
 clients = Clients()
-targets = DirectTargets(RuleTarget(clients.events), Schedule(clients.scheduler))
+targets = DirectTargets(RuleTarget(clients.events), Schedule(clients.scheduler), PipelineExecutions(clients.sagemaker))
 
 
 @logger.inject_lambda_context

@@ -176,6 +176,7 @@ def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_b
     from emulator.cloudformation import intrinsics
 
     stack = local_run.deployment.stack
+    create_own_pipeline(local_run)  # the deploy reads what it declares (DescribePipeline, as its role)
     rule = stack.physical["ObjectCreatedRule"]  # the name the template gives it
     events = boto3.client("events", region_name=REGION)
     events.remove_targets(Rule=rule, Ids=["pipeline"])  # what the deploy set, taken away
@@ -206,3 +207,13 @@ def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_b
 
     schedule = scheduler_backends[ACCOUNT][REGION].get_schedule(None, properties["Schedule"]["Name"])
     assert schedule.target["SageMakerPipelineParameters"]["PipelineParameterList"] == expected
+
+    # the pipeline exists: a name it does not declare fails the deploy, as `check` would say, and changes nothing
+    misnamed = {**properties, "PipelineParameters": "InputDataUri={uri}"}
+    with answers_to(answers) as response_url:
+        refused = {**update, "ResponseURL": response_url, "ResourceProperties": misnamed}
+        local_run.functions["pipeline_targets"].lambda_handler(refused, stack.lambda_context("PipelineTargetsFunction"))
+    assert answers[-1]["Status"] == "FAILED"
+    assert answers[-1]["Reason"].startswith("PipelineParameters: PipelineParameters maps InputDataUri, which pipeline")
+    [target] = events.list_targets_by_rule(Rule=rule)["Targets"]
+    assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == expected

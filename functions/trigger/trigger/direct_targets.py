@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.pipeline_targets import RuleTarget, Schedule
-from trigger.parameter_mapping import MappingError, manifest_read_as_data, parse_mapping
+from trigger.parameter_mapping import MappingError, ParameterMapping, manifest_read_as_data, parse_mapping
+from trigger.pipeline_check import DeclaredParameter, problems_of
 from trigger.target_parameters import rule_parameters, schedule_parameters
 
 
@@ -17,6 +19,7 @@ from trigger.target_parameters import rule_parameters, schedule_parameters
 class DirectTargets:
     rule_target: RuleTarget
     schedule: Schedule
+    pipelines: PipelineExecutions | None = None  # to check the mapping against a pipeline that exists
 
     def apply(self, properties: dict[str, Any], previous: dict[str, Any] | None) -> None:
         """Translate first (a refusal changes nothing), then give each path its target."""
@@ -25,6 +28,7 @@ class DirectTargets:
         refusal = manifest_read_as_data(mapping, properties["TrainingData"], int(properties["MaxObjectsPerRun"]))
         if refusal:
             raise MappingError(refusal)
+        self._refuse_what_the_pipeline_does_not_declare(mapping, properties["PipelineArn"].rsplit("/", 1)[-1])
         rule = properties.get("Rule") or {}
         on_rule = (
             rule_parameters(
@@ -44,6 +48,16 @@ class DirectTargets:
         if on_rule is not None:
             self.rule_target.put(rule["Name"], _rule_target(properties["PipelineArn"], rule, on_rule))
         self.schedule.put(schedule["Name"], _schedule_settings(properties["PipelineArn"], schedule, on_schedule))
+
+    def _refuse_what_the_pipeline_does_not_declare(self, mapping: ParameterMapping, pipeline_name: str) -> None:
+        """When the pipeline exists already: a name it does not declare, or a value of the wrong type,
+        fails the deploy as `retrain-trigger check` and the function's first start would refuse it."""
+        declared = self.pipelines.declared_if_created(pipeline_name) if self.pipelines else None
+        if declared is None:
+            return
+        problems = problems_of(mapping, [DeclaredParameter.from_definition(p) for p in declared], pipeline_name)
+        if problems:
+            raise MappingError("; ".join(problems))
 
     def remove(self, properties: dict[str, Any]) -> None:
         rule = properties.get("Rule") or {}

@@ -27,6 +27,21 @@ class RunSteps:
     registered: tuple[str, ...] = ()  # the model packages its register steps created (Metadata.RegisterModel)
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _not_found(error: ClientError) -> bool:
+    """DescribePipeline of a pipeline that does not exist: ResourceNotFound in the API reference; moto
+    answers ValidationException "Could not find pipeline"."""
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _code(error) == "ResourceNotFound" or ("not find pipeline" in message or "does not exist" in message)
+
+
+def _translated(error: ClientError) -> StartRefused | StartDeferred:
+    return (StartRefused if _code(error) in _REFUSED_FOR_GOOD else StartDeferred)(str(error))
+
+
 class PipelineExecutions:
     def __init__(self, client: SageMakerClient) -> None:
         self._client = client
@@ -42,8 +57,7 @@ class PipelineExecutions:
                 ClientRequestToken=run.client_request_token,
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            raise (StartRefused if code in _REFUSED_FOR_GOOD else StartDeferred)(str(error)) from None
+            raise _translated(error) from None
         except BotoCoreError as error:
             raise StartDeferred(str(error)) from None
         return response["PipelineExecutionArn"]
@@ -87,9 +101,20 @@ class PipelineExecutions:
         """The parameters the pipeline's definition declares (DescribePipeline): Name, Type, DefaultValue.
         StartRefused when the pipeline does not exist or cannot be read; StartDeferred otherwise."""
         try:
-            described = self._client.describe_pipeline(PipelineName=pipeline_name)
+            return self._declared(pipeline_name)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            raise (StartRefused if code in _REFUSED_FOR_GOOD else StartDeferred)(str(error)) from None
+            raise _translated(error) from None
+
+    def declared_if_created(self, pipeline_name: str) -> list[dict[str, Any]] | None:
+        """The same, or None while the pipeline does not exist (a stack may be deployed before it)."""
+        try:
+            return self._declared(pipeline_name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise _translated(error) from None
+
+    def _declared(self, pipeline_name: str) -> list[dict[str, Any]]:
+        described = self._client.describe_pipeline(PipelineName=pipeline_name)
         definition = json.loads(described.get("PipelineDefinition") or "{}")
         return list(definition.get("Parameters", []))
