@@ -24,12 +24,12 @@ import boto3
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from emulator import moto_fixes
+from emulator import moto_fixes, project
 from emulator.intrinsics import Intrinsics, pseudo_parameters
 from emulator.lambda_context import LocalLambdaContext
 from emulator.moto_server import ACCOUNT, REGION
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project.ROOT
 TEMPLATE_PATH = ROOT / "template.yaml"
 CODE_BUCKET = "retrain-trigger-local-code"  # where `sam package` would put the functions' code
 # Not used locally (moto runs no layer), but the default resolves an SSM parameter moto lacks.

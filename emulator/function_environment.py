@@ -5,9 +5,10 @@ the function adds. A test keeps the file equal to the template."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-ENV_FILE = Path(__file__).resolve().parent.parent / "events" / "env.json"
+from emulator import project
+
+ENV_FILE = project.ROOT / "events" / "env.json"
 
 
 def function_environment(function: str = "RunStatusFunction") -> dict[str, str]:

@@ -25,10 +25,11 @@ from typing import Any
 
 import boto3
 
+from emulator import project
 from emulator.moto_server import LOCAL_ENVIRONMENT, REGION
 from emulator.stack_options import StackOptions, add_stack_options, stack_options
 
-STATE_DIR = Path(__file__).resolve().parent.parent / ".local-stack"
+STATE_DIR = project.WORK / ".local-stack"
 # The AWS CLI on PyPI is v1: it ignores AWS_ENDPOINT_URL for some services (its `sqs` commands go to
 # https://queue.amazonaws.com/), as does AWS CLI v2 before 2.13 (Debian 12's is 2.9.19). The lines
 # printed here pass --endpoint-url, which every version honours; the tests run them with this one.

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator import project
 from pipeline.images import ON_REQUEST_IMAGES, STEP_IMAGES, StepImage, image_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project.WORK
 ENVIRONMENTS_DIR = ROOT / ".step-envs"
 _STAMP = "retrain-trigger-image.json"
 
@@ -75,7 +76,7 @@ def python_for(image_uri: str) -> Path:
 def _uv() -> str:
     found = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
     if not Path(found).exists() and not shutil.which(found):
-        raise RuntimeError("uv is not installed: run `make install`")
+        raise RuntimeError("uv is not installed: run `make install` in a clone, or `pip install uv`")
     return found
 
 

@@ -114,7 +114,7 @@ def _current_version(where: Announcement, given: str) -> dict[str, Any]:
     except ClientError as error:
         if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
             raise CommandError(
-                f"no object s3://{where.bucket}/{key}{_closest(where, key)}: nothing was sent"
+                f"no object s3://{where.bucket}/{key}{_closest(where, key)}; nothing was sent"
             ) from error
         raise
     return {"Key": key, "Size": head["ContentLength"], "ETag": head["ETag"], "VersionId": head.get("VersionId")}
@@ -130,7 +130,7 @@ def _closest(where: Announcement, key: str) -> str:
         listing = s3.list_objects_v2(Bucket=where.bucket, Prefix=folder)
         guess = closest_key(key, [item["Key"] for item in listing.get("Contents", []) if item["Size"] > 0])
         if guess:
-            return f", did you mean {guess}?"
+            return f" (did you mean {guess}?)"
     return ""
 
 

@@ -22,8 +22,8 @@ import boto3
 from emulator.stack_options import add_stack_options
 from pipeline.command_line import CommandError, Fix, error_code, run_command
 
-# What `pip install retrain-trigger` lacks for `local` and `notifications`: the emulator's own dependencies.
-LOCAL_EXTRA = "retrain-trigger[local]"
+# What a plain install lacks for `local` and `notifications`: the emulator's own dependencies.
+LOCAL_EXTRA = "[local]"
 # Each command that talks to a stack: the module:function that runs it, with (args, targets).
 COMMANDS = {
     "backfill": "ops.announcements:announce",
@@ -140,8 +140,8 @@ def _local(args: argparse.Namespace) -> int:
         from emulator import local_stack
     except ModuleNotFoundError as error:
         raise CommandError(
-            f"the local stack needs {error.name}, which `pip install retrain-trigger` leaves out: "
-            f"pip install '{LOCAL_EXTRA}' (or run it from a clone with `make local`)"
+            f"the local stack needs {error.name}, which a plain install leaves out: install the project with "
+            f"its {LOCAL_EXTRA} extra (`pip install '.{LOCAL_EXTRA}'` in a clone), or run `make local` in a clone"
         ) from None
     if args.command == "notifications":
         return local_stack.show_notifications()

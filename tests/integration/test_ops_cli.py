@@ -128,7 +128,7 @@ def test_retrain_refuses_what_it_cannot_send_in_one_line_and_sends_nothing(local
     assert (missing, outside, empty) == (1, 1, 1)
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors == [
-        f"retrain-trigger retrain: error: no object s3://{bucket}/{DATA_PREFIX}no-such.csv: nothing was sent",
+        f"retrain-trigger retrain: error: no object s3://{bucket}/{DATA_PREFIX}no-such.csv; nothing was sent",
         f"retrain-trigger retrain: error: s3://{bucket}/elsewhere/a.csv is outside the data prefix "
         f"{DATA_PREFIX!r}, which the trigger skips: nothing was sent",
         f"retrain-trigger retrain: error: no objects under s3://{bucket}/{DATA_PREFIX}nothing-here/: nothing was sent",
@@ -327,6 +327,11 @@ def installed_cli(tmp_path) -> str:
     subprocess.run([uv, "build", "--wheel", "-q", "-o", str(tmp_path / "dist"), str(root)], check=True, timeout=300)
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, timeout=120)
     [wheel] = (tmp_path / "dist").glob("*.whl")
+    import zipfile
+
+    carried = set(zipfile.ZipFile(wheel).namelist())  # what `local up` reads, for an install with [local]
+    assert {"emulator/project/template.yaml", "emulator/project/functions/trigger/app.py"} <= carried
+    assert not any(name.startswith(("bench/", "examples/")) for name in carried)
     environment = {**os.environ, "VIRTUAL_ENV": str(venv)}
     subprocess.run([uv, "pip", "install", "-q", str(wheel)], check=True, timeout=300, env=environment)
     return str(venv / "bin" / "retrain-trigger")
@@ -360,12 +365,12 @@ def as_installed(command: str, stack, folder) -> None:
     mistyped = run("--stack-name", stack.stack_name, "retrain", f"{stack.data_prefix}MY.csv")
     assert mistyped.returncode == 1
     assert mistyped.stderr.strip() == (
-        f"retrain-trigger retrain: error: no object s3://{stack.bucket}/{stack.data_prefix}MY.csv, "
-        f"did you mean {stack.data_prefix}my.csv?: nothing was sent"
+        f"retrain-trigger retrain: error: no object s3://{stack.bucket}/{stack.data_prefix}MY.csv "
+        f"(did you mean {stack.data_prefix}my.csv?); nothing was sent"
     )
     local = run("local", "up")
     assert local.returncode == 1
-    assert "pip install 'retrain-trigger[local]'" in local.stderr
+    assert "pip install '.[local]'" in local.stderr
 
 
 @pytest.mark.parametrize(
