@@ -72,7 +72,8 @@ class LocalStack:
 
     def instructions(self) -> list[str]:
         exports = " ".join(f"{k}={v}" for k, v in {**LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.endpoint}.items())
-        cli = shutil.which("retrain-trigger") or str(Path(sys.executable).parent / "retrain-trigger")
+        beside = Path(sys.executable).parent / "retrain-trigger"  # the install that runs this stack
+        cli = str(beside) if beside.exists() else shutil.which("retrain-trigger") or "retrain-trigger"
         aws = f'{aws_cli()} --endpoint-url "$AWS_ENDPOINT_URL"'
         return [
             f"local stack up (pid {self.pid}) at {self.endpoint}",
@@ -81,7 +82,7 @@ class LocalStack:
             + (f" with a '{self.target_column}' column)" if self.target_column else ")"),
             f"  trigger queue   {self.queue_url}",
             f"                  (a run starts {self.batching_window_seconds:g} s after the first upload of a burst:"
-            " BatchingWindowSeconds; `--override BatchingWindowSeconds=5` waits less)",
+            " BatchingWindowSeconds, which `--override BatchingWindowSeconds=N` sets)",
             f"  dead letters    {self.dead_letter_queue_url}",
             f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
             f"  notifications   the topic's e-mails land in the queue {self.inbox_queue_url}",
@@ -147,7 +148,8 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
                 "`retrain-trigger local down` first (its queues and DLQ go with it)"
             )
         return running
-    state_dir.mkdir(exist_ok=True)
+    _look_alikes_ready()
+    state_dir.mkdir(parents=True, exist_ok=True)
     state_file(state_dir).unlink(missing_ok=True)
     with (state_dir / "log").open("w", encoding="utf-8") as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
@@ -172,6 +174,18 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
         time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the local stack did not start within {START_SECONDS} s; see {state_dir / 'log'}")
+
+
+def _look_alikes_ready() -> None:
+    """The steps' images' look-alikes, made now if they are not yet (as `make local` makes them first)."""
+    from emulator.step_environments import MissingInterpreter, create
+    from pipeline.images import STEP_IMAGES
+
+    try:
+        for image in STEP_IMAGES:
+            create(image)
+    except (MissingInterpreter, RuntimeError) as missing:  # no Python of the image, or no uv to make it
+        raise SystemExit(f"retrain-trigger local: error: {missing}") from None
 
 
 def _why_it_stopped(log: Path) -> str:

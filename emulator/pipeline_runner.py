@@ -48,7 +48,7 @@ from botocore.exceptions import ClientError
 from emulator import spark_job
 from emulator.batch_transform import TransformFailed, TransformJob, run_transform
 from emulator.moto_server import REGION
-from emulator.step_environments import environment, python_for
+from emulator.step_environments import EnvironmentNotReady, environment, python_for
 from emulator.training_hosts import (
     LOCAL_ADDRESS,
     REPLICATED,
@@ -321,6 +321,8 @@ class LocalPipelineRunner:
             return python_for(image_uri)
         except UnknownImage as unknown:
             raise StepFailed(f"{step['Name']}: {unknown}; this step cannot run locally") from None
+        except EnvironmentNotReady as not_ready:  # the run fails with what to do; the stack goes on
+            raise StepFailed(f"{step['Name']}: {not_ready}") from None
 
     def _training(self, step: dict[str, Any], context: _Context) -> str:
         arguments = context.resolve(step["Arguments"])

@@ -12,3 +12,10 @@ IN_A_CLONE = (CLONE / "template.yaml").is_file()
 ROOT = CLONE if IN_A_CLONE else PACKAGED
 # A clone keeps .local-stack and .step-envs beside its template; an installed emulator in the user's cache.
 WORK = CLONE if IN_A_CLONE else Path.home() / ".cache" / "retrain-trigger"
+
+if not IN_A_CLONE:
+    # The functions' handlers (app, run_ended, ...) are modules of their code root, as the Lambda runtime
+    # puts that root on sys.path; in a clone the editable install does the same (pyproject's dev-mode-dirs).
+    import sys
+
+    sys.path.append(str(ROOT / "functions" / "trigger"))

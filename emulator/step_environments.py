@@ -68,13 +68,16 @@ def python_for(image_uri: str) -> Path:
     if not env.is_ready():
         raise EnvironmentNotReady(
             f"the look-alike of {env.image.repository}:{env.image.version} (Python {env.image.python}) "
-            f"is not created: run `make step-envs{' SPARK=1' if env.image in ON_REQUEST_IMAGES else ''}`"
+            f"is not created: run `make step-envs{' SPARK=1' if env.image in ON_REQUEST_IMAGES else ''}` "
+            f"(installed: `python -m emulator.step_environments{' --spark' if env.image in ON_REQUEST_IMAGES else ''}`)"
         )
     return env.python
 
 
 def _uv() -> str:
-    found = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    # `uv run` names itself; else the uv on PATH, the one beside this Python (`pip install uv`), or make's
+    beside = shutil.which("uv", path=str(Path(sys.executable).parent))
+    found = os.environ.get("UV") or shutil.which("uv") or beside or str(ROOT / ".tools" / "bin" / "uv")
     if not Path(found).exists() and not shutil.which(found):
         raise RuntimeError("uv is not installed: run `make install` in a clone, or `pip install uv`")
     return found
