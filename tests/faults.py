@@ -105,3 +105,21 @@ def crash_once(client: Any, operation: str, nth: int = 1, *, after: bool = False
         yield
     finally:
         client.meta.events.unregister(event, die)
+
+
+@contextmanager
+def requests_of(client: Any, operation: str) -> Iterator[list[dict[str, Any]]]:
+    """Every request of ``operation`` the client sends (its parameters, as given), retries and crashed
+    calls included: what SageMaker would have been asked, where moto's answer cannot tell (it ignores
+    ClientRequestToken)."""
+    sent: list[dict[str, Any]] = []
+    event = f"provide-client-params.{client.meta.service_model.service_name}.{operation}"
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(dict(params))
+
+    client.meta.events.register(event, record)
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister(event, record)

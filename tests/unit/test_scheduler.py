@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.aws import REGION, create_placeholder_pipeline, create_scheduler_table
-from tests.faults import Crash, crash_once, inject_faults, json_error
+from tests.faults import Crash, crash_once, inject_faults, json_error, requests_of
 from tests.template_values import DATA_PREFIX
 from trigger.adapters.clients import Clients
 from trigger.factory import Core, build_core
@@ -155,19 +155,24 @@ def test_a_crash_at_any_step_is_completed_by_the_next_dispatch_with_the_same_tok
     service, operation, nth, after = CRASH_POINTS[step]
     sagemaker = core.clients.sagemaker
 
-    with crash_once(getattr(core.clients, service), operation, nth, after=after), pytest.raises(Crash):
-        core.scheduler.dispatch()
-    outcome = core.scheduler.dispatch()
+    with requests_of(sagemaker, "StartPipelineExecution") as starts:
+        with crash_once(getattr(core.clients, service), operation, nth, after=after), pytest.raises(Crash):
+            core.scheduler.dispatch()
+        outcome = core.scheduler.dispatch()
+        assert core.scheduler.dispatch().started == []
 
     [(run, arn)] = outcome.started
     assert sorted(objects_of(run)) == sorted(obj.key for obj in objects)  # each object in the one run
     executions = sagemaker.list_pipeline_executions(PipelineName=PIPELINE)["PipelineExecutionSummaries"]
-    # moto makes a new execution for a repeated token (SageMaker returns the first): count the tokens
     assert arn in {e["PipelineExecutionArn"] for e in executions}
+    # moto makes a new execution for a repeated token (SageMaker returns the first): so every start
+    # SageMaker was asked for, the crashed one included, carries the one run's token
+    assert {start["ClientRequestToken"] for start in starts} == {run.client_request_token}
+    # a crash at or after the start asks again, with that token: SageMaker answers with the first execution
+    assert len(starts) == (2 if step in ("start", "after start", "mark started") else 1)
     assert core.scheduler.pending.oldest(200) == []
     state = core.scheduler.dispatcher.cap.state()
     assert (state.running, state.dispatching) == (1, None)
-    assert core.scheduler.dispatch().started == []
 
 
 def test_a_lost_status_event_does_not_leak_the_slot_the_sweep_frees_it(core):
