@@ -224,6 +224,15 @@ class StepProgress:
                 sys.stdout.flush()
 
 
+def demo_overrides(training_data: str | None) -> dict[str, str]:
+    """The template parameters the demo deploys with: its deployment, its short batching window."""
+    return {
+        **DEMO_DEPLOYMENT,
+        "BatchingWindowSeconds": DEMO_BATCHING_WINDOW_SECONDS,
+        **({"TrainingData": training_data} if training_data else {}),
+    }
+
+
 class Demo:
     def __init__(self, say: Callable[[str], None] = print, verbose: bool = False, live: bool = False) -> None:
         self.say = say
@@ -246,12 +255,7 @@ class Demo:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            overrides = {
-                **DEMO_DEPLOYMENT,
-                "BatchingWindowSeconds": DEMO_BATCHING_WINDOW_SECONDS,
-                **({"TrainingData": training_data} if training_data else {}),
-            }
-            deployment = deploy_locally(overrides)
+            deployment = deploy_locally(demo_overrides(training_data))
             defaults: dict[str, Any] = {
                 "problem_type": problem_type,
                 "auto_approve": auto_approve,
@@ -273,16 +277,8 @@ class Demo:
             event_source = self.start_function(deployment)
             demo_upload = Upload(deployment.parameters["DataPrefix"] + DEMO_NAME, diabetes_csv())
             with self.serving(deployment) as deploy:
-                for number, upload in enumerate(uploads or [demo_upload], start=1):
-                    try:
-                        outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
-                        show_deployment_steps(self.say, deploy, "7.")
-                        evaluate_alarms()  # the DLQ's alarm, after an upload that could never train
-                        self.show_notifications(deployment, "8.")
-                    except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
-                        outcome.problem = str(failure)
-                        self.say(f"FAILED: {failure}")
-                        return outcome
+                if not self._each_upload(uploads or [demo_upload], (deployment, config, event_source), deploy, outcome):
+                    return outcome
                 self.show_summary(outcome.runs, config)
                 self.say("")
                 self.show_prod(deploy, outcome.runs, uploads or [demo_upload], config)
@@ -291,6 +287,28 @@ class Demo:
         self.say("")
         self.say(f"done in {time.monotonic() - started:.1f} s")
         return outcome
+
+    def _each_upload(
+        self,
+        uploads: list[Upload],
+        stack: tuple[LocalDeployment, PipelineConfig, QueueEventSource],
+        deploy: LocalDeployFunction,
+        outcome: DemoOutcome,
+    ) -> bool:
+        """Each upload in turn: its run, the deployments its approval started, what a person was told.
+        False when the tooling failed (the outcome says why)."""
+        deployment, config, event_source = stack
+        for number, upload in enumerate(uploads, start=1):
+            try:
+                outcome.runs.append(self.run_one(number, upload, deployment, config, event_source))
+                show_deployment_steps(self.say, deploy, "7.")
+                evaluate_alarms()  # the DLQ's alarm, after an upload that could never train
+                self.show_notifications(deployment, "8.")
+            except (ToolingFailed, UnsupportedStep, EnvironmentNotReady) as failure:
+                outcome.problem = str(failure)
+                self.say(f"FAILED: {failure}")
+                return False
+        return True
 
     def run_one(
         self,
