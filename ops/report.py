@@ -15,6 +15,8 @@ from ops.targets import Targets, need
 from pipeline.command_line import CommandError
 from pipeline.config import runs_prefix
 from trigger.adapters.run_reports import RunReportReader
+from trigger.notifications import package_version
+from trigger.run_reports import RunReports
 
 
 def report_command(args: argparse.Namespace, targets: Targets) -> int:
@@ -26,7 +28,11 @@ def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_
     """Download the report of ``run`` (an execution id or ARN; the latest run when None) to ``to``."""
     sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
     arn = _execution(sagemaker, pipeline, run)
-    path, not_drawn = download_report(s3, bucket, pipeline, arn, to)
+    reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn)
+    path, not_drawn = _download(s3, bucket, reports, arn, to)
+    if path is None and reports.data_report is None and reports.evaluation is None and _ended(sagemaker, arn):
+        print("\n".join(what_it_did(sagemaker, arn)))  # another pipeline's run: what its steps produced
+        return 0
     if path is None:
         raise CommandError(f"run {arn.rsplit('/', 1)[-1]} has no report: {_why_none(sagemaker, arn, not_drawn)}")
     print(path)
@@ -38,7 +44,10 @@ def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_
 def download_report(s3: Any, bucket: str, pipeline: str, arn: str, to: Path) -> tuple[Path | None, str | None]:
     """The run's report.html copied to ``to`` as report-<execution id>.html, or (None, why Evaluate
     drew none; None when the run never reached Evaluate)."""
-    reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn)
+    return _download(s3, bucket, RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn), arn, to)
+
+
+def _download(s3: Any, bucket: str, reports: RunReports, arn: str, to: Path) -> tuple[Path | None, str | None]:
     if reports.report_uri is None:
         return None, reports.report_not_drawn
     to.mkdir(parents=True, exist_ok=True)
@@ -46,6 +55,33 @@ def download_report(s3: Any, bucket: str, pipeline: str, arn: str, to: Path) -> 
     key = reports.report_uri.removeprefix(f"s3://{bucket}/")
     path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     return path, None
+
+
+def _ended(sagemaker: Any, arn: str) -> bool:
+    status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn).get("PipelineExecutionStatus")
+    return status not in ("Executing", "Stopping")
+
+
+def what_it_did(sagemaker: Any, arn: str) -> list[str]:
+    """The run's steps in order, each with its status, the package it registered, or why it failed."""
+    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
+    pages = sagemaker.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=arn)
+    steps = [step for page in pages for step in page.get("PipelineExecutionSteps", [])]
+    status = described.get("PipelineExecutionStatus")
+    lines = [
+        f"run {arn.rsplit('/', 1)[-1]} of pipeline {arn.split('/')[1]} ended {status}; it wrote no report.html "
+        "(the bundled pipeline's Evaluate draws one). Its steps:"
+    ]
+    for step in reversed(steps):  # the API lists the newest first
+        line = f"  {step.get('StepName', '?'):<24} {step.get('StepStatus', '?'):<10}"
+        registered = ((step.get("Metadata") or {}).get("RegisterModel") or {}).get("Arn")
+        if registered:
+            approval = sagemaker.describe_model_package(ModelPackageName=registered).get("ModelApprovalStatus")
+            line += f" registered {package_version(registered)} ({approval})"
+        if step.get("FailureReason"):
+            line += f" {' '.join(str(step['FailureReason']).split())}"
+        lines.append(line.rstrip())
+    return lines
 
 
 def _execution(sagemaker: Any, pipeline: str, run: str | None) -> str:

@@ -214,6 +214,19 @@ def test_a_samples_pipeline_runs_to_its_batch_transform_and_registers_into_a_gro
     assert retrain_trigger(["--region", REGION, "--pipeline-name", pipeline, "status"]) == 0
     shown = capsys.readouterr().out
     assert f"model        {refused.model_package_arn} (PendingManualApproval)" in shown
+    # `report` for a pipeline that draws none: what the run's steps did, in their order
+    assert retrain_trigger(["--pipeline-name", pipeline, "--bucket", BUCKET, "report", "--to", str(tmp_path)]) == 0
+    did = capsys.readouterr().out.splitlines()
+    assert did[0].startswith(f"run {refused.execution_arn.rsplit('/', 1)[-1]} of pipeline {pipeline} ended Failed;")
+    assert [line.split()[:2] for line in did[1:]] == [
+        ["Prepare", "Succeeded"],
+        ["CreateModel", "Succeeded"],
+        ["Register", "Succeeded"],
+        ["Transform", "Failed"],
+    ]
+    version = refused.model_package_arn.rsplit("/", 1)[-1]
+    assert did[3].endswith(f"registered samplepackagegroup version {version} (PendingManualApproval)")
+    assert "Received client error (4" in did[4]
     assert re.search(
         r"failure      step Transform: Received client error \(4\d\d\) from primary with message .+\n", shown
     )
