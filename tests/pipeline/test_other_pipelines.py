@@ -224,7 +224,7 @@ def test_a_samples_pipeline_runs_to_its_batch_transform_and_registers_into_a_gro
         ["Register", "Succeeded"],
         ["Transform", "Failed"],
     ]
-    version = refused.model_package_arn.rsplit("/", 1)[-1]
+    version = str(refused.model_package_arn).rsplit("/", 1)[-1]
     assert did[3].endswith(f"registered samplepackagegroup version {version} (PendingManualApproval)")
     assert "Received client error (4" in did[4]
     assert re.search(
