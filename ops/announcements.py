@@ -97,8 +97,19 @@ def _under(where: Announcement, prefix: str) -> list[dict[str, Any]]:
     versions = [v for v in latest_versions(where.bucket, prefix) if v["Key"].startswith(where.data_prefix)]
     if not versions:
         inside = f" inside the data prefix {where.data_prefix!r}" if where.data_prefix else ""
-        raise CommandError(f"no objects under s3://{where.bucket}/{prefix}{inside}: nothing was sent")
+        meant = _closest_folder(where, prefix)
+        raise CommandError(f"no objects under s3://{where.bucket}/{prefix}{inside}{meant}: nothing was sent")
     return versions
+
+
+def _closest_folder(where: Announcement, prefix: str) -> str:
+    """' (did you mean FOLDER?)' for the folder under the data prefix nearest to a prefix that holds nothing."""
+    listing = boto3.client("s3").list_objects_v2(Bucket=where.bucket, Prefix=where.data_prefix)
+    folders = sorted(
+        {item["Key"].rsplit("/", 1)[0] + "/" for item in listing.get("Contents", []) if "/" in item["Key"]}
+    )
+    guess = closest_key(prefix, [folder for folder in folders if folder != prefix])
+    return f" (did you mean {guess}?)" if guess else ""
 
 
 def _current_version(where: Announcement, given: str) -> dict[str, Any]:

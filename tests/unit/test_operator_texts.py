@@ -52,3 +52,26 @@ def test_the_key_meant_is_found_by_case_then_completion_then_likeness():
 def test_a_guess_is_always_one_of_the_keys(key, keys):
     guess = closest_key(key, keys)
     assert guess is None or guess in keys
+
+
+def test_retrain_of_a_folder_in_the_wrong_case_offers_the_folder_and_sends_nothing(aws, capsys):
+    import boto3
+
+    from ops.cli import main as retrain_trigger
+    from tests.aws import REGION
+
+    s3, sqs = boto3.client("s3", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    s3.create_bucket(Bucket="data-bucket")
+    s3.put_object(Bucket="data-bucket", Key="incoming/Jan/a.csv", Body=b"x,y\n1,2\n")
+    queue = sqs.create_queue(QueueName="trigger")["QueueUrl"]
+
+    code = retrain_trigger(
+        ["--region", REGION, "--bucket", "data-bucket", "--queue-url", queue, "retrain", "--prefix", "incoming/jan/"]
+    )
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "retrain-trigger retrain: error: no objects under s3://data-bucket/incoming/jan/ "
+        "(did you mean incoming/Jan/?): nothing was sent"
+    )
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
