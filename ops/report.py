@@ -14,6 +14,7 @@ import boto3
 from ops.targets import Targets, need
 from pipeline.command_line import CommandError
 from pipeline.config import runs_prefix
+from trigger.adapters.pipeline_executions import registered_by
 from trigger.adapters.run_reports import RunReportReader
 from trigger.notifications import package_version
 from trigger.run_reports import RunReports
@@ -74,7 +75,7 @@ def what_it_did(sagemaker: Any, arn: str) -> list[str]:
     ]
     for step in reversed(steps):  # the API lists the newest first
         line = f"  {step.get('StepName', '?'):<24} {step.get('StepStatus', '?'):<10}"
-        registered = ((step.get("Metadata") or {}).get("RegisterModel") or {}).get("Arn")
+        registered = registered_by(step)
         if registered:
             approval = sagemaker.describe_model_package(ModelPackageName=registered).get("ModelApprovalStatus")
             line += f" registered {package_version(registered)} ({approval})"

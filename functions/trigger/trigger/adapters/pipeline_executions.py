@@ -27,6 +27,12 @@ class RunSteps:
     registered: tuple[str, ...] = ()  # the model packages its register steps created (Metadata.RegisterModel)
 
 
+def registered_by(step: Any) -> str | None:
+    """The model package a step of ListPipelineExecutionSteps created (its Metadata.RegisterModel.Arn)."""
+    arn = ((step.get("Metadata") or {}).get("RegisterModel") or {}).get("Arn")
+    return str(arn) if arn else None
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -90,10 +96,7 @@ class PipelineExecutions:
             None,
         )
         registered = tuple(
-            str(step["Metadata"]["RegisterModel"]["Arn"])
-            for step in steps
-            if step.get("StepStatus") == "Succeeded"
-            and (step.get("Metadata") or {}).get("RegisterModel", {}).get("Arn")
+            package for step in steps if step.get("StepStatus") == "Succeeded" and (package := registered_by(step))
         )
         return RunSteps(failed, registered)
 
