@@ -61,7 +61,6 @@ def evaluate_alarms(now: datetime | None = None) -> list[str]:
     """Publish the queues' depths, evaluate every alarm on a metric published here, run the actions
     of each change; the names of the alarms that changed state."""
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    now = now or datetime.now(UTC)
     alarms = [
         alarm
         for page in cloudwatch.get_paginator("describe_alarms").paginate()
@@ -69,6 +68,7 @@ def evaluate_alarms(now: datetime | None = None) -> list[str]:
         if alarm.get("Namespace") in PUBLISHED_HERE
     ]
     _publish_queue_depths(cloudwatch, alarms)
+    now = now or datetime.now(UTC)  # after publishing: a slow server must not leave the depths outside the period
     changed = []
     for alarm in alarms:
         state, reason = _state_of(cloudwatch, alarm, now)
