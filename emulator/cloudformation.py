@@ -137,7 +137,6 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     translated = _with_alarm_references_written_in(translate(template, parameters))
     upload_code(template)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
-    lambda_client = boto3.client("lambda", region_name=REGION)
     cloudformation.create_stack(
         StackName=name,
         TemplateBody=json.dumps({key: value for key, value in translated.items() if key != "Rules"}),
@@ -145,17 +144,76 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     _answer_custom_resources(cloudformation)
+    stack = _read_back(cloudformation, name, parameters, translated, "CREATE_COMPLETE")
+    _apply_what_moto_skips(stack)
+    return stack
+
+
+def update_stack(stack: Stack, overrides: dict[str, str], rolling_back: bool = False) -> Stack:
+    """The stack updated with new parameters, as `sam deploy` updates a deployed one: each resource
+    whose properties change is updated in place (queues, the DLQ, tables and the bucket keep what they
+    hold), and the custom resources get an Update request. An update a custom resource refuses is
+    rolled back to the stack's parameters, as CloudFormation rolls back, and raises with the reason."""
+    template = load_template()
+    parameters = {**parameter_defaults(template), "PowertoolsLayerArn": LOCAL_LAYER, **overrides}
+    translated = _with_alarm_references_written_in(translate(template, parameters))
+    upload_code(template)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.update_stack(
+        StackName=stack.name,
+        TemplateBody=json.dumps(_without_absent_resources(translated, parameters, stack.name)),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    _answer_custom_resources(cloudformation)
+    try:
+        updated = _read_back(cloudformation, stack.name, parameters, translated, "UPDATE_COMPLETE")
+    except RuntimeError as refused:
+        if not rolling_back:  # CloudFormation's rollback: the previous parameters again
+            update_stack(stack, stack.parameters, rolling_back=True)
+        raise RuntimeError(str(refused).split(": ", 1)[-1].removeprefix("UPDATE_FAILED ")) from None
+    _apply_what_moto_skips(updated, alarms=False)  # an alarm keeps its state across an update
+    return updated
+
+
+def _without_absent_resources(translated: dict[str, Any], parameters: dict[str, str], name: str) -> dict[str, Any]:
+    """The template as moto's UpdateStack can take it. moto's update parses every changed resource
+    without its Condition (a GetAtt of an absent resource then fails the update): the resources whose
+    condition is false, which CloudFormation neither creates nor updates, are left out. And moto's
+    update checks a function's Layers, which its create drops (GAPS): they are left out too."""
+    condition = Intrinsics(translated, {**parameters, **pseudo_parameters(name)}).condition
+    resources = {
+        logical_id: _without_layers(resource)
+        for logical_id, resource in translated["Resources"].items()
+        if "Condition" not in resource or condition(resource["Condition"])
+    }
+    return {**{key: value for key, value in translated.items() if key != "Rules"}, "Resources": resources}
+
+
+def _without_layers(resource: dict[str, Any]) -> dict[str, Any]:
+    if resource["Type"] != "AWS::Lambda::Function":
+        return resource
+    properties = {key: value for key, value in resource["Properties"].items() if key != "Layers"}
+    return {**resource, "Properties": properties}
+
+
+def _read_back(
+    cloudformation: Any, name: str, parameters: dict[str, str], translated: dict[str, Any], complete: str
+) -> Stack:
+    """The stack as moto holds it; raises with the first reason an event gives unless it is ``complete``."""
     described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-    if described["StackStatus"] != "CREATE_COMPLETE":
+    if described["StackStatus"] != complete:
         events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
-        reason = next((e["ResourceStatusReason"] for e in events if e.get("ResourceStatusReason")), "")
+        failed = [e for e in events if e.get("ResourceStatus", "").endswith("_FAILED")] or events
+        reason = next((e["ResourceStatusReason"] for e in failed if e.get("ResourceStatusReason")), "")
         raise RuntimeError(f"stack {name}: {described['StackStatus']} {reason}".strip())
     physical = {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
         for summary in page["StackResourceSummaries"]
     }
-    stack = Stack(
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    return Stack(
         name=name,
         parameters=parameters,
         outputs={output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])},
@@ -167,8 +225,6 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
             if resource["Type"] == "AWS::Lambda::Function" and logical_id in physical
         },
     )
-    _apply_what_moto_skips(stack)
-    return stack
 
 
 def _with_alarm_references_written_in(translated: dict[str, Any]) -> dict[str, Any]:
@@ -257,7 +313,7 @@ def _attribute(stack: Stack, logical_id: str, attribute: str) -> str:
     return arns[resource_type]()
 
 
-def _apply_what_moto_skips(stack: Stack) -> None:
+def _apply_what_moto_skips(stack: Stack, alarms: bool = True) -> None:
     resolve = intrinsics(stack)
     resources = stack.translated["Resources"]
     exists = {
@@ -289,7 +345,7 @@ def _apply_what_moto_skips(stack: Stack) -> None:
                 )
         elif resource["Type"] == "AWS::S3::Bucket":
             _apply_bucket(s3, stack.physical[name], properties)
-        elif resource["Type"] == "AWS::CloudWatch::Alarm":
+        elif resource["Type"] == "AWS::CloudWatch::Alarm" and alarms:
             # an unnamed alarm gets a name made from the stack's and its own, as CloudFormation makes one
             named = {"AlarmName": f"{stack.name}-{name}", **properties}
             boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(**named)

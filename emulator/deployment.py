@@ -7,12 +7,19 @@ Names, URLs, ARNs, parameters and each function's environment come from the stac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
 
-from emulator.cloudformation import TEMPLATE_PATH, Stack, create_stack, load_template, parameter_defaults
+from emulator.cloudformation import (
+    TEMPLATE_PATH,
+    Stack,
+    create_stack,
+    load_template,
+    parameter_defaults,
+    update_stack,
+)
 from emulator.moto_server import REGION
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "function_environment",
     "load_template",
     "parameter_defaults",
+    "update_locally",
 ]
 
 LOCAL_STAGE = "local"
@@ -83,6 +91,13 @@ def deploy_locally(overrides: dict[str, str] | None = None) -> LocalDeployment:
         idempotency_table=outputs["IdempotencyTableName"],
         scheduler_table=outputs["SchedulerTableName"],
     )
+
+
+def update_locally(deployment: LocalDeployment, overrides: dict[str, str]) -> LocalDeployment:
+    """The stack updated with new parameters, as `sam deploy` updates it: what the queues, the DLQ,
+    the tables and the bucket hold stays; raises (the stack as it was) if the update is refused."""
+    stack = update_stack(deployment.stack, {"Stage": LOCAL_STAGE, **overrides})
+    return replace(deployment, stack=stack, parameters=stack.parameters, pipeline_name=stack.parameters["PipelineName"])
 
 
 def function_environment(deployment: LocalDeployment, function: str = "TriggerFunction") -> dict[str, str]:

@@ -18,12 +18,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from emulator import project
 from emulator.moto_server import LOCAL_ENVIRONMENT, REGION
@@ -50,6 +52,7 @@ def aws_cli() -> str:
 START_SECONDS = 180
 SWEEP_SECONDS = 60
 ALARM_SECONDS = 60  # CloudWatch evaluates an alarm every minute
+UPDATE_REQUEST, UPDATE_ANSWER = "update.json", "update-answer.json"  # `local up` on a running stack
 
 
 @dataclass(frozen=True)
@@ -137,16 +140,13 @@ def _alive(pid: int) -> bool:
 
 
 def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> LocalStack:
-    """Start the stack in the background (or find the one running) and wait until it serves."""
+    """Start the stack in the background (or find the one running) and wait until it serves; a running
+    stack asked for other options is updated with them, as `sam deploy` updates a deployed stack."""
     running = read_state(state_dir)
     if running and _alive(running.pid):
         asked = (options or StackOptions()).as_arguments()
         if asked and asked != running.options:  # a bare `local up` finds the running stack
-            given = " ".join(running.options) or "the defaults"
-            raise SystemExit(
-                f"retrain-trigger local: error: a local stack is running with {given}, not {' '.join(asked)}: "
-                "`retrain-trigger local down` first (its queues and DLQ go with it)"
-            )
+            return _update(state_dir, running, asked)
         return running
     _look_alikes_ready()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -174,6 +174,24 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
         time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the local stack did not start within {START_SECONDS} s; see {state_dir / 'log'}")
+
+
+def _update(state_dir: Path, running: LocalStack, asked: list[str]) -> LocalStack:
+    """Ask the running stack to update itself (SIGUSR1 and the options in update.json); wait for its answer."""
+    answer = state_dir / UPDATE_ANSWER
+    answer.unlink(missing_ok=True)
+    (state_dir / UPDATE_REQUEST).write_text(json.dumps(asked), encoding="utf-8")
+    os.kill(running.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline and _alive(running.pid):
+        if answer.exists():
+            refused = json.loads(answer.read_text(encoding="utf-8"))["error"]
+            if refused:
+                raise SystemExit(f"retrain-trigger local: error: not updated (the stack runs as it was): {refused}")
+            print(f"local stack updated with {' '.join(asked)}: its queues, DLQ, ledger and data are kept")
+            return read_state(state_dir) or running
+        time.sleep(0.3)
+    raise RuntimeError(f"the local stack did not answer the update within {START_SECONDS} s; see {state_dir / 'log'}")
 
 
 def _look_alikes_ready() -> None:
@@ -215,55 +233,119 @@ def down(state_dir: Path = STATE_DIR) -> str:
     raise RuntimeError(f"{stack.endpoint} still answers after the stack stopped")
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """What a running stack is made of; an update makes them anew from the updated stack."""
+
+    deployment: Any
+    options: StackOptions
+    target_column: str
+    event_source: Any
+    sweep: Any
+    run_ended: Any
+    deploy: Any  # None when the stack does not deploy (Deployment None)
+
+
 def serve(state_dir: Path, options: StackOptions) -> None:
-    """The stack itself: runs until SIGTERM."""
-    from emulator.demo import Demo, _fresh_import
-    from emulator.deployment import deploy_locally, function_environment
+    """The stack itself: runs until SIGTERM; SIGUSR1 applies the options in update.json."""
+    from emulator.deployment import deploy_locally
     from emulator.moto_server import running_moto_server
     from emulator.status_events import executions_that_keep_running
 
     stopping: list[int] = []
+    updating: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGUSR1, lambda signum, frame: updating.append(signum))
     # Executions stay Executing until their local run ends, as SageMaker's do while their jobs run:
     # the cap, the sweep and `status` then see what they would see on AWS.
     with running_moto_server(serial=True) as endpoint, executions_that_keep_running():
         deployment = deploy_locally(options.template_parameters())
-        target_column = create_pipeline(deployment, options)
-        demo = Demo(say=lambda line: print(line, flush=True))
-        event_source = demo.start_function(deployment)
-        os.environ.update(function_environment(deployment, "SweepFunction"))
-        sweep = _fresh_import("sweep")
-        os.environ.update(function_environment(deployment, "RunStatusFunction"))
-        run_ended = _fresh_import("run_ended")
-        deploy = _deploy_function(deployment)
-        stack = LocalStack(
-            pid=os.getpid(),
-            endpoint=endpoint,
-            bucket=deployment.bucket,
-            data_prefix=deployment.parameters["DataPrefix"],
-            queue_url=deployment.queue_url,
-            dead_letter_queue_url=deployment.dead_letter_queue_url,
-            pipeline_name=deployment.pipeline_name,
-            model_package_group=deployment.parameters["ModelPackageGroupName"],
-            topic_arn=deployment.topic_arn,
-            stack_name=deployment.stack.name,
-            target_column=target_column,
-            inbox_queue_url=deployment.inbox_queue_url,
-            prod_endpoint=deploy.prod_endpoint if deploy else "",
-            batching_window_seconds=deployment.batching_window_seconds,
-            options=options.as_arguments(),
-        )
-        temporary = state_file(state_dir).with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(stack)), encoding="utf-8")
-        temporary.replace(state_file(state_dir))
-        print("\n".join(stack.instructions()), flush=True)
+        parts = _start_parts(deployment, options, _deploy_function(deployment))
+        _write_state(state_dir, parts, endpoint)
         try:
-            _serve_until_stopped(deployment, event_source, sweep, run_ended, stopping, deploy)
+            _serve_until_stopped(parts, stopping, partial(_apply_update, updating, state_dir, endpoint))
         finally:
-            if deploy:
-                deploy.close()
+            if parts.deploy:
+                parts.deploy.close()
                 invoke_endpoint_uninstall()
     print("stopped", flush=True)
+
+
+def _start_parts(deployment: Any, options: StackOptions, deploy: Any) -> _Parts:
+    """The pipeline, and the functions imported anew with the stack's environments (a cold start)."""
+    from emulator.demo import Demo, _fresh_import
+    from emulator.deployment import function_environment
+
+    target_column = create_pipeline(deployment, options)
+    event_source = Demo(say=lambda line: print(line, flush=True)).start_function(deployment)
+    os.environ.update(function_environment(deployment, "SweepFunction"))
+    sweep = _fresh_import("sweep")
+    os.environ.update(function_environment(deployment, "RunStatusFunction"))
+    run_ended = _fresh_import("run_ended")
+    return _Parts(deployment, options, target_column, event_source, sweep, run_ended, deploy)
+
+
+def _write_state(state_dir: Path, parts: _Parts, endpoint: str) -> None:
+    deployment = parts.deployment
+    stack = LocalStack(
+        pid=os.getpid(),
+        endpoint=endpoint,
+        bucket=deployment.bucket,
+        data_prefix=deployment.parameters["DataPrefix"],
+        queue_url=deployment.queue_url,
+        dead_letter_queue_url=deployment.dead_letter_queue_url,
+        pipeline_name=deployment.pipeline_name,
+        model_package_group=deployment.parameters["ModelPackageGroupName"],
+        topic_arn=deployment.topic_arn,
+        stack_name=deployment.stack.name,
+        target_column=parts.target_column,
+        inbox_queue_url=deployment.inbox_queue_url,
+        prod_endpoint=parts.deploy.prod_endpoint if parts.deploy else "",
+        batching_window_seconds=deployment.batching_window_seconds,
+        options=parts.options.as_arguments(),
+    )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(state_file(state_dir), json.dumps(asdict(stack)))
+    print("\n".join(stack.instructions()), flush=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _apply_update(updating: list[int], state_dir: Path, endpoint: str, parts: _Parts) -> _Parts:
+    """The parts after an update asked for since the last call (the same parts if none was asked, or
+    if it was refused: the answer says why)."""
+    if not updating:
+        return parts
+    updating.clear()
+    try:
+        parts = _updated(parts, json.loads((state_dir / UPDATE_REQUEST).read_text(encoding="utf-8")))
+    except (Exception, SystemExit) as refused:  # noqa: BLE001 - whatever stops an update, the stack runs on
+        print(f"update refused: {refused}", flush=True)
+        _write_atomically(state_dir / UPDATE_ANSWER, json.dumps({"error": str(refused)}))
+        return parts
+    _write_state(state_dir, parts, endpoint)
+    _write_atomically(state_dir / UPDATE_ANSWER, json.dumps({"error": ""}))
+    return parts
+
+
+def _updated(parts: _Parts, arguments: list[str]) -> _Parts:
+    from emulator.deployment import load_template, parameter_defaults, update_locally
+
+    parser = argparse.ArgumentParser(prog="retrain-trigger local up")
+    add_stack_options(parser)
+    options = stack_options(parser.parse_args(arguments))
+    wanted = {**parameter_defaults(load_template()), **options.template_parameters()}
+    if wanted["Deployment"] != parts.deployment.parameters["Deployment"]:
+        raise RuntimeError(
+            f"Deployment {wanted['Deployment']}: the endpoints are made when the stack starts; "
+            "`retrain-trigger local down` (the queues and DLQ go with it), then `local up` with it"
+        )
+    deployment = update_locally(parts.deployment, options.template_parameters())
+    return _start_parts(deployment, options, parts.deploy)
 
 
 def invoke_endpoint_uninstall() -> None:
@@ -285,11 +367,10 @@ def _deploy_function(deployment: Any) -> Any:
     return LocalDeployFunction(deployment, fleets)
 
 
-def _serve_until_stopped(  # noqa: PLR0917 - the stack's parts, each started by serve()
-    deployment: Any, event_source: Any, sweep: Any, run_ended: Any, stopping: list[int], deploy: Any
-) -> None:
-    """The event source, the runner of each new execution, its status event, the sweep, and the
-    endpoints' deployments (their events delivered to the deploy function)."""
+def _serve_until_stopped(parts: _Parts, stopping: list[int], update: Callable[[_Parts], _Parts]) -> None:
+    """The event source, the runner of each new execution, its status event, the sweep, the
+    endpoints' deployments (their events delivered to the deploy function), the alarms, and an update
+    when one is asked for."""
     from emulator.alarms import evaluate_alarms
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, record_step, status_change_event
@@ -298,18 +379,20 @@ def _serve_until_stopped(  # noqa: PLR0917 - the stack's parts, each started by 
     seen: set[str] = set()
     last_sweep = last_alarms = time.monotonic()
     while not stopping:
-        event_source.poll_once()
-        for arn in _executions(sagemaker, deployment.pipeline_name) - seen:
+        parts = update(parts)
+        parts.event_source.poll_once()
+        for arn in _executions(sagemaker, parts.deployment.pipeline_name) - seen:
             seen.add(arn)
             print(f"running {arn}", flush=True)
             result = LocalPipelineRunner(on_step=partial(record_step, arn)).run(arn)
             record_in_moto(result)
             print(f"{arn} ended: {result.status} {result.failure_reason or ''}", flush=True)
-            run_ended.lambda_handler(status_change_event(result), deployment.stack.lambda_context("RunStatusFunction"))
-        if deploy:
-            deploy.step()
+            context = parts.deployment.stack.lambda_context("RunStatusFunction")
+            parts.run_ended.lambda_handler(status_change_event(result), context)
+        if parts.deploy:
+            parts.deploy.step()
         if time.monotonic() - last_sweep > SWEEP_SECONDS:
-            sweep.lambda_handler({}, deployment.stack.lambda_context("SweepFunction"))
+            parts.sweep.lambda_handler({}, parts.deployment.stack.lambda_context("SweepFunction"))
             last_sweep = time.monotonic()
         if time.monotonic() - last_alarms > ALARM_SECONDS:
             for name in evaluate_alarms():
@@ -328,13 +411,22 @@ def create_pipeline(deployment: Any, options: StackOptions) -> str:
     from pipeline.definition import definition_json
 
     if options.pipeline_definition is not None:
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
         role = deployment.stack.outputs["PipelineExecutionRoleArn"]
-        boto3.client("sagemaker", region_name=REGION).create_pipeline(
-            PipelineName=deployment.pipeline_name,
-            PipelineDefinition=options.pipeline_definition.read_text(encoding="utf-8"),
-            RoleArn=role,
-            ClientRequestToken=str(uuid.uuid4()),
-        )
+        definition = options.pipeline_definition.read_text(encoding="utf-8")
+        try:
+            sagemaker.create_pipeline(
+                PipelineName=deployment.pipeline_name,
+                PipelineDefinition=definition,
+                RoleArn=role,
+                ClientRequestToken=str(uuid.uuid4()),
+            )
+        except ClientError as exists:  # an update of a running stack: the definition as given now
+            if exists.response["Error"]["Code"] not in ("ResourceInUse", "ValidationException"):
+                raise
+            sagemaker.update_pipeline(
+                PipelineName=deployment.pipeline_name, PipelineDefinition=definition, RoleArn=role
+            )
         return ""
     # the pipeline's own TargetColumn default unless one was given
     config = local_pipeline_config(deployment, **({"target_column": options.target} if options.target else {}))

@@ -27,7 +27,10 @@ Custom resources without Docker: moto's CloudFormation starts a thread that invo
 function in a container, and ignores a FAILED answer. ``apply()`` keeps each request instead
 (``CUSTOM_RESOURCE_REQUESTS``: emulator/cloudformation.py has the function answer it in this
 process), and a FAILED answer fails the stack with the answer's Reason in its events, as
-CloudFormation documents it for custom resources.
+CloudFormation documents it for custom resources. moto sends no request when a stack update changes a
+custom resource's properties; CloudFormation sends an Update request with the new ResourceProperties,
+the OldResourceProperties and the PhysicalResourceId ("Custom resource request objects"), kept here
+the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -110,6 +114,10 @@ class _KeptRequest:
 
     def start(self) -> None:
         CUSTOM_RESOURCE_REQUESTS.append(self._event)
+        _PROPERTIES[(self._event["StackId"], self._event["LogicalResourceId"])] = self._event["ResourceProperties"]
+
+
+_PROPERTIES: dict[tuple[str, str], dict[str, Any]] = {}  # each custom resource's properties, as last requested
 
 
 def _keep_custom_resource_requests() -> None:
@@ -132,15 +140,57 @@ def _keep_custom_resource_requests() -> None:
 
     @functools.wraps(original)
     def process_cfn_response(self: CloudFormationResponse) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
+        updating = stack.status.startswith("UPDATE")
         if self._get_param("Status") == "FAILED":
-            stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
-            stack.status = "CREATE_FAILED"
-            stack._add_stack_event(
-                "CREATE_FAILED", f"{self._get_param('LogicalResourceId')}: {self._get_param('Reason')}"
-            )
-        return original(self)
+            stack.status = "UPDATE_FAILED" if updating else "CREATE_FAILED"
+            stack._add_stack_event(stack.status, f"{self._get_param('LogicalResourceId')}: {self._get_param('Reason')}")
+        before = stack.status
+        answered = original(self)
+        if updating:  # moto would mark an updated stack CREATE_COMPLETE on a custom resource's answer
+            stack.status = before
+        return answered
 
     CloudFormationResponse.process_cfn_response = process_cfn_response  # type: ignore[method-assign]
+    setattr(custom_model.CustomModel, "update_from_cloudformation_json", classmethod(_update_request))  # noqa: B010
+
+
+def _update_request(  # noqa: PLR0917 - moto's signature for a resource's update
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """CloudFormation's Update request to the resource's function, when its properties changed."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    properties = cloudformation_json["Properties"]
+    stack = next(
+        stack
+        for stack in cloudformation_backends[account_id][region_name].stacks.values()
+        if original_resource in stack.custom_resources.values()
+    )
+    old = _PROPERTIES.get((stack.stack_id, original_resource.logical_id))
+    if old == properties:
+        return original_resource
+    _PROPERTIES[(stack.stack_id, original_resource.logical_id)] = properties
+    CUSTOM_RESOURCE_REQUESTS.append(
+        {
+            "RequestType": "Update",
+            "ServiceToken": properties["ServiceToken"],
+            "ResponseURL": f"http://localhost/cloudformation_{region_name}/cfnresponse?stack={stack.stack_id}",
+            "StackId": stack.stack_id,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": original_resource.logical_id,
+            "PhysicalResourceId": original_resource.physical_resource_id,
+            "ResourceType": cloudformation_json["Type"],
+            "ResourceProperties": properties,
+            "OldResourceProperties": old or {},
+        }
+    )
+    return original_resource
 
 
 RECORDED_STEPS = "recorded_steps"  # the attribute of moto's execution that holds what a local run did

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -12,8 +13,9 @@ from emulator.demo import read_notifications
 from emulator.moto_server import REGION
 from emulator.stack_options import StackOptions
 from ops.cli import main
+from ops.queues import peek
 from tests.aws import create_placeholder_pipeline
-from tests.template_values import DATA_PREFIX, MANIFEST_PREFIX
+from tests.template_values import DATA_PREFIX, DEFAULTS, MANIFEST_PREFIX
 
 pytestmark = pytest.mark.end_to_end
 
@@ -269,7 +271,6 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     import os
     import shutil
     import subprocess
-    import time
 
     from emulator import local_stack
     from emulator.local_stack import aws_cli
@@ -279,8 +280,6 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     stack = local_stack.up(tmp_path, StackOptions(target="price", overrides=("BatchingWindowSeconds=3",)))
     try:
         assert local_stack.up(tmp_path) == stack  # a second `up` finds the running one
-        with pytest.raises(SystemExit, match="running with --target price --override BatchingWindowSeconds=3, not"):
-            local_stack.up(tmp_path, StackOptions(target="other"))  # other options: said, not silently ignored
         assert "CSVs with a 'price' column" in "\n".join(stack.instructions())
         assert f"land in the queue {stack.inbox_queue_url}" in "\n".join(stack.instructions())
         monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
@@ -302,6 +301,7 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
             out = capsys.readouterr().out
         assert f"s3://{stack.bucket}/{stack.data_prefix}my.csv" in out
         assert "Succeeded" in out
+        updated_as_a_deployed_stack(local_stack, stack, tmp_path)
         as_installed(installed_cli(tmp_path), stack, tmp_path)
     finally:
         said = local_stack.down(tmp_path)
@@ -309,6 +309,32 @@ def test_a_local_stack_stays_up_for_an_upload_and_status_and_goes_down_leaving_n
     with pytest.raises(ProcessLookupError):
         os.kill(stack.pid, 0)
     assert local_stack.read_state(tmp_path) is None
+
+
+def updated_as_a_deployed_stack(local_stack, stack, tmp_path) -> None:
+    """`local up` with other options updates the running stack as `sam deploy` would: a mapping the
+    pipeline cannot take is refused by the deploy and the stack runs as it was; a valid change is
+    applied, and the DLQ keeps what it held, so a fix can be redriven."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=stack.bucket, Key=f"{stack.data_prefix}empty.csv", Body=b"")
+    sqs = boto3.client("sqs", region_name=REGION)
+    deadline = time.monotonic() + 60
+    while not peek(sqs, stack.dead_letter_queue_url) and time.monotonic() < deadline:
+        time.sleep(1)
+    mapping = f"PipelineParameters={DEFAULTS['PipelineParameters']},Nope={{key}}"
+    bad = StackOptions(target="price", overrides=("BatchingWindowSeconds=3", mapping))
+    with pytest.raises(SystemExit, match=r"not updated \(the stack runs as it was\): PipelineTargets: .*Nope"):
+        local_stack.up(tmp_path, bad)
+    assert local_stack.read_state(tmp_path) == stack
+    updated = local_stack.up(tmp_path, StackOptions(target="price", overrides=("BatchingWindowSeconds=1",)))
+    assert updated.options == ["--target", "price", "--override", "BatchingWindowSeconds=1"]
+    assert (updated.queue_url, updated.dead_letter_queue_url, updated.pid) == (
+        stack.queue_url,
+        stack.dead_letter_queue_url,
+        stack.pid,
+    )
+    assert updated.batching_window_seconds == 1
+    assert "empty.csv" in peek(sqs, stack.dead_letter_queue_url)[0]["Body"]  # kept through both
 
 
 def installed_cli(tmp_path) -> str:
