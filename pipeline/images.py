@@ -1,12 +1,13 @@
 """The SageMaker images the pipeline's steps run in, and what each one runs: the one place that says so.
 
 Both images are built in aws/deep-learning-containers from a `pyproject.toml` and a `uv.lock`. For each
-image this records its Python and the exact version its `uv.lock` resolves for every library the step
-scripts (and the imitation of the built-in algorithm) import, with the dependencies of those libraries:
-the closure, so that `make step-envs` installs exactly these and nothing newer. The definition
-retrieves the images by framework and version from here; the local runner and the tests run each
-step script in an environment built from the same entry, so a script that needs a newer Python or
-library than its image fails here as it would on AWS.
+image this records its Python and every package its `uv.lock` installs on Linux, at the locked version
+(what each leaves out, and why, is said beside it), so that `make step-envs` installs exactly these and
+nothing newer: a script of one's own that imports anything the image holds (requests, Flask, PyYAML...)
+runs here as it runs there. The definition retrieves the images by framework and version from here; the
+local runner and the tests run each step script in an environment built from the same entry, so a
+script that needs a newer Python or library than its image, or one the image lacks, fails here as it
+would on AWS.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class StepImage:
     version: str  # the image tag's version part
     repository: str  # the ECR repository the image URI names
     python: str  # the image's Python, major.minor
-    packages: tuple[str, ...]  # name==version, as the image's uv.lock resolves them
+    packages: tuple[str, ...]  # name==version: every package the image's lock installs (see each image)
     source: str  # where the pins were read: repository, path and commit
     # The tag's last part when one image version has several Python variants (Spark 3.5: py39, py312).
     variant: str = ""
@@ -45,74 +46,171 @@ class StepImage:
 
 
 # Preprocess. aws/deep-learning-containers, docker/sklearn/1.9-0/ (pyproject.toml: requires-python
-# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12 on amazonlinux:2023; uv.lock: the versions below),
-# commit 2c080f67deef5fa8e75a1eb3373dd97b5c83d8ec (2026-08-07), read at e0ecedea6a1c56d6b5914f9cfb2fec5c548e67e0.
+# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12 on amazonlinux:2023, `uv sync --frozen`; uv.lock: the
+# versions below, every package the lock installs on Linux), commit 2c080f67deef5fa8e75a1eb3373dd97b5c83d8ec
+# (2026-08-07), read at e0ecedea6a1c56d6b5914f9cfb2fec5c548e67e0. Left out: colorama (the lock installs it
+# on win32 only) and the image's own sagemaker_sklearn_container 2.0 wheel (built in its CI, on no index).
 SKLEARN = StepImage(
     framework="sklearn",
     version="1.9-0",
     repository="sagemaker-scikit-learn",
     python="3.12",
     packages=(
-        "scikit-learn==1.9.0",
-        "pandas==2.2.3",
-        "numpy==2.5.1",
-        "scipy==1.18.0",
-        "pyarrow==25.0.0",
+        "bcrypt==5.0.0",
+        "blinker==1.9.0",
         "boto3==1.43.46",
         "botocore==1.43.47",
-        "s3transfer==0.19.1",
+        "certifi==2026.6.17",
+        "cffi==2.1.0",
+        "charset-normalizer==3.4.9",
+        "click==8.4.2",
+        "cryptography==50.0.0",
+        "enum-compat==0.0.3",
+        "flask==3.1.3",
+        "future==1.0.0",
+        "gevent==26.5.0",
+        "greenlet==3.5.3",
+        "gunicorn==26.0.0",
+        "idna==3.18",
+        "inotify-simple==1.2.1",
+        "invoke==3.0.3",
+        "itsdangerous==2.2.0",
+        "jinja2==3.1.6",
         "jmespath==1.1.0",
-        "urllib3==2.7.0",
+        "joblib==1.5.3",
+        "markupsafe==3.0.3",
+        "model-archiver==1.0.3",
+        "multi-model-server==1.1.2",
+        "narwhals==2.24.0",
+        "numpy==2.5.1",
+        "packaging==26.2",
+        "pandas==2.2.3",
+        "paramiko==5.0.0",
+        "pillow==12.3.0",
+        "pip==26.1.2",
+        "protobuf==3.20.2",
+        "psutil==7.2.2",
+        "pyarrow==25.0.0",
+        "pycparser==3.0",
+        "pynacl==1.6.2",
         "python-dateutil==2.9.0.post0",
         "pytz==2026.2",
-        "tzdata==2026.3",
+        "pyyaml==6.0.3",
+        "requests==2.33.0",
+        "retrying==1.3.3",
+        "s3transfer==0.19.1",
+        "sagemaker-containers==2.8.6.post2",
+        "sagemaker-inference==1.5.5",
+        "sagemaker-training==4.8.0",
+        "scikit-learn==1.9.0",
+        "scipy==1.18.0",
+        "setuptools==80.10.2",
         "six==1.17.0",
-        "joblib==1.5.3",
         "threadpoolctl==3.6.0",
-        "narwhals==2.24.0",
+        "typing==3.10.0.0",
+        "tzdata==2026.3",
+        "urllib3==2.7.0",
+        "werkzeug==3.1.8",
+        "zope-event==6.2",
+        "zope-interface==8.5",
     ),
     source=f"{DLC_REPOSITORY} docker/sklearn/1.9-0/uv.lock @ 2c080f67deef5fa8e75a1eb3373dd97b5c83d8ec",
 )
 
 # Train (the built-in algorithm) and Evaluate (the same image as a processing container).
 # aws/deep-learning-containers, docker/xgboost/ (pyproject.toml version 3.2.0, requires-python
-# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12; uv.lock: the versions below), commit
-# 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96 (2026-08-04). Its algorithm is the wheel of
-# aws/sagemaker-xgboost-container's master branch (.github/config/image/xgboost/sagemaker.yml:
-# xgboost_container_branch "master"; scripts/ci/build/xgboost/pre_build.sh), imitated by
-# emulator/images/xgboost_algorithm.py. Left out: nvidia-nccl-cu12 2.30.4, which the lock adds to
-# xgboost for multi-GPU training and which a CPU job never loads.
+# ">=3.12,<3.13"; Dockerfile: PYTHON_VERSION=3.12, `uv sync --frozen`; uv.lock: the versions below, every
+# package the lock installs on Linux), commit 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96 (2026-08-04). Its
+# algorithm is the wheel of aws/sagemaker-xgboost-container's master branch
+# (.github/config/image/xgboost/sagemaker.yml: xgboost_container_branch "master";
+# scripts/ci/build/xgboost/pre_build.sh), imitated by emulator/images/xgboost_algorithm.py. Left out:
+# what only a GPU loads (nvidia-nccl-cu12 2.30.4, nvidia-ml-py 12.575.51, cuda-python 12.9.0,
+# cuda-bindings 12.9.6, cuda-core 0.7.0, cuda-pathfinder 1.5.4, dask-cuda 26.4.0, pynvml 12.0.0,
+# rapids-dask-dependency 26.4.0: a CPU job never imports them), colorama (win32 only), and what the
+# Dockerfile adds from outside any index (smdebug 1.0.32 from its git tag, with pyinstrument 3.4.2; the
+# image's own sagemaker_xgboost_container 2.0 wheel).
 XGBOOST = StepImage(
     framework="xgboost",
     version="3.2-0",
     repository="sagemaker-xgboost",
     python="3.12",
     packages=(
-        "xgboost==3.2.0",
-        "numpy==2.1.0",
-        "scipy==1.15.0",
-        "pandas==2.2.3",
-        "scikit-learn==1.8.0",
-        "matplotlib==3.10.9",
-        "pyarrow==22.0.0",
+        "bcrypt==5.0.0",
+        "blinker==1.9.0",
         "boto3==1.38.0",
         "botocore==1.38.0",
-        "s3transfer==0.12.0",
+        "certifi==2025.4.26",
+        "cffi==2.0.0",
+        "charset-normalizer==3.4.7",
+        "click==8.3.3",
+        "cloudpickle==3.1.2",
+        "contourpy==1.3.3",
+        "cryptography==50.0.0",
+        "cycler==0.12.1",
+        "dask==2026.1.1",
+        "distributed==2026.1.1",
+        "enum-compat==0.0.3",
+        "flask==3.1.3",
+        "fonttools==4.62.1",
+        "fsspec==2026.4.0",
+        "future==1.0.0",
+        "gevent==26.4.0",
+        "greenlet==3.5.0",
+        "gunicorn==25.3.0",
+        "idna==3.18",
+        "inotify-simple==1.2.1",
+        "invoke==3.0.3",
+        "itsdangerous==2.2.0",
+        "jinja2==3.1.6",
         "jmespath==1.1.0",
-        "urllib3==2.7.0",
+        "joblib==1.5.3",
+        "kiwisolver==1.5.0",
+        "llvmlite==0.47.0",
+        "locket==1.0.0",
+        "markupsafe==3.0.3",
+        "matplotlib==3.10.9",
+        "model-archiver==1.0.3",
+        "msgpack==1.2.1",
+        "multi-model-server==1.1.2",
+        "numba==0.65.1",
+        "numpy==2.1.0",
+        "packaging==26.2",
+        "pandas==2.2.3",
+        "paramiko==4.0.0",
+        "partd==1.4.2",
+        "pillow==12.3.0",
+        "pip==26.1",
+        "protobuf==3.20.3",
+        "psutil==7.0.0",
+        "pyarrow==22.0.0",
+        "pycparser==3.0",
+        "pynacl==1.6.2",
+        "pyparsing==3.3.2",
         "python-dateutil==2.9.0",
         "pytz==2026.1.post1",
-        "tzdata==2026.2",
+        "pyyaml==6.0.1",
+        "requests==2.33.0",
+        "retrying==1.3.3",
+        "s3transfer==0.12.0",
+        "sagemaker-containers==2.8.6.post2",
+        "sagemaker-inference==1.5.5",
+        "scikit-learn==1.8.0",
+        "scipy==1.15.0",
+        "setuptools==80.10.2",
         "six==1.17.0",
-        "joblib==1.5.3",
+        "sortedcontainers==2.4.0",
+        "tblib==3.2.2",
         "threadpoolctl==3.6.0",
-        "contourpy==1.3.3",
-        "cycler==0.12.1",
-        "fonttools==4.62.1",
-        "kiwisolver==1.5.0",
-        "packaging==26.2",
-        "pillow==12.3.0",
-        "pyparsing==3.3.2",
+        "toolz==1.1.0",
+        "tornado==6.5.7",
+        "typing==3.10.0.0",
+        "tzdata==2026.2",
+        "urllib3==2.7.0",
+        "werkzeug==3.1.8",
+        "xgboost==3.2.0",
+        "zict==3.0.0",
+        "zope-event==6.2",
+        "zope-interface==8.4",
     ),
     source=f"{DLC_REPOSITORY} docker/xgboost/uv.lock @ 352bdf242dc83ca91e7c1da4fa96c3bf2cf51a96",
 )
