@@ -24,6 +24,7 @@ DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$
 # The Spark look-alike is built when a run may need it: PROCESSING_ENGINE=spark, the tests, the benchmarks.
 SPARK ?= $(filter spark,$(PROCESSING_ENGINE))$(SPARK_THRESHOLD_BYTES)
 test bench: SPARK = 1
+test: SAMPLES = 1
 
 demo: install step-envs ## Upload -> queue -> function -> pipeline run, all on this machine (moto)
 	$(RUN) python -m emulator.demo $(DEMO_ARGS)
@@ -43,8 +44,9 @@ install: .venv/.installed
 # Look-alikes of the SageMaker images the pipeline's steps run in: their Python and libraries
 # (pipeline/images.py), from interpreters on this machine. A missing one is named, with how to get it.
 # `make step-envs SPARK=1` adds the Spark image's (with a JDK, 583 MB): only Spark's tests and bench need it.
+# `make step-envs SAMPLES=1` adds those of the images the AWS samples use (scikit-learn 1.2-1, XGBoost 1.7-1).
 step-envs: install
-	UV=$(UV) $(RUN) python -m emulator.step_environments $(if $(SPARK),--spark)
+	UV=$(UV) $(RUN) python -m emulator.step_environments $(if $(SPARK),--spark) $(if $(SAMPLES),--samples)
 
 .venv/.installed: pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
 	$(UV) sync --frozen --all-extras

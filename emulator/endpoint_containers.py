@@ -45,9 +45,16 @@ from pipeline.images import SKLEARN, XGBOOST, image_for
 
 IMAGES_DIR = Path(__file__).resolve().parent / "images"
 CONTAINER_PROGRAM = IMAGES_DIR / "container_paths.py"
-SERVING_PROGRAMS = {XGBOOST.name: IMAGES_DIR / "xgboost_serving.py", SKLEARN.name: IMAGES_DIR / "sklearn_serving.py"}
+# The serving program of each framework's images (every version: the samples' images serve as these do).
+SERVING_PROGRAMS = {
+    XGBOOST.framework: IMAGES_DIR / "xgboost_serving.py",
+    SKLEARN.framework: IMAGES_DIR / "sklearn_serving.py",
+}
 # Environment the images set (aws/sagemaker-xgboost-container docker/*/final/Dockerfile.cpu: SM_MODEL_DIR).
-IMAGE_ENVIRONMENT = {XGBOOST.name: {"SM_MODEL_DIR": "/opt/ml/model"}, SKLEARN.name: {"SM_MODEL_DIR": "/opt/ml/model"}}
+IMAGE_ENVIRONMENT = {
+    XGBOOST.framework: {"SM_MODEL_DIR": "/opt/ml/model"},
+    SKLEARN.framework: {"SM_MODEL_DIR": "/opt/ml/model"},
+}
 START_TIMEOUT_SECONDS = 120.0
 INVOKE_TIMEOUT_SECONDS = 60.0  # InvokeEndpoint's own limit for a real-time endpoint's answer
 
@@ -127,14 +134,14 @@ class Container:
             _extract_model(self.spec.model_data_url, opt_ml / "model")
         environment = {
             **os.environ,
-            **IMAGE_ENVIRONMENT[image.name],
+            **IMAGE_ENVIRONMENT[image.framework],
             **self.spec.environment,
             "SAGEMAKER_BIND_TO_PORT": "0",
             "OPT_ML_FOLDER": str(opt_ml),
             "TMPDIR": str(self.folder),
         }
         log = (self.folder / "container.log").open("w", encoding="utf-8")
-        command = [str(python_for(self.spec.image)), str(CONTAINER_PROGRAM), str(SERVING_PROGRAMS[image.name])]
+        command = [str(python_for(self.spec.image)), str(CONTAINER_PROGRAM), str(SERVING_PROGRAMS[image.framework])]
         self.process = subprocess.Popen(  # noqa: S603 - our own programs, in the image's look-alike
             command, stdout=subprocess.PIPE, stderr=log, text=True, env=environment, cwd=self.folder
         )

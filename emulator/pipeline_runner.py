@@ -61,7 +61,7 @@ from emulator.training_hosts import (
     run_hosts,
     share,
 )
-from pipeline.images import XGBOOST, UnknownImage, image_for
+from pipeline.images import ALL_IMAGES, XGBOOST, UnknownImage, image_for
 
 ALGORITHM_SCRIPT = Path(__file__).resolve().parent / "images" / "xgboost_algorithm.py"
 CONTAINER_PROGRAM = Path(__file__).resolve().parent / "images" / "container_paths.py"
@@ -671,12 +671,13 @@ def _image_problem(step: dict[str, Any]) -> str | None:
 
 
 def _training_image_problem(name: str, image: str) -> str | None:
-    if XGBOOST.matches(image):
-        return None
-    return (
-        f"{name}: trains with {image!r}; the local runner imitates only the built-in "
-        f"XGBoost algorithm of {XGBOOST.repository}:{XGBOOST.version}"
-    )
+    try:
+        if image_for(image).framework == "xgboost":
+            return None
+    except UnknownImage:
+        pass
+    known = ", ".join(f"{i.repository}:{i.version}" for i in ALL_IMAGES if i.framework == "xgboost")
+    return f"{name}: trains with {image!r}; the local runner imitates only the built-in XGBoost algorithm of {known}"
 
 
 def as_the_container_sees_it(message: str, base: Path) -> str:

@@ -2,6 +2,7 @@
 
     python -m emulator.step_environments          # create what is missing or out of date (make does)
     python -m emulator.step_environments --spark  # also the Spark image's (`make step-envs SPARK=1`)
+    python -m emulator.step_environments --samples  # also those the AWS samples use (`SAMPLES=1`)
 
 Each environment is made with uv from an interpreter of the image's Python minor version found on
 this machine (uv looks on PATH, in pyenv's versions and in uv's own installs). When that interpreter
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator import project
-from pipeline.images import ON_REQUEST_IMAGES, STEP_IMAGES, StepImage, image_for
+from pipeline.images import ALL_IMAGES, ON_REQUEST_IMAGES, SAMPLE_IMAGES, STEP_IMAGES, StepImage, image_for
 
 ROOT = project.WORK
 ENVIRONMENTS_DIR = ROOT / ".step-envs"
@@ -66,10 +67,12 @@ def python_for(image_uri: str) -> Path:
     """The interpreter that runs a script as the image would; refuses if it has not been created."""
     env = environment(image_for(image_uri))
     if not env.is_ready():
+        make, flag = (" SPARK=1", " --spark") if env.image in ON_REQUEST_IMAGES else ("", "")
+        if env.image in SAMPLE_IMAGES:
+            make, flag = " SAMPLES=1", " --samples"
         raise EnvironmentNotReady(
             f"the look-alike of {env.image.repository}:{env.image.version} (Python {env.image.python}) "
-            f"is not created: run `make step-envs{' SPARK=1' if env.image in ON_REQUEST_IMAGES else ''}` "
-            f"(installed: `python -m emulator.step_environments{' --spark' if env.image in ON_REQUEST_IMAGES else ''}`)"
+            f"is not created: run `make step-envs{make}` (installed: `python -m emulator.step_environments{flag}`)"
         )
     return env.python
 
@@ -156,7 +159,7 @@ def create(image: StepImage, say: Callable[[str], None] | None = print) -> StepE
 
 def remove_stale() -> list[Path]:
     """Remove the environments of images (or pins) no entry in pipeline/images.py describes any more."""
-    current = {environment(image).path for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES)}
+    current = {environment(image).path for image in ALL_IMAGES}
     stale = [path for path in ENVIRONMENTS_DIR.glob("*") if path.is_dir() and path not in current]
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
@@ -164,7 +167,9 @@ def remove_stale() -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    wanted = STEP_IMAGES + (ON_REQUEST_IMAGES if "--spark" in (sys.argv[1:] if argv is None else argv) else ())
+    arguments = sys.argv[1:] if argv is None else argv
+    wanted = STEP_IMAGES + (ON_REQUEST_IMAGES if "--spark" in arguments else ())
+    wanted += SAMPLE_IMAGES if "--samples" in arguments else ()
     for path in remove_stale():
         print(f"removed {path.relative_to(ROOT)}: no step runs in that image any more")
     try:

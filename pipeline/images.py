@@ -248,10 +248,171 @@ SPARK = StepImage(
     variant="py312",
 )
 
+# The images the AWS samples' pipelines name, for running them unchanged (examples/abalone; `make
+# step-envs SAMPLES=1`, and `local up --pipeline-definition` builds those its definition names). Both run
+# Python 3.9 from Miniconda py39_24.7.1. Their build files pin the direct requirements only: the pins
+# below are those requirements at their versions (requirements.txt, and the Dockerfiles' conda and pip
+# lines), with the rest resolved by uv for Python 3.9 on manylinux as the index stood the day the
+# requirements last changed (`uv pip compile --exclude-newer`), as a `pip install -r` that day would.
+# Left out: mlio-py 0.9.0 (built from awslabs/ml-io's source by the Dockerfile, on no index), conda, the
+# images' own sagemaker_*_container wheels, and XGBoost's smdebug 1.0.29 (from its git tag, on no index).
+#
+# scikit-learn 1.2-1: aws/sagemaker-scikit-learn-container, branch 1.2-1 at
+# b440c40d318284336acb57b2dd554f7fa1e39fe0: docker/1.2-1/base/Dockerfile.cpu (Miniconda3-py39_24.7.1,
+# pyarrow=14.0.1 from conda-forge, scikit-learn==1.2.1), requirements.txt (last changed
+# 6f4e354040e9dd4330c4c12369be531ac103ff5d, 2025-04-28: resolved with --exclude-newer 2025-04-29).
+SKLEARN_1_2 = StepImage(
+    framework="sklearn",
+    version="1.2-1",
+    repository="sagemaker-scikit-learn",
+    python="3.9",
+    packages=(
+        "bcrypt==4.3.0",
+        "boto3==1.28.57",
+        "botocore==1.31.85",
+        "certifi==2025.4.26",
+        "cffi==1.17.1",
+        "click==8.1.8",
+        "cryptography==44.0.2",
+        "enum-compat==0.0.3",
+        "flask==1.1.1",
+        "future==1.0.0",
+        "gevent==23.9.1",
+        "greenlet==3.2.1",
+        "gunicorn==23.0.0",
+        "inotify-simple==1.2.1",
+        "itsdangerous==2.0.1",
+        "jinja2==3.0.3",
+        "jmespath==1.0.1",
+        "joblib==1.4.2",
+        "markupsafe==2.1.1",
+        "model-archiver==1.0.3",
+        "multi-model-server==1.1.1",
+        "numpy==1.24.1",
+        "packaging==25.0",
+        "pandas==1.1.3",
+        "paramiko==3.5.1",
+        "pillow==11.2.1",
+        "pip==25.1",
+        "protobuf==3.20.2",
+        "psutil==5.7.2",
+        "pyarrow==14.0.1",
+        "pycparser==2.22",
+        "pynacl==1.5.0",
+        "python-dateutil==2.8.1",
+        "pytz==2025.2",
+        "retrying==1.3.3",
+        "s3transfer==0.7.0",
+        "sagemaker-containers==2.8.6.post2",
+        "sagemaker-inference==1.2.0",
+        "sagemaker-training==4.8.0",
+        "scikit-learn==1.2.1",
+        "scipy==1.8.0",
+        "setuptools==80.0.0",
+        "six==1.15.0",
+        "threadpoolctl==3.6.0",
+        "typing==3.10.0.0",
+        "urllib3==1.26.17",
+        "werkzeug==2.0.3",
+        "wheel==0.45.1",
+        "zope-event==5.0",
+        "zope-interface==7.2",
+    ),
+    source="aws/sagemaker-scikit-learn-container requirements.txt, docker/1.2-1/base/Dockerfile.cpu"
+    " @ b440c40d318284336acb57b2dd554f7fa1e39fe0",
+)
+
+# XGBoost 1.7-1: aws/sagemaker-xgboost-container, branch 1.7-1 at f7a93a21e50e44b4077f0889a7f676cad8c226f3:
+# docker/1.7-1/base/Dockerfile.cpu (Miniconda3-py39_24.7.1, pyarrow=14.0.1, xgboost==1.7.4),
+# docker/1.7-1/final/Dockerfile.cpu (smdebug 1.0.29 from its git tag, which pins pyinstrument==3.4.2),
+# requirements.txt (last changed ddd920637408ae389da1639c99f806fb0dc791bc, 2025-06-11: resolved with
+# --exclude-newer 2025-06-12). Its training (algorithm_mode/train.py) saves the model with
+# Booster.save_model as the master branch does, so emulator/images/xgboost_algorithm.py imitates both.
+XGBOOST_1_7 = StepImage(
+    framework="xgboost",
+    version="1.7-1",
+    repository="sagemaker-xgboost",
+    python="3.9",
+    packages=(
+        "bcrypt==4.3.0",
+        "boto3==1.17.52",
+        "botocore==1.20.52",
+        "certifi==2023.7.22",
+        "cffi==1.17.1",
+        "charset-normalizer==3.4.2",
+        "click==8.1.8",
+        "cloudpickle==3.1.1",
+        "cryptography==39.0.1",
+        "cycler==0.12.1",
+        "dask==2022.11.1",
+        "enum-compat==0.0.3",
+        "flask==1.1.1",
+        "fsspec==2025.5.1",
+        "future==1.0.0",
+        "gevent==23.9.1",
+        "greenlet==3.2.3",
+        "gunicorn==23.0.0",
+        "idna==3.10",
+        "inotify-simple==1.2.1",
+        "itsdangerous==2.0.1",
+        "jinja2==2.11.3",
+        "jmespath==0.10.0",
+        "joblib==1.5.1",
+        "kiwisolver==1.4.7",
+        "llvmlite==0.41.1",
+        "locket==1.0.0",
+        "markupsafe==1.1.1",
+        "matplotlib==3.4.1",
+        "model-archiver==1.0.3",
+        "multi-model-server==1.1.2",
+        "numba==0.58.1",
+        "numpy==1.24.1",
+        "packaging==25.0",
+        "pandas==1.2.4",
+        "paramiko==3.5.1",
+        "partd==1.4.2",
+        "pillow==9.1.1",
+        "pip==25.1.1",
+        "protobuf==3.20.1",
+        "psutil==5.6.7",
+        "pyarrow==14.0.1",
+        "pycparser==2.22",
+        "pyinstrument==3.4.2",
+        "pyinstrument-cext==0.2.4",
+        "pynacl==1.5.0",
+        "pyparsing==3.2.3",
+        "python-dateutil==2.8.1",
+        "pytz==2025.2",
+        "pyyaml==5.4.1",
+        "requests==2.29.0",
+        "retrying==1.3.3",
+        "s3transfer==0.3.7",
+        "sagemaker-containers==2.8.6.post2",
+        "sagemaker-inference==1.5.5",
+        "scikit-learn==0.24.1",
+        "scipy==1.8.0",
+        "setuptools==80.9.0",
+        "six==1.17.0",
+        "threadpoolctl==3.6.0",
+        "toolz==1.0.0",
+        "typing==3.10.0.0",
+        "urllib3==1.26.5",
+        "werkzeug==0.15.6",
+        "wheel==0.36.2",
+        "xgboost==1.7.4",
+        "zope-event==5.0",
+        "zope-interface==7.2",
+    ),
+    source="aws/sagemaker-xgboost-container requirements.txt, docker/1.7-1/*/Dockerfile.cpu"
+    " @ f7a93a21e50e44b4077f0889a7f676cad8c226f3",
+)
+
 # Built by `make step-envs`: every test and the demo need them. The Spark look-alike (~300 MB with its
 # JDK) is built only when asked (`make step-envs SPARK=1`): nothing runs Spark unless told to.
 STEP_IMAGES = (SKLEARN, XGBOOST)
 ON_REQUEST_IMAGES = (SPARK,)
+SAMPLE_IMAGES = (SKLEARN_1_2, XGBOOST_1_7)  # `make step-envs SAMPLES=1`
+ALL_IMAGES = (*STEP_IMAGES, *ON_REQUEST_IMAGES, *SAMPLE_IMAGES)
 
 # The import name of each library a step script may import, and the distribution that provides it.
 DISTRIBUTION_OF_MODULE = {
@@ -267,8 +428,8 @@ class UnknownImage(LookupError):
 
 
 def image_for(image_uri: str) -> StepImage:
-    for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES):
+    for image in ALL_IMAGES:
         if image.matches(image_uri):
             return image
-    known = ", ".join(f"{image.repository}:{image.version}" for image in (*STEP_IMAGES, *ON_REQUEST_IMAGES))
+    known = ", ".join(f"{image.repository}:{image.version}" for image in ALL_IMAGES)
     raise UnknownImage(f"no local look-alike of image {image_uri}; pipeline/images.py describes {known}")

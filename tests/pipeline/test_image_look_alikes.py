@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from emulator.step_environments import create
-from pipeline.images import ON_REQUEST_IMAGES, STEP_IMAGES, StepImage
+from pipeline.images import ALL_IMAGES, StepImage
 
 CHECK = Path(__file__).with_name("holds_every_package.py")
 
 
-@pytest.mark.parametrize("image", [*STEP_IMAGES, *ON_REQUEST_IMAGES], ids=lambda image: image.name)
+@pytest.mark.parametrize("image", ALL_IMAGES, ids=lambda image: image.name)
 def test_a_look_alike_imports_every_package_its_image_pins(image: StepImage) -> None:
     python = create(image, say=None).python
     done = subprocess.run(
