@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -148,7 +149,7 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
         if asked and asked != running.options:  # a bare `local up` finds the running stack
             return _update(state_dir, running, asked)
         return running
-    _look_alikes_ready()
+    _look_alikes_ready(options or StackOptions())
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file(state_dir).unlink(missing_ok=True)
     with (state_dir / "log").open("w", encoding="utf-8") as log:
@@ -194,13 +195,22 @@ def _update(state_dir: Path, running: LocalStack, asked: list[str]) -> LocalStac
     raise RuntimeError(f"the local stack did not answer the update within {START_SECONDS} s; see {state_dir / 'log'}")
 
 
-def _look_alikes_ready() -> None:
-    """The steps' images' look-alikes, made now if they are not yet (as `make local` makes them first)."""
+def _look_alikes_ready(options: StackOptions) -> None:
+    """The look-alikes of the bundled steps' images and of those a given definition names, made now
+    if they are not yet (as `make local` makes the first ones)."""
     from emulator.step_environments import MissingInterpreter, create
-    from pipeline.images import STEP_IMAGES
+    from pipeline.images import STEP_IMAGES, UnknownImage, image_for
 
+    named = []
+    if options.pipeline_definition is not None:  # every ECR image URI the definition holds
+        text = options.pipeline_definition.read_text(encoding="utf-8")
+        for uri in sorted(set(re.findall(r'[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^"\s]+', text))):
+            try:
+                named.append(image_for(uri))
+            except UnknownImage:  # the runner refuses the run, naming the images that have a look-alike
+                continue
     try:
-        for image in STEP_IMAGES:
+        for image in dict.fromkeys([*STEP_IMAGES, *named]):
             create(image)
     except (MissingInterpreter, RuntimeError) as missing:  # no Python of the image, or no uv to make it
         raise SystemExit(f"retrain-trigger local: error: {missing}") from None

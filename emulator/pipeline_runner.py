@@ -292,6 +292,7 @@ class LocalPipelineRunner:
             **arguments,
             "ProcessingOutputConfig": {"Outputs": outputs},
             "ProcessingJobStatus": "Completed",
+            "ProcessingJobArn": self._record_processing_job(step["Name"], arguments, context),
         }
         for property_file in step.get("PropertyFiles", []):
             output = outputs[property_file["OutputName"]]["S3Output"]
@@ -300,6 +301,18 @@ class LocalPipelineRunner:
                 path.read_text(encoding="utf-8")
             )
         return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+
+    def _record_processing_job(self, name: str, arguments: dict[str, Any], context: _Context) -> str:
+        """The job in moto, as SageMaker keeps each job a step ran (DescribeProcessingJob then gives its
+        outputs' S3 URIs, where `report` reads the step's property files); its ARN."""
+        job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{name}"[:63]
+        fields = ("ProcessingInputs", "ProcessingOutputConfig", "ProcessingResources", "AppSpecification", "RoleArn")
+        created = self._sagemaker.create_processing_job(
+            ProcessingJobName=job_name,
+            **{field: arguments[field] for field in fields if field in arguments},
+            **({"Environment": arguments["Environment"]} if arguments.get("Environment") else {}),
+        )
+        return str(created["ProcessingJobArn"])
 
     def _run_in_image(
         self, command: list[str], job_environment: dict[str, str] | None = None, cwd: Path | None = None

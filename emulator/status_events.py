@@ -91,13 +91,15 @@ def _step_summary(step: StepResult, result: RunResult) -> dict[str, Any]:
 
 def _step_metadata(step: StepResult, properties: dict[str, Any]) -> dict[str, Any]:
     """A step's Metadata as ListPipelineExecutionSteps gives it: what the step created (API reference,
-    PipelineExecutionStepMetadata: RegisterModel.Arn, Model.Arn, TransformJob.Arn)."""
+    PipelineExecutionStepMetadata: RegisterModel.Arn, Model.Arn, TransformJob.Arn, ProcessingJob.Arn)."""
     if step.step_type == "RegisterModel" and properties.get("ModelPackageArn"):
         return {"RegisterModel": {"Arn": properties["ModelPackageArn"]}}
     if step.step_type == "Model" and properties.get("ModelArn"):
         return {"Model": {"Arn": properties["ModelArn"]}}
     if step.step_type == "Transform" and properties.get("TransformJobArn"):
         return {"TransformJob": {"Arn": properties["TransformJobArn"]}}
+    if step.step_type == "Processing" and properties.get("ProcessingJobArn"):
+        return {"ProcessingJob": {"Arn": properties["ProcessingJobArn"]}}
     return {}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from ops.property_files import numbers_by_step
 from ops.targets import Targets, need
 from pipeline.command_line import CommandError
 from pipeline.config import runs_prefix
@@ -32,7 +33,7 @@ def fetch_report(pipeline: str, bucket: str, run: str | None, to: Path, *, open_
     reports = RunReportReader(s3, bucket, runs_prefix(pipeline)).read(arn)
     path, not_drawn = _download(s3, bucket, reports, arn, to)
     if path is None and reports.data_report is None and reports.evaluation is None and _ended(sagemaker, arn):
-        print("\n".join(what_it_did(sagemaker, arn)))  # another pipeline's run: what its steps produced
+        print("\n".join(what_it_did(sagemaker, arn, s3)))  # another pipeline's run: what its steps produced
         return 0
     if path is None:
         raise CommandError(f"run {arn.rsplit('/', 1)[-1]} has no report: {_why_none(sagemaker, arn, not_drawn)}")
@@ -63,11 +64,13 @@ def _ended(sagemaker: Any, arn: str) -> bool:
     return status not in ("Executing", "Stopping")
 
 
-def what_it_did(sagemaker: Any, arn: str) -> list[str]:
-    """The run's steps in order, each with its status, the package it registered, or why it failed."""
+def what_it_did(sagemaker: Any, arn: str, s3: Any | None = None) -> list[str]:
+    """The run's steps in order, each with its status, the package it registered, or why it failed,
+    and the numbers its property files hold (metrics an evaluation step wrote)."""
     described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
     pages = sagemaker.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=arn)
     steps = [step for page in pages for step in page.get("PipelineExecutionSteps", [])]
+    numbers = numbers_by_step(sagemaker, s3 or boto3.client("s3"), arn, steps)
     status = described.get("PipelineExecutionStatus")
     lines = [
         f"run {arn.rsplit('/', 1)[-1]} of pipeline {arn.split('/')[1]} ended {status}; it wrote no report.html "
@@ -82,6 +85,7 @@ def what_it_did(sagemaker: Any, arn: str) -> list[str]:
         if step.get("FailureReason"):
             line += f" {' '.join(str(step['FailureReason']).split())}"
         lines.append(line.rstrip())
+        lines += [f"    {number}" for number in numbers.get(step.get("StepName", ""), [])]
     return lines
 
 

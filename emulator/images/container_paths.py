@@ -125,7 +125,7 @@ class _MappedNativeOpeners(importlib.abc.MetaPathFinder):
         load, openers, mapped = spec.loader.exec_module, NATIVE_OPENERS[name], self.mapped
 
         def exec_module(module: Any) -> None:
-            load(module)  # type: ignore[misc]
+            load(module)
             for owner, attribute in openers:
                 if owner:  # a method: a function, so that it binds; the path follows self
                     cls = getattr(module, owner)

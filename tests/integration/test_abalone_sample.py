@@ -91,6 +91,12 @@ def test_the_abalone_sample_runs_unchanged_registers_and_transforms_and_says_so(
     assert f"Registered: {MODEL_PACKAGE_GROUP.lower()} version 1 (" in told["Message"]
     capsys.readouterr()
     assert cli(local_run, "--bucket", deployment.bucket, "report", "--to", str(tmp_path)) == 0
-    did = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    said = capsys.readouterr().out.splitlines()
+    did = {line.split()[0]: line for line in said[1:]}
     assert did["RegisterAbaloneModel"].endswith("version 1 (PendingManualApproval)")
     assert did["AbaloneTransform"].split()[1] == "Succeeded"
+    # the metrics the evaluation wrote in its property file, under its step
+    mse = result.property_files["EvaluateAbaloneModel.EvaluationReport"]["regression_metrics"]["mse"]["value"]
+    evaluated = said.index(did["EvaluateAbaloneModel"])
+    assert said[evaluated + 1].split() == ["regression_metrics.mse.value", f"{mse:g}"]
+    assert said[evaluated + 2].split()[0] == "regression_metrics.mse.standard_deviation"
