@@ -28,6 +28,7 @@ Instance types and counts, retries and caching are not imitated.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from emulator import spark_job
 from emulator.batch_transform import TransformFailed, TransformJob, run_transform
@@ -307,11 +308,15 @@ class LocalPipelineRunner:
         outputs' S3 URIs, where `report` reads the step's property files); its ARN."""
         job_name = f"pipelines-{context.execution['PipelineExecutionId']}-{name}"[:63]
         fields = ("ProcessingInputs", "ProcessingOutputConfig", "ProcessingResources", "AppSpecification", "RoleArn")
-        created = self._sagemaker.create_processing_job(
-            ProcessingJobName=job_name,
-            **{field: arguments[field] for field in fields if field in arguments},
-            **({"Environment": arguments["Environment"]} if arguments.get("Environment") else {}),
-        )
+        request = copy.deepcopy({field: arguments[field] for field in fields if field in arguments})
+        # A definition may leave out what the SDK always writes; the record takes the API's usual values.
+        for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            output.get("S3Output", {}).setdefault("S3UploadMode", "EndOfJob")
+        request.get("ProcessingResources", {}).get("ClusterConfig", {}).setdefault("VolumeSizeInGB", 30)
+        try:
+            created = self._sagemaker.create_processing_job(ProcessingJobName=job_name, **request)
+        except (ClientError, ParamValidationError):  # a record only: the step ran; `report` then lacks its numbers
+            return ""
         return str(created["ProcessingJobArn"])
 
     def _run_in_image(
