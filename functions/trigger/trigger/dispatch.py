@@ -30,6 +30,7 @@ from trigger.parameter_mapping import MappingError
 from trigger.pending import PendingObjects
 from trigger.pipeline_check import PipelineCheck
 from trigger.run_ledger import STARTING, RunLedger
+from trigger.run_requests import run_request_body
 from trigger.runs import ListedObject, PipelineRun, RunShape, lists_the_prefix, run_for
 from trigger.uploads import UploadedObject
 
@@ -158,5 +159,10 @@ class Dispatcher:
         and are forgotten (so the replay records them again)."""
         if self.dead_letters is None:
             raise RuntimeError(f"no dead-letter queue configured for the uploads of a refused run: {reason}")
-        self.dead_letters.put(notification_body([obj.as_item() for obj in objects]), reason)
+        uploads = [obj for obj in objects if not obj.covers_prefix]
+        requests = [obj for obj in objects if obj.covers_prefix]
+        if uploads:
+            self.dead_letters.put(notification_body([obj.as_item() for obj in uploads]), reason)
+        if requests:  # a request on TrainingData's objects goes back as itself, so a redrive replays it
+            self.dead_letters.put(run_request_body(requests), reason)
         self.pending.forget(objects)

@@ -28,6 +28,7 @@ from trigger.run_ledger import RunLedger
 from trigger.run_status import RunStatusNotifier
 from trigger.scheduler import RunScheduler
 from trigger.settings import TriggerSettings
+from trigger.sources import SourceContext
 from trigger.uploads import ObjectFilter
 
 
@@ -72,7 +73,11 @@ def build_core(
         clients=clients,
         scheduler=scheduler,
         queue_batch=QueueBatch(
-            scheduler, ObjectFilter(settings.data_prefix, settings.data_suffix), settings.run_shape, dead_letters
+            scheduler,
+            ObjectFilter(settings.data_prefix, settings.data_suffix),
+            settings.run_shape,
+            dead_letters,
+            SourceContext(settings.data_bucket, settings.retrain_topic_arn),
         ),
         run_status=RunStatusNotifier(
             executions,

@@ -1,7 +1,9 @@
 """What the trigger does with a batch of queue messages. Knows nothing about Lambda.
 
-1. Each message is parsed alone. One that can never succeed (not an S3 notification, or an
-   object no run can take) goes to the dead-letter queue at once, with the reason.
+1. Each message is parsed alone into run requests, by the source that reads its body (an S3
+   notification, an SNS message, an EventBridge event, the schedule's tick, a run request). One that
+   can never succeed (no source reads it, or an object no run can take) goes to the dead-letter
+   queue at once, with the reason.
 2. The accepted objects of the whole batch are recorded in the pending set: each object version
    once, so a redelivery, a duplicate notification or a replay records nothing new.
 3. The messages are acknowledged: nothing waits in SQS. Only a message whose objects could not
@@ -16,15 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import ValidationError
 
 from trigger.adapters.dead_letters import DeadLetters
 from trigger.dispatch import DispatchOutcome
-from trigger.events import S3TestEvent, TriggerQueueRecord
 from trigger.observability import logger, metrics
+from trigger.run_requests import Unreadable
 from trigger.runs import RunShape, refusal_of
 from trigger.scheduler import RunScheduler
+from trigger.sources import SourceContext, parse_body
 from trigger.uploads import ObjectFilter, UploadedObject
+
+SKIPPED = "skipped"  # not the pipeline's data (another prefix, a deletion): acknowledged, nothing recorded
 
 
 @dataclass
@@ -53,38 +57,55 @@ class QueueBatch:
     object_filter: ObjectFilter
     shape: RunShape
     dead_letters: DeadLetters | None
+    context: SourceContext
 
     def parse(self, record: dict[str, Any]) -> ParsedMessage:
-        """Per message (the batch processor passes it as ``record``). Raises only when a message
-        that can never succeed could not be put in the dead-letter queue."""
-        message_id = str(record.get("messageId", ""))
-        try:
-            message = TriggerQueueRecord.model_validate(record)
-        except ValidationError as invalid:
-            reason = "cannot be read as an S3 event notification: " + _problems(invalid)
-            self._dead_letter(message_id, str(record.get("body", "")), reason)
+        """Per message (the batch processor passes it as ``record``): its run requests, read by the
+        source that claims its body (trigger/sources/). Raises only when a message that can never
+        succeed could not be put in the dead-letter queue."""
+        message_id, body = str(record.get("messageId", "")), record.get("body")
+        if not isinstance(body, str):
+            self._dead_letter(message_id, str(body or ""), "an SQS record without a body")
             return ParsedMessage(message_id)
-        body = message.body
-        if isinstance(body, S3TestEvent):
-            logger.info("acknowledged S3 test event", extra={"bucket": body.bucket, "message_id": message_id})
+        try:
+            parsed = parse_body(body, self.context)
+        except Unreadable as unreadable:
+            self._dead_letter(message_id, body, str(unreadable))
+            return ParsedMessage(message_id)
+        if parsed.acknowledged:
+            logger.info(f"acknowledged {parsed.acknowledged}", extra={"message_id": message_id})
             metrics.add_metric(name="TestEventAcknowledged", unit=MetricUnit.Count, value=1)
             return ParsedMessage(message_id)
         accepted = []
-        for s3_record in body.records:
-            obj = UploadedObject.from_record(s3_record)
-            skip = self.object_filter.reason_to_skip(obj)
-            if skip is not None:
-                logger.info("skipped object", extra={"object": obj.uri, "event": obj.event_name, "reason": skip})
-                metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
-                continue
-            refusal = refusal_of(obj, self.shape)
-            if refusal is not None:
-                if obj.is_empty:
-                    metrics.add_metric(name="EmptyUploadRefused", unit=MetricUnit.Count, value=1)
-                self._dead_letter(message_id, message.raw_body, f"{obj.uri[:300]}: {refusal}")
-                return ParsedMessage(message_id)
-            accepted.append(obj)
+        for request in parsed.requests:
+            for entry in request.entries(self.context.bucket, self.shape.data_prefix):
+                refusal = self._refusal(entry)
+                if refusal == SKIPPED:
+                    continue
+                if refusal is not None:
+                    self._dead_letter(message_id, body, f"{entry.uri[:300]}: {refusal}")
+                    return ParsedMessage(message_id)
+                accepted.append(entry)
         return ParsedMessage(message_id, accepted)
+
+    def _refusal(self, entry: UploadedObject) -> str | None:
+        """Why no run can take this entry (None: it is accepted; SKIPPED: not the pipeline's data)."""
+        if entry.covers_prefix:
+            if not self.shape.data_prefix:
+                return (
+                    "a request for a run on TrainingData's objects needs a DataPrefix: an empty one would "
+                    "train on the runs' own outputs (pipeline-artifacts/)"
+                )
+            return None
+        skip = self.object_filter.reason_to_skip(entry)
+        if skip is not None:
+            logger.info("skipped object", extra={"object": entry.uri, "event": entry.event_name, "reason": skip})
+            metrics.add_metric(name="ObjectSkipped", unit=MetricUnit.Count, value=1)
+            return SKIPPED
+        refusal = refusal_of(entry, self.shape)
+        if refusal is not None and entry.is_empty:
+            metrics.add_metric(name="EmptyUploadRefused", unit=MetricUnit.Count, value=1)
+        return refusal
 
     def handle(self, messages: Iterable[ParsedMessage]) -> BatchOutcome:
         messages = list(messages)
@@ -113,16 +134,3 @@ class QueueBatch:
             extra={"message_id": message_id, "reason": reason, "permanent": True},
         )
         metrics.add_metric(name="MessageDeadLettered", unit=MetricUnit.Count, value=1)
-
-
-def _problems(invalid: ValidationError) -> str:
-    """What is wrong with a body, in a line: the S3-notification reading of it (the test-event
-    alternative is left out unless the body claims to be one), without pydantic's type names."""
-    errors = invalid.errors()
-    notification = [e for e in errors if "S3TestEvent" not in [str(part) for part in e["loc"]]]
-    shown = notification or errors
-    return "; ".join(
-        ".".join(str(part) for part in error["loc"] if part not in ("S3EventNotification", "S3TestEvent"))
-        + f": {error['msg']}"
-        for error in shown[:3]
-    )

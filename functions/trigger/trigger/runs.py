@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trigger.parameter_mapping import MappingError, ParameterMapping, RunValues
-from trigger.uploads import RETRAIN_REQUESTED, UploadedObject
+from trigger.uploads import RETRAIN_REQUESTED, RUN_REQUEST_PREFIX, UploadedObject
 from trigger.uploads import refusal_of as object_refusal
 
 # SageMaker limits (StartPipelineExecution).
@@ -68,8 +68,7 @@ class PipelineRun:
     @property
     def reason(self) -> str:
         """Why the run exists, in a person's words."""
-        requests = retrain_requests(self.objects)
-        return f"{RETRAIN_REQUESTED} ({', '.join(requests)})" if requests else "new data"
+        return "; ".join(causes(self.objects)) or "new data"
 
     @property
     def listing_uri(self) -> str | None:
@@ -96,8 +95,9 @@ def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[Listed
     """
     ordered = tuple(sorted(objects, key=lambda obj: (obj.key, obj.version_marker)))
     token = client_request_token(ordered[0]) if len(ordered) == 1 else _token_of_several(ordered)
-    every = shape.training_data == ALL_OBJECTS
-    listed = listed if every else ()
+    # A request on TrainingData's objects (a tick, an event, a message) reads the whole prefix.
+    every = shape.training_data == ALL_OBJECTS or any(obj.covers_prefix for obj in ordered)
+    listed = listed if shape.training_data == ALL_OBJECTS else ()
     has_manifest = bool(listed) or (not every and (len(ordered) > 1 or shape.mapping.uses("manifest_uri")))
     manifest_key = f"{shape.manifest_prefix.rstrip('/')}/{token}/{MANIFEST_NAME}" if has_manifest else None
     one = len(ordered) == 1
@@ -116,7 +116,7 @@ def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[Listed
     return PipelineRun(
         pipeline_name=shape.pipeline_name,
         parameters=shape.mapping.render(values),
-        display_name=display_name(ordered[0].key if one else f"{len(ordered)} uploads", token),
+        display_name=display_name(_named(ordered), token),
         description=(_retrain_note(ordered) + _description(ordered, values, every))[:MAX_DESCRIPTION_LENGTH],
         client_request_token=token,
         objects=ordered,
@@ -124,6 +124,12 @@ def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[Listed
         trains_on=_trains_on(ordered, values, every, listed),
         listed=listed,
     )
+
+
+def _named(ordered: tuple[UploadedObject, ...]) -> str:
+    if len(ordered) > 1:
+        return f"{len(ordered)} uploads" if not any(obj.covers_prefix for obj in ordered) else "requests"
+    return ordered[0].event_name.removeprefix(RUN_REQUEST_PREFIX) if ordered[0].covers_prefix else ordered[0].key
 
 
 def _input_bytes(ordered: tuple[UploadedObject, ...], listed: tuple[ListedObject, ...], every: bool) -> int:
@@ -138,15 +144,29 @@ def retrain_requests(objects: tuple[UploadedObject, ...]) -> list[str]:
     return sorted({obj.retrain_request for obj in objects if obj.retrain_request})
 
 
+def causes(objects: tuple[UploadedObject, ...]) -> list[str]:
+    """What asked for the run besides new uploads: each request's cause (a tick, an event, a message),
+    and the `retrain-trigger retrain` requests, in order, each once."""
+    found = [obj.cause for obj in objects if obj.cause]
+    plain = sorted({obj.retrain_request for obj in objects if obj.retrain_request and not obj.cause})
+    if plain:
+        found.append(f"{RETRAIN_REQUESTED} ({', '.join(plain)})")
+    return list(dict.fromkeys(found))
+
+
 def _retrain_note(ordered: tuple[UploadedObject, ...]) -> str:
-    requests = retrain_requests(ordered)
-    return f"{RETRAIN_REQUESTED.capitalize()} ({', '.join(requests)}). " if requests else ""
+    said = causes(ordered)
+    return "; ".join(cause[:1].upper() + cause[1:] for cause in said) + ". " if said else ""
 
 
 def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: bool) -> str:
     first, last = ordered[0], ordered[-1]
+    uploads_only = tuple(obj for obj in ordered if not obj.covers_prefix)
+    if every and not uploads_only:
+        return f"Trains on every object under s3://{first.bucket}/{values.prefix} when it starts"
     if every:
-        uploads = first.key if len(ordered) == 1 else f"{len(ordered)} uploads"
+        first, last = uploads_only[0], uploads_only[-1]
+        uploads = first.key if len(uploads_only) == 1 else f"{len(uploads_only)} uploads"
         return (
             f"Started by {uploads} in s3://{first.bucket}/{values.prefix}; trains on every object under that "
             f"prefix (TrainingData={ALL_OBJECTS}), from {first.key} to {last.key}"
@@ -169,6 +189,8 @@ def _trains_on(
             f"the {objects} ({values.input_bytes:,} bytes) under s3://{values.bucket}/{values.prefix} "
             f"when it started (TrainingData={ALL_OBJECTS})"
         )
+    if every and any(obj.covers_prefix for obj in ordered):
+        return f"every object under s3://{values.bucket}/{values.prefix} when it starts (a request for a full retrain)"
     if every:
         return f"every object under s3://{values.bucket}/{values.prefix} when it starts (TrainingData={ALL_OBJECTS})"
     if len(ordered) == 1:

@@ -56,11 +56,14 @@ class TriggerSettings(BaseModel):
     manifest_prefix: str = Field(alias="MANIFEST_PREFIX", min_length=1)
     # NewObjects: a run trains on the uploads that started it. AllObjects: on everything under DATA_PREFIX.
     training_data: Literal["NewObjects", "AllObjects"] = Field(default="NewObjects", alias="TRAINING_DATA")
-    # RunStatusFunction only: one notification per run end, and where each run's reports are.
+    # RunStatusFunction only: one notification per run end.
     idempotency_table_name: str = Field(default="", alias="IDEMPOTENCY_TABLE_NAME")
+    # The data bucket: where each run's reports are, and what a run request on TrainingData's objects reads.
     data_bucket: str = Field(default="", alias="DATA_BUCKET")
     runs_prefix: str = Field(default="", alias="RUNS_PREFIX")
     stack_name: str = Field(default="", alias="STACK_NAME")  # named in the commands a notification gives
+    # The SNS topic whose messages ask for a retrain (template parameter RetrainTopicArn); "" for none.
+    retrain_topic_arn: str = Field(default="", alias="RETRAIN_TOPIC_ARN")
 
     @model_validator(mode="after")
     def _consistent(self) -> TriggerSettings:

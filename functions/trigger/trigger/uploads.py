@@ -11,6 +11,7 @@ from trigger.events import OBJECT_CREATED_PREFIX, S3EventRecord
 MAX_FILE_NAME_BYTES = 255  # the jobs copy each object to a file under its key: Linux's limit per name
 MAX_KEY_CHARACTERS = 1024  # a pipeline parameter value holds at most this many characters
 RETRAIN_REQUESTED = "retrain requested"  # the reason a run on data already seen is recorded with
+RUN_REQUEST_PREFIX = "RunRequest:"  # the event name of a run request that covers the data prefix
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,14 @@ class UploadedObject:
     # Set by `retrain-trigger retrain`: the request that asked for this version to be trained on
     # again. It makes a new identity; a redelivery of the same request is still a duplicate.
     retrain_request: str | None = None
+    # A run request that covers TrainingData's objects (a schedule tick, an event, a data-ready
+    # message) rather than one upload: its cause in a person's words (trigger/run_requests.py).
+    cause: str | None = None
+
+    @property
+    def covers_prefix(self) -> bool:
+        """A run request for everything under the data prefix (its key is the prefix), not an upload."""
+        return self.event_name.startswith(RUN_REQUEST_PREFIX)
 
     @property
     def uri(self) -> str:
@@ -84,6 +93,7 @@ class UploadedObject:
             "version_id": self.version_id,
             "sequencer": self.sequencer,
             "retrain_request": self.retrain_request,
+            **({"cause": self.cause} if self.cause else {}),
         }
 
     @classmethod
@@ -97,6 +107,7 @@ class UploadedObject:
             version_id=item.get("version_id"),
             sequencer=item.get("sequencer"),
             retrain_request=item.get("retrain_request"),
+            cause=item.get("cause"),
         )
 
 

@@ -1,0 +1,64 @@
+"""SNS messages (SNS -> SQS, not raw): a message on the topic RetrainTopicArn names ("data ready",
+from another team's job) asks for a run on TrainingData's objects; one whose Message is an S3 event
+notification (S3 -> SNS -> SQS fan-out) is those uploads. Its MessageId is the request's id, so a
+redelivery asks for nothing new. (Amazon SNS developer guide, "Amazon SNS message and JSON formats".)"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trigger.run_requests import RunRequest, Unreadable, cause_text, request_id_of
+from trigger.sources import s3_notification
+
+if TYPE_CHECKING:
+    from trigger.sources import Parsed
+    from trigger.sources.context import SourceContext
+
+
+class SnsEnvelope(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] = Field(alias="Type")
+    message_id: str = Field(alias="MessageId", min_length=1, max_length=128)
+    topic_arn: str = Field(alias="TopicArn", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+    subject: str | None = Field(default=None, alias="Subject")
+    message: str = Field(default="", alias="Message")
+
+
+def claims(document: Any) -> bool:
+    return isinstance(document, dict) and "TopicArn" in document and "Type" in document
+
+
+def parse(document: Any, context: SourceContext) -> Parsed:
+    from trigger.sources import Parsed
+
+    try:
+        envelope = SnsEnvelope.model_validate(document)
+    except ValidationError as invalid:
+        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()[:3])
+        raise Unreadable(f"cannot be read as an SNS message: {fields}") from None
+    if envelope.type != "Notification":
+        return Parsed(acknowledged=f"SNS {envelope.type} from {envelope.topic_arn}: nothing to run")
+    inner = _json(envelope.message)
+    if s3_notification.claims(inner):  # S3 -> SNS -> SQS: the uploads themselves
+        return s3_notification.parse(inner, context)
+    if envelope.topic_arn != context.retrain_topic_arn:
+        named = context.retrain_topic_arn or "no topic"
+        raise Unreadable(
+            f"a message from {envelope.topic_arn}, but RetrainTopicArn names {named}: not a retrain request"
+        )
+    topic = envelope.topic_arn.rsplit(":", 1)[-1]
+    said = envelope.subject or envelope.message
+    cause = cause_text(f"Data ready: {topic} ({said[:120]})" if said.strip() else f"Data ready: {topic}")
+    request = RunRequest("message", request_id_of(envelope.message_id), cause, requested_by=envelope.topic_arn)
+    return Parsed([request])
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
