@@ -88,7 +88,12 @@ class LocalStack:
             f"                  (a run starts {self.batching_window_seconds:g} s after the first upload of a burst:"
             " BatchingWindowSeconds, which `--override BatchingWindowSeconds=N` sets)",
             f"  dead letters    {self.dead_letter_queue_url}",
-            f"  pipeline        {self.pipeline_name}, models in {self.model_package_group}",
+            f"  pipeline        {self.pipeline_name}, "
+            + (
+                f"models in {self.model_package_group}"
+                if self.target_column
+                else f"which registers where its definition says (deploys watch {self.model_package_group})"
+            ),
             f"  notifications   the topic's e-mails land in the queue {self.inbox_queue_url}",
             "                  (read them with `retrain-trigger notifications`)",
             "",
@@ -207,8 +212,8 @@ def _look_alikes_ready(options: StackOptions) -> None:
         for uri in sorted(set(re.findall(r'[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^"\s]+', text))):
             try:
                 named.append(image_for(uri))
-            except UnknownImage:  # the runner refuses the run, naming the images that have a look-alike
-                continue
+            except UnknownImage as unknown:  # said now; the runner refuses each run before any step
+                print(f"retrain-trigger local: warning: {unknown}: a run of this definition will be refused")
     try:
         for image in dict.fromkeys([*STEP_IMAGES, *named]):
             create(image)

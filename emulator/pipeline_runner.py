@@ -214,6 +214,8 @@ class LocalPipelineRunner:
                 problem = _image_problem(step)
             if problem:
                 result.failure_step = step["Name"]
+                # the step that cannot run is the run's failed step, as status and report show it
+                result.steps.append(StepResult(step["Name"], step["Type"], "Failed", detail=problem))
                 raise StepFailed(f"{problem}; no step ran")
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any], _Context], str]]:

@@ -260,7 +260,10 @@ SPARK = StepImage(
 # scikit-learn 1.2-1: aws/sagemaker-scikit-learn-container, branch 1.2-1 at
 # b440c40d318284336acb57b2dd554f7fa1e39fe0: docker/1.2-1/base/Dockerfile.cpu (Miniconda3-py39_24.7.1,
 # pyarrow=14.0.1 from conda-forge, scikit-learn==1.2.1), requirements.txt (last changed
-# 6f4e354040e9dd4330c4c12369be531ac103ff5d, 2025-04-28: resolved with --exclude-newer 2025-04-29).
+# 6f4e354040e9dd4330c4c12369be531ac103ff5d, 2025-04-28: resolved with --exclude-newer 2025-04-29), and
+# requests, which no requirement names but the image's Python holds: conda depends on it, so Miniconda's
+# base environment has it. The installer's own version is not in the image's build files; here the newest
+# before Miniconda3 py39_24.7.1 was released (August 2024), 2.32.3, with its charset-normalizer and idna.
 SKLEARN_1_2 = StepImage(
     framework="sklearn",
     version="1.2-1",
@@ -272,6 +275,7 @@ SKLEARN_1_2 = StepImage(
         "botocore==1.31.85",
         "certifi==2025.4.26",
         "cffi==1.17.1",
+        "charset-normalizer==3.4.1",
         "click==8.1.8",
         "cryptography==44.0.2",
         "enum-compat==0.0.3",
@@ -280,6 +284,7 @@ SKLEARN_1_2 = StepImage(
         "gevent==23.9.1",
         "greenlet==3.2.1",
         "gunicorn==23.0.0",
+        "idna==3.10",
         "inotify-simple==1.2.1",
         "itsdangerous==2.0.1",
         "jinja2==3.0.3",
@@ -301,6 +306,7 @@ SKLEARN_1_2 = StepImage(
         "pynacl==1.5.0",
         "python-dateutil==2.8.1",
         "pytz==2025.2",
+        "requests==2.32.3",
         "retrying==1.3.3",
         "s3transfer==0.7.0",
         "sagemaker-containers==2.8.6.post2",

@@ -233,7 +233,7 @@ def test_a_samples_pipeline_runs_to_its_batch_transform_and_registers_into_a_gro
 
 
 def test_a_jobs_error_names_the_containers_path_and_a_step_it_cannot_run_is_refused_before_any_runs(
-    served_bucket, image_environments
+    served_bucket, image_environments, capsys
 ):
     put("code/broken.py", BROKEN)
     broken = {"Version": "2020-12-01", "Parameters": [], "Steps": [processing("Broken", "broken.py", [])]}
@@ -252,6 +252,12 @@ def test_a_jobs_error_names_the_containers_path_and_a_step_it_cannot_run_is_refu
     }
     refused = LocalPipelineRunner().run(start({**broken, "Steps": [*broken["Steps"], branch]}))
 
-    assert (refused.status, refused.failure_step, refused.steps) == ("Failed", "Notify", [])
+    assert (refused.status, refused.failure_step) == ("Failed", "Notify")
+    # no step ran: the one that cannot is the run's only step, failed with the reason status shows
+    assert [(step.name, step.status) for step in refused.steps] == [("Notify", "Failed")]
     assert "step 'Notify' has type 'Lambda', which the local runner does not run" in refused.failure_reason
     assert refused.failure_reason.endswith("; no step ran")
+    record_in_moto(refused)
+    pipeline = refused.execution_arn.split("/")[1]
+    assert retrain_trigger(["--region", REGION, "--pipeline-name", pipeline, "status"]) == 0
+    assert "failure      step Notify: step 'Notify' has type 'Lambda'" in capsys.readouterr().out

@@ -108,14 +108,29 @@ def test_bucket_queue_and_policy_have_no_cycle_and_the_policy_comes_first(transl
     assert "TriggerQueuePolicy" in graph["DataBucket"]
 
 
-def test_only_the_data_bucket_may_send_to_the_queue(template):
+def test_only_the_data_bucket_the_retrain_topic_and_the_queued_rules_may_send_to_the_queue(template):
     policy = template["Resources"]["TriggerQueuePolicy"]["Properties"]["PolicyDocument"]
-    [allow] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    statements = [s for s in policy["Statement"] if "Fn::If" not in s]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
     bucket_name = template["Resources"]["DataBucket"]["Properties"]["BucketName"]["Fn::Sub"]
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"] == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
     assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    # each other sender only when its parameter asks for it, and only that one
+    conditional = {s["Fn::If"][0]: s["Fn::If"][1] for s in policy["Statement"] if "Fn::If" in s}
+    assert set(conditional) == {"HasRetrainTopic", "QueuesEvents"}
+    topic = conditional["HasRetrainTopic"]
+    assert (topic["Principal"], topic["Action"]) == ({"Service": "sns.amazonaws.com"}, "sqs:SendMessage")
+    assert topic["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Ref": "RetrainTopicArn"}
+    rules = conditional["QueuesEvents"]
+    assert rules["Principal"] == {"Service": "events.amazonaws.com"}
+    names = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in rules["Condition"]["ArnEquals"]["aws:SourceArn"]]
+    resources = template["Resources"]
+    assert names == [
+        resources["QueuedObjectCreatedRule"]["Properties"]["Name"]["Fn::Sub"],
+        resources["RetrainOnEventsRule"]["Properties"]["Name"]["Fn::Sub"],
+    ]
 
 
 def test_the_notification_filters_on_the_data_prefix_and_suffix(template):
@@ -194,7 +209,8 @@ def test_encryption_and_tls_everywhere(template):
     for policy_name in ("DataBucketPolicy", "TriggerQueuePolicy", "NotificationTopicPolicy"):
         statements = resources[policy_name]["Properties"]["PolicyDocument"]["Statement"]
         assert any(
-            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+            s.get("Effect") == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
         ), policy_name
 
 
