@@ -59,7 +59,8 @@ GAPS = {
     "are written in before moto reads the template, and the alarms are put with the CloudWatch API; those on "
     "SQS queue depth and Lambda errors are evaluated as CloudWatch evaluates them and send their e-mail "
     "(emulator/alarms.py), the others are not evaluated (a test sets their state)",
-    "e-mail subscription": "skipped by moto: the local stack subscribes a queue to read notifications",
+    "SNS subscriptions": "skipped by moto: a queue's (RetrainTopicArn's) is made with the SNS API; the e-mail "
+    "one is not (the local stack subscribes a queue to read notifications)",
     "template Rules": "ignored by moto: the functions refuse the same configuration at start",
     "function layers, architectures, tracing, logging config": "dropped by moto: the functions run "
     "in this process with the project's Powertools",
@@ -345,6 +346,13 @@ def _apply_what_moto_skips(stack: Stack, alarms: bool = True) -> None:
                 )
         elif resource["Type"] == "AWS::S3::Bucket":
             _apply_bucket(s3, stack.physical[name], properties)
+        elif resource["Type"] == "AWS::SNS::Subscription" and properties["Protocol"] == "sqs" and alarms:
+            boto3.client("sns", region_name=REGION).subscribe(
+                TopicArn=properties["TopicArn"],
+                Protocol="sqs",
+                Endpoint=properties["Endpoint"],
+                Attributes={"RawMessageDelivery": str(properties.get("RawMessageDelivery", False)).lower()},
+            )
         elif resource["Type"] == "AWS::CloudWatch::Alarm" and alarms:
             # an unnamed alarm gets a name made from the stack's and its own, as CloudFormation makes one
             named = {"AlarmName": f"{stack.name}-{name}", **properties}

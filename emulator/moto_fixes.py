@@ -27,10 +27,11 @@ Custom resources without Docker: moto's CloudFormation starts a thread that invo
 function in a container, and ignores a FAILED answer. ``apply()`` keeps each request instead
 (``CUSTOM_RESOURCE_REQUESTS``: emulator/cloudformation.py has the function answer it in this
 process), and a FAILED answer fails the stack with the answer's Reason in its events, as
-CloudFormation documents it for custom resources. moto sends no request when a stack update changes a
-custom resource's properties; CloudFormation sends an Update request with the new ResourceProperties,
-the OldResourceProperties and the PhysicalResourceId ("Custom resource request objects"), kept here
-the same way.
+CloudFormation documents it for custom resources. A rule's EventPattern given as JSON text
+(CloudFormation takes a Json property as an object or as text) is read before moto encodes it. moto
+sends no request when a stack update changes a custom resource's properties; CloudFormation sends an
+Update request with the new ResourceProperties, the OldResourceProperties and the PhysicalResourceId
+("Custom resource request objects"), kept here the same way.
 """
 
 from __future__ import annotations
@@ -64,11 +65,40 @@ def _table_snapshot(self: Table, memo: dict[int, Any]) -> Table:
 
 
 def apply() -> None:
+    _event_pattern_as_text()
     _copy_each_table_once_per_transaction()
     _notify_with_the_version_id()
     _list_pipeline_execution_steps()
     _update_only_what_is_named()
     _keep_custom_resource_requests()
+
+
+def _event_pattern_as_text() -> None:
+    """CloudFormation takes a rule's EventPattern (type Json) as an object or as JSON text (the
+    template's RetrainOnEvents passes text); moto's Rule JSON-encodes whatever it gets, so text would be
+    encoded twice. Text is read first here; text that is not JSON fails the rule as EventBridge does."""
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import Rule
+
+    original = Rule.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    if getattr(original, "_reads_text", False):
+        return
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        pattern = cloudformation_json.get("Properties", {}).get("EventPattern")
+        if isinstance(pattern, str):
+            try:
+                parsed = json.loads(pattern)
+            except ValueError:
+                raise InvalidEventPatternException(reason="Invalid JSON") from None
+            cloudformation_json = {
+                **cloudformation_json,
+                "Properties": {**cloudformation_json["Properties"], "EventPattern": parsed},
+            }
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    create._reads_text = True  # type: ignore[attr-defined]
+    Rule.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
 
 def _update_only_what_is_named() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -55,12 +55,15 @@ class LocalRun:
 
 @contextmanager
 def enforced_local_run(
-    overrides: dict[str, str] | None = None, without: tuple[str, str] | None = None
+    overrides: dict[str, str] | None = None,
+    without: tuple[str, str] | None = None,
+    before_deploy: Callable[[], None] | None = None,
 ) -> Iterator[LocalRun]:
     """moto's server, the stack created from the template, and the real functions behind a local
     event source, with moto's IAM enforcement on: each function signs as an identity holding
     exactly its role's policies, and the test itself as an administrator. ``without``: (function,
-    statement Sid) left out of that function's role.
+    statement Sid) left out of that function's role. ``before_deploy``: what exists before the stack
+    (another team's topic it subscribes to).
 
     The function modules are re-imported with the stack's environments (their clients then talk to
     the server) and re-imported again afterwards with the tests' environment.
@@ -68,6 +71,8 @@ def enforced_local_run(
     saved = dict(os.environ)
     try:
         with running_moto_server():
+            if before_deploy is not None:
+                before_deploy()
             # No window unless a test asks for one: drain() then delivers at once.
             deployment = deploy_locally({"BatchingWindowSeconds": "0", **(overrides or {})})
             with functions_as_their_roles(deployment.stack, without) as modules:

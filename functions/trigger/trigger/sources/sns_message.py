@@ -47,9 +47,7 @@ def parse(document: Any, context: SourceContext) -> Parsed:
         return s3_notification.parse(inner, context)
     if envelope.topic_arn != context.retrain_topic_arn:
         named = context.retrain_topic_arn or "no topic"
-        raise Unreadable(
-            f"a message from {envelope.topic_arn}, but RetrainTopicArn names {named}: not a retrain request"
-        )
+        raise Unreadable(f"a message from {envelope.topic_arn}, but RetrainTopicArn names {named}: not for this stack")
     topic = envelope.topic_arn.rsplit(":", 1)[-1]
     said = envelope.subject or envelope.message
     cause = cause_text(f"Data ready: {topic} ({said[:120]})" if said.strip() else f"Data ready: {topic}")
