@@ -42,20 +42,35 @@ def with_key(key: str, **changes: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("trigger_path", "queue_notification", "rule"),
-    [("Queue", True, False), ("EventBridge", False, True), ("Both", True, True)],
+    ("trigger_path", "queue_notification", "rule", "queued_rule"),
+    [
+        ("Queue", True, False, False),
+        ("EventBridge", False, True, False),
+        ("EventBridgeQueued", False, False, True),
+        ("Both", True, True, False),
+    ],
 )
-def test_trigger_path_switches_the_notification_and_the_rule(template, trigger_path, queue_notification, rule):
+def test_trigger_path_switches_the_notification_and_the_rules(
+    template, trigger_path, queue_notification, rule, queued_rule
+):
     values = parameter_values(template, TriggerPath=trigger_path)
     resources = resources_for(template, values)
     assert condition(template, "UseQueuePath", values) is queue_notification
     assert condition(template, "UseEventBridgePath", values) is rule
     assert ("ObjectCreatedRule" in resources) is rule
     assert ("EventBridgeDeadLetterQueue" in resources) is rule
+    # EventBridgeQueued: the same rule's pattern, into the trigger queue (the queue's guarantees)
+    assert ("QueuedObjectCreatedRule" in resources) is queued_rule
+    assert ("QueuedEventsDeadLetterQueue" in resources) is queued_rule
+    if queued_rule:
+        queued = template["Resources"]["QueuedObjectCreatedRule"]["Properties"]
+        assert queued["EventPattern"] == template["Resources"]["ObjectCreatedRule"]["Properties"]["EventPattern"]
+        assert queued["Targets"][0]["Arn"] == {"Fn::GetAtt": ["TriggerQueue", "Arn"]}
     assert {"TriggerFunction", "TriggerQueue", "PipelineTargets"} <= resources
     notification = template["Resources"]["DataBucket"]["Properties"]["NotificationConfiguration"]
     assert notification["QueueConfigurations"]["Fn::If"][0] == "UseQueuePath"
-    assert notification["EventBridgeConfiguration"]["Fn::If"][0] == "UseEventBridgePath"
+    assert notification["EventBridgeConfiguration"]["Fn::If"][0] == "SendsS3EventsToEventBridge"
+    assert condition(template, "SendsS3EventsToEventBridge", values) is (rule or queued_rule)
 
 
 def test_the_rule_matches_the_sample_upload(template):
@@ -130,19 +145,15 @@ def test_with_all_objects_the_rule_starts_a_run_on_everything_under_the_prefix(t
     }
 
 
-def test_the_rule_and_the_schedule_pass_a_pipeline_of_ones_own_what_they_can_express(template):
+def test_the_rule_passes_a_pipeline_of_ones_own_what_it_can_express(template):
     mapping = "InputDataUrl={prefix_uri},Bucket={bucket},TrainingInstanceType=ml.m5.2xlarge"
-    target, schedule = targets_given(template, TriggerPath="EventBridge", PipelineParameters=mapping)
+    target, _ = targets_given(template, TriggerPath="EventBridge", PipelineParameters=mapping)
     on_rule = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
     assert on_rule == {
         "InputDataUrl": f"s3://{SAMPLE_BUCKET}/{DATA_PREFIX}",
         "Bucket": "$.detail.bucket.name",
         "TrainingInstanceType": "ml.m5.2xlarge",
     }
-    on_schedule = {
-        p["Name"]: p["Value"] for p in schedule["Target"]["SageMakerPipelineParameters"]["PipelineParameterList"]
-    }
-    assert on_schedule == {**on_rule, "Bucket": SAMPLE_BUCKET}
 
 
 @pytest.mark.parametrize(
@@ -200,24 +211,39 @@ def test_through_moto_s3_sends_the_event_the_rule_matches_with_the_key_unencoded
     assert jsonpath("$.detail.bucket.name").find(delivered[0])[0].value == bucket
 
 
-def test_the_schedule_ships_disabled_and_starts_the_pipeline_with_static_parameters(template):
+def test_the_schedule_ships_disabled_and_sends_its_tick_to_the_trigger_queue(template):
     _, schedule = targets_given(template)  # with the queue path alone, the rule has no target to get
     assert template["Parameters"]["ScheduleState"]["Default"] == "DISABLED"
     assert schedule["State"] == "DISABLED"
     assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     target = schedule["Target"]
-    assert target["Arn"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-pipeline"
-    assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [
-        {"Name": "InputBucket", "Value": SAMPLE_BUCKET},
-        {"Name": "InputKey", "Value": DATA_PREFIX},
-        {"Name": "InputDataType", "Value": "S3Prefix"},
-        {"Name": "TrainingData", "Value": "AllObjects"},  # whatever the uploads do
-        {"Name": "InputBytes", "Value": "0"},  # a schedule counts nothing: ProcessingEngine auto -> pandas
-    ]
+    assert target["Arn"] == {"Fn::GetAtt": ["TriggerQueue", "Arn"]}
+    assert "SageMakerPipelineParameters" not in target  # a run request: the queue's guarantees, not a run
+    # the tick, as the trigger reads it once Scheduler has filled in its context attributes
+    filled = target["Input"].replace(
+        "<aws.scheduler.schedule-arn>", "arn:aws:scheduler:us-east-1:123456789012:schedule/default/nightly"
+    )
+    filled = filled.replace("<aws.scheduler.scheduled-time>", "2026-12-07T02:00:00Z")
+    from trigger.sources import SourceContext, parse_body
+
+    [tick] = parse_body(filled, SourceContext(SAMPLE_BUCKET)).requests
+    assert (tick.kind, tick.cause) == ("schedule", "Scheduled retrain (nightly, 2026-12-07T02:00:00Z)")
     assert set(target["RetryPolicy"]) == {"MaximumEventAgeInSeconds", "MaximumRetryAttempts"}
+    role = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in role] == [
+        ("sqs:SendMessage", {"Fn::GetAtt": ["TriggerQueue", "Arn"]}),
+        ("sqs:SendMessage", {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]}),
+    ]
     _, enabled = targets_given(template, ScheduleState="ENABLED")
     assert enabled["State"] == "ENABLED"
+
+
+def test_a_schedule_input_key_other_than_the_data_prefix_is_refused_at_deploy(template):
+    from trigger.parameter_mapping import MappingError
+
+    with pytest.raises(MappingError, match=r"ScheduleInputKey 'elsewhere/': a scheduled run reads everything"):
+        targets_given(template, ScheduleInputKey="elsewhere/")
 
 
 def test_every_dead_letter_queue_has_an_alarm_to_the_topic(template):

@@ -1,10 +1,12 @@
-"""The paths that start the pipeline with no code of ours per upload, the EventBridge rule and the
-schedule, given the pipeline as their target with the mapping translated for each. Run by the
-PipelineTargets custom resource at every deploy, so a mapping a path cannot express fails the
-deploy with its one-line reason instead of starting runs on the pipeline's defaults."""
+"""The EventBridge rule, the path that starts the pipeline with no code of ours per upload, given the
+pipeline as its target with the mapping translated for it, and the schedule, given the trigger queue
+(its tick is a run request). Run by the PipelineTargets custom resource at every deploy, so a mapping
+the rule cannot express fails the deploy with its one-line reason instead of starting runs on the
+pipeline's defaults."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,7 @@ from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.pipeline_targets import RuleTarget, Schedule
 from trigger.parameter_mapping import MappingError, ParameterMapping, manifest_read_as_data, parse_mapping
 from trigger.pipeline_check import DeclaredParameter, problems_of
-from trigger.target_parameters import rule_parameters, schedule_parameters
+from trigger.target_parameters import rule_parameters
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,17 @@ class DirectTargets:
             else None
         )
         schedule = properties["Schedule"]
-        on_schedule = schedule_parameters(mapping, bucket=properties["Bucket"], input_key=schedule["InputKey"])
+        if schedule["InputKey"] not in ("", properties["DataPrefix"]):  # the tick asks for TrainingData's objects
+            raise MappingError(
+                f"ScheduleInputKey {schedule['InputKey']!r}: a scheduled run reads everything under DataPrefix "
+                f"({properties['DataPrefix']!r}), as every run request does; leave ScheduleInputKey empty"
+            )
         old_rule = ((previous or {}).get("Rule") or {}).get("Name")
         if old_rule and old_rule != rule.get("Name"):
             self.rule_target.remove(old_rule)
         if on_rule is not None:
             self.rule_target.put(rule["Name"], _rule_target(properties["PipelineArn"], rule, on_rule))
-        self.schedule.put(schedule["Name"], _schedule_settings(properties["PipelineArn"], schedule, on_schedule))
+        self.schedule.put(schedule["Name"], _schedule_settings(schedule))
 
     def _refuse_what_the_pipeline_does_not_declare(self, mapping: ParameterMapping, pipeline_name: str) -> None:
         """When the pipeline exists already: a name it does not declare, or a value of the wrong type,
@@ -81,17 +87,28 @@ def _rule_target(pipeline_arn: str, rule: dict[str, Any], parameters: list[dict[
     }
 
 
-def _schedule_settings(pipeline_arn: str, schedule: dict[str, Any], parameters: list[dict[str, str]]) -> dict[str, Any]:
+def _schedule_settings(schedule: dict[str, Any]) -> dict[str, Any]:
+    """The schedule sends its tick to the trigger queue: a run request that takes a slot, waits for a
+    running run and coalesces with the uploads pending then. Its Input names the schedule and the
+    tick's time, which EventBridge Scheduler fills in ("Adding context attributes to your target"), so
+    a redelivered tick is the same request."""
+    tick = {
+        "runRequest": {
+            "kind": "schedule",
+            "schedule": "<aws.scheduler.schedule-arn>",
+            "time": "<aws.scheduler.scheduled-time>",
+        }
+    }
     return {
         "ScheduleExpression": schedule["Expression"],
         "ScheduleExpressionTimezone": schedule["Timezone"],
         "State": schedule["State"],
         "FlexibleTimeWindow": {"Mode": "OFF"},
-        "Description": "Retrains on everything under ScheduleInputKey on a schedule.",
+        "Description": "Asks for a retrain on everything under DataPrefix, through the trigger queue.",
         "Target": {
-            "Arn": pipeline_arn,
+            "Arn": schedule["QueueArn"],
             "RoleArn": schedule["RoleArn"],
-            "SageMakerPipelineParameters": {"PipelineParameterList": parameters},
+            "Input": json.dumps(tick),
             "DeadLetterConfig": {"Arn": schedule["DeadLetterArn"]},
             "RetryPolicy": _retry(schedule["RetryPolicy"]),
         },

@@ -110,7 +110,8 @@ def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[Listed
         manifest_uri=f"s3://{ordered[0].bucket}/{manifest_key}" if manifest_key else "",
         object_count=len(ordered),
         prefix=shape.data_prefix,
-        training_data=shape.training_data,
+        # a run request's run reads every object, whatever the uploads do
+        training_data=ALL_OBJECTS if every else shape.training_data,
         input_bytes=_input_bytes(ordered, listed, every),
     )
     return PipelineRun(

@@ -1,10 +1,10 @@
-"""The mapping for the paths where no code of ours runs per upload: the EventBridge rule on
-"Object Created" and the schedule. Pure logic: no AWS here.
+"""The mapping for the path where no code of ours runs per upload: the EventBridge rule on "Object
+Created", with the pipeline as its target. Pure logic: no AWS here. (The schedule's tick goes to the
+trigger queue, where the mapping is rendered for each run as for any run request.)
 
 EventBridge passes a SageMaker pipeline static text, or one whole JSONPath into the event (the key
 arrives as it is, not URL-encoded); it cannot build a value out of several parts, such as a URI
-out of bucket and key. EventBridge Scheduler passes static text only. What a path cannot express
-is refused with a one-line reason, at deploy.
+out of bucket and key. What the rule cannot express is refused with a one-line reason, at deploy.
 """
 
 from __future__ import annotations
@@ -42,23 +42,6 @@ def rule_parameters(
         known.update(bucket=bucket, key=data_prefix, uri=known["prefix_uri"], version="", input_bytes="0")
     paths = {} if every else EVENT_PATHS
     return [_translated(parameter, known, paths, "EventBridge") for parameter in mapping.parameters]
-
-
-def schedule_parameters(mapping: ParameterMapping, *, bucket: str, input_key: str) -> list[dict[str, str]]:
-    """The schedule's PipelineParameterList: a run on everything under ScheduleInputKey."""
-    known = {
-        "bucket": bucket,
-        "key": input_key,
-        "uri": f"s3://{bucket}/{input_key}",
-        "version": "",
-        "input_data_type": S3_PREFIX,
-        "object_count": "0",
-        "prefix": input_key,
-        "prefix_uri": f"s3://{bucket}/{input_key}",
-        "training_data": ALL_OBJECTS,
-        "input_bytes": "0",  # not counted: a schedule runs no code of ours
-    }
-    return [_translated(parameter, known, {}, "the schedule") for parameter in mapping.parameters]
 
 
 def _translated(
