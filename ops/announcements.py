@@ -1,6 +1,6 @@
-"""`retrain-trigger backfill` and `retrain`: announce objects already in the bucket on the trigger
-queue, as S3 notifications. They then go where an upload goes: the same queue, function, cap,
-coalescing and dead-letter queue.
+"""`retrain-trigger backfill` and `retrain`: send run requests for objects already in the bucket to
+the trigger queue (trigger/sources/queued_requests.py reads them). They then go where an upload goes:
+the same queue, function, cap, coalescing and dead-letter queue.
 
 A backfill names each object version as S3 did, so a version that already ran starts nothing new.
 A retrain names it with a request of its own: it is new once, and a redelivery is still a duplicate.
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import getpass
+import json
 import secrets
+import socket
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,11 +25,9 @@ from botocore.exceptions import ClientError
 
 from ops.targets import Targets, need
 from pipeline.command_line import CommandError, error_code
-from trigger.events import notification_body
 from trigger.uploads import RETRAIN_REQUESTED
 
 BATCH = 10  # SQS SendMessageBatch limit
-BACKFILL_EVENT, RETRAIN_EVENT = "ObjectCreated:Backfill", "ObjectCreated:Retrain"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def latest_versions(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
 
 def backfill(where: Announcement, prefix: str) -> int:
     """Existing objects under the prefix, each as the version S3 announced (or would have)."""
-    sent = _send(where, _with_data(latest_versions(where.bucket, prefix)), BACKFILL_EVENT, None)
+    sent = _send(where, _with_data(latest_versions(where.bucket, prefix)), "backfill", None)
     print(f"backfill: {sent} object(s) under s3://{where.bucket}/{prefix} sent to the trigger queue")
     print("objects already trained on (same version) start nothing new; the others start runs in bursts")
     return 0
@@ -83,7 +84,7 @@ def retrain(where: Announcement, prefix: str | None, keys: list[str]) -> int:
     if not versions:
         raise CommandError("every object named is empty: nothing was sent")
     request = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-    sent = _send(where, versions, RETRAIN_EVENT, request)
+    sent = _send(where, versions, "retrain", request)
     print(f"retrain: {sent} object(s) sent to the trigger queue as request {request}")
     print(
         f"they start runs as uploads do (the cap and coalescing apply); `retrain-trigger status` shows each "
@@ -166,39 +167,41 @@ def _inside_data_prefix(where: Announcement, key: str) -> None:
         )
 
 
-def _send(where: Announcement, versions: list[dict[str, Any]], event_name: str, request: str | None) -> int:
+def _send(where: Announcement, versions: list[dict[str, Any]], kind: str, request: str | None) -> int:
     sqs = boto3.client("sqs")
     sent = 0
     for start in range(0, len(versions), BATCH):
         chunk = versions[start : start + BATCH]
         entries = [
-            {"Id": str(n), "MessageBody": _notification(where.bucket, v, event_name, request)}
-            for n, v in enumerate(chunk)
+            {"Id": str(n), "MessageBody": _run_request(where.bucket, v, kind, request)} for n, v in enumerate(chunk)
         ]
         response = sqs.send_message_batch(QueueUrl=where.queue_url, Entries=entries)  # type: ignore[arg-type]
         if response.get("Failed"):
             raise CommandError(f"the queue refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
         sent += len(chunk)
-        progress(event_name.split(":")[1].lower(), sent, len(versions))
+        progress(kind, sent, len(versions))
     return sent
 
 
-def _notification(bucket: str, version: dict[str, Any], event_name: str, request: str | None) -> str:
-    """The S3 event notification S3 itself would have sent for this object version (plus the request)."""
+def _run_request(bucket: str, version: dict[str, Any], kind: str, request: str | None) -> str:
+    """A run request for this object version: a backfill of it as S3 announced it (or would have), or
+    a retrain of it under the request's id."""
     version_id = version.get("VersionId")
-    return notification_body(
-        [
-            {
-                "bucket": bucket,
-                "key": version["Key"],
-                "event_name": event_name,
-                "size": version["Size"],
-                "e_tag": version["ETag"].strip('"'),
-                "version_id": version_id if version_id and version_id != "null" else None,
-                "retrain_request": request,
-            }
-        ]
-    )
+    listed = {
+        "bucket": bucket,
+        "key": version["Key"],
+        "size": version["Size"],
+        "eTag": version["ETag"].strip('"'),
+        **({"versionId": version_id} if version_id and version_id != "null" else {}),
+    }
+    cause = f"{RETRAIN_REQUESTED.capitalize()} ({request})" if request else "Backfill"
+    asked = {"kind": kind, "cause": cause, "requestedBy": _who(), "objects": [listed]}
+    return json.dumps({"runRequests": [{**({"id": request} if request else {}), **asked}]})
+
+
+def _who() -> str:
+    """Who asked, as the queue's caller sees it (the user name on this machine, as a hint)."""
+    return f"retrain-trigger on {getpass.getuser()}@{socket.gethostname()}"[:256]
 
 
 def progress(what: str, done: int, total: int) -> None:

@@ -252,7 +252,7 @@ def test_dlq_lists_each_message_with_its_reason_and_redrive_dry_run_moves_nothin
     listed = capsys.readouterr().out
     assert "1 message(s) in the dead-letter queue" in listed
     assert "body     'not a notification'" in listed
-    assert "reason   cannot be read as an S3 event notification: body: Invalid JSON" in listed
+    assert "reason   the body is not JSON: Expecting value: line 1 column 1 (char 0)" in listed
 
     assert cli(local_run, "redrive", "--dry-run") == 0
     assert "1 message(s) would move" in capsys.readouterr().out
