@@ -13,6 +13,7 @@ import importlib
 import io
 import json
 import logging
+import re
 import sys
 import warnings
 import zipfile
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -138,12 +141,15 @@ def create_stack(name: str, overrides: dict[str, str] | None = None) -> Stack:
     translated = _with_alarm_references_written_in(translate(template, parameters))
     upload_code(template)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
-    cloudformation.create_stack(
-        StackName=name,
-        TemplateBody=json.dumps({key: value for key, value in translated.items() if key != "Rules"}),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-    )
+    try:
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps({key: value for key, value in translated.items() if key != "Rules"}),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+    except (ClientError, ResponseParserError) as refused:
+        raise RuntimeError(f"stack {name}: {refusal_of(refused)}") from None
     _answer_custom_resources(cloudformation)
     stack = _read_back(cloudformation, name, parameters, translated, "CREATE_COMPLETE")
     _apply_what_moto_skips(stack)
@@ -160,21 +166,33 @@ def update_stack(stack: Stack, overrides: dict[str, str], rolling_back: bool = F
     translated = _with_alarm_references_written_in(translate(template, parameters))
     upload_code(template)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
-    cloudformation.update_stack(
-        StackName=stack.name,
-        TemplateBody=json.dumps(_without_absent_resources(translated, parameters, stack.name)),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-    )
-    _answer_custom_resources(cloudformation)
     try:
+        cloudformation.update_stack(
+            StackName=stack.name,
+            TemplateBody=json.dumps(_without_absent_resources(translated, parameters, stack.name)),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        _answer_custom_resources(cloudformation)
         updated = _read_back(cloudformation, stack.name, parameters, translated, "UPDATE_COMPLETE")
-    except RuntimeError as refused:
+    except (RuntimeError, ClientError, ResponseParserError) as refused:
         if not rolling_back:  # CloudFormation's rollback: the previous parameters again
             update_stack(stack, stack.parameters, rolling_back=True)
-        raise RuntimeError(str(refused).split(": ", 1)[-1].removeprefix("UPDATE_FAILED ")) from None
+        raise RuntimeError(refusal_of(refused)) from None
     _apply_what_moto_skips(updated, alarms=False)  # an alarm keeps its state across an update
     return updated
+
+
+def refusal_of(error: Exception) -> str:
+    """What refused a create or an update, in one line: a resource's reason (a custom resource's, or
+    EventBridge's for a rule's pattern), not botocore's. moto answers some refusals in JSON where the
+    query protocol expects XML: botocore then cannot parse them, and the reason is in the raw body."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message") or error)
+    if isinstance(error, ResponseParserError):
+        said = re.search(r'"message":\s*"([^"]*)"', str(error))
+        return said.group(1) if said else str(error).splitlines()[0]
+    return str(error).split(": ", 1)[-1].removeprefix("UPDATE_FAILED ")
 
 
 def _without_absent_resources(translated: dict[str, Any], parameters: dict[str, str], name: str) -> dict[str, Any]:
@@ -346,17 +364,30 @@ def _apply_what_moto_skips(stack: Stack, alarms: bool = True) -> None:
                 )
         elif resource["Type"] == "AWS::S3::Bucket":
             _apply_bucket(s3, stack.physical[name], properties)
-        elif resource["Type"] == "AWS::SNS::Subscription" and properties["Protocol"] == "sqs" and alarms:
-            boto3.client("sns", region_name=REGION).subscribe(
-                TopicArn=properties["TopicArn"],
-                Protocol="sqs",
-                Endpoint=properties["Endpoint"],
-                Attributes={"RawMessageDelivery": str(properties.get("RawMessageDelivery", False)).lower()},
-            )
+        elif resource["Type"] == "AWS::SNS::Subscription" and properties["Protocol"] == "sqs":
+            _subscribe(properties)
         elif resource["Type"] == "AWS::CloudWatch::Alarm" and alarms:
             # an unnamed alarm gets a name made from the stack's and its own, as CloudFormation makes one
             named = {"AlarmName": f"{stack.name}-{name}", **properties}
             boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(**named)
+
+
+def _subscribe(properties: dict[str, Any]) -> None:
+    """The queue's subscription (SNS's Subscribe is idempotent: an update makes it again harmlessly)."""
+    sns = boto3.client("sns", region_name=REGION)
+    try:
+        sns.subscribe(
+            TopicArn=properties["TopicArn"],
+            Protocol="sqs",
+            Endpoint=properties["Endpoint"],
+            Attributes={"RawMessageDelivery": str(properties.get("RawMessageDelivery", False)).lower()},
+        )
+    except sns.exceptions.NotFoundException:
+        raise RuntimeError(
+            f"RetrainTopicArn {properties['TopicArn']}: no such topic. Locally, start the stack without it, "
+            "create the topic against its endpoint (aws sns create-topic), then `local up` with it: the running "
+            "stack is updated"
+        ) from None
 
 
 def _apply_bucket(s3: Any, bucket: str, properties: dict[str, Any]) -> None:

@@ -72,6 +72,10 @@ def test_a_message_an_event_and_a_tick_wait_for_the_running_run_and_are_one_next
     assert "Event: partner.data Data job done" in described
     assert "Scheduled retrain (retrain-trigger-local-retrain, 2026-12-07T02:00:00Z)" in described
 
+    started = [n for n in run.targets.notifications() if n["subject"].startswith("Retraining started")][-1]
+    assert started["subject"] == "Retraining started: scheduled retrain, data ready, an event"
+    assert f"everything under s3://{run.deployment.bucket}/{DATA_PREFIX}" in started["message"]
+
     run.end_run(second["PipelineExecutionArn"])
     assert len(run.targets.executions()) == 2  # nothing was left over for a third run
     assert run.targets.dead_letters() == []
@@ -103,3 +107,23 @@ def peek_bodies(sqs, queue_url: str) -> list[str]:
     from ops.queues import peek
 
     return [message["Body"] for message in peek(sqs, queue_url)]
+
+
+def test_an_invalid_pattern_fails_the_deploy_in_one_line_and_an_update_with_it_changes_nothing():
+    from emulator.deployment import deploy_locally, update_locally
+    from emulator.moto_server import running_moto_server
+
+    with running_moto_server():
+        with pytest.raises(RuntimeError) as refused:
+            deploy_locally({"RetrainOnEvents": "{not json"})
+        assert str(refused.value) == "stack retrain-trigger-local: Event pattern is not valid. Reason: Invalid JSON"
+
+    with running_moto_server():
+        deployment = deploy_locally({"RetrainOnEvents": json.dumps(PATTERN)})
+        for pattern in ("{not json", '{"source": "partner.data"}'):  # not JSON; JSON EventBridge refuses
+            with pytest.raises(RuntimeError, match=r"^Event pattern is not valid\. Reason: "):
+                update_locally(deployment, {"RetrainOnEvents": pattern})
+            rule = boto3.client("events", region_name=REGION).describe_rule(
+                Name="retrain-trigger-local-retrain-on-events"
+            )
+            assert json.loads(rule["EventPattern"]) == PATTERN  # rolled back: the rule as it was

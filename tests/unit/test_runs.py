@@ -98,7 +98,7 @@ def test_a_retrain_request_is_a_new_run_once_and_says_why():
     assert client_request_token(again) == client_request_token(replace(again, size=99))  # redelivered: same run
     assert client_request_token(again) != client_request_token(replace(again, retrain_request="another"))
     run = run_for([again], SHAPE)
-    assert run.description.startswith("Retrain requested (20261127T120000Z-abc123). Started by the upload of")
+    assert run.description.startswith("Retrain requested (20261127T120000Z-abc123). Trains on s3://")
     assert run_for([UPLOAD], SHAPE).description.startswith("Started by the upload of")
 
 

@@ -11,7 +11,7 @@ from trigger.reports import describe_metrics
 from trigger.run_reports import RunReports
 from trigger.runs import PipelineRun, retrain_requests
 from trigger.status_events import PipelineExecutionStatusChange
-from trigger.uploads import RETRAIN_REQUESTED
+from trigger.uploads import RETRAIN_REQUESTED, RUN_REQUEST_PREFIX
 
 MAX_SUBJECT_LENGTH = 99  # SNS: ASCII, no line breaks, under 100 characters
 MAX_LISTED_OBJECTS = 10
@@ -73,12 +73,23 @@ def listing(uris: list[str], total: int, listing_uri: str | None) -> str:
 
 
 def _objects(run: PipelineRun) -> str:
-    return listing([obj.uri for obj in run.objects], len(run.objects), run.listing_uri)
+    """The uploads, and each run request on the whole prefix once, by its cause."""
+    uploads = [obj.uri for obj in run.objects if not obj.covers_prefix]
+    requests = [f"{obj.cause} (everything under {obj.uri})" for obj in run.objects if obj.covers_prefix]
+    return listing([*requests, *uploads], len(requests) + len(uploads), run.listing_uri)
 
 
 def _what(run: PipelineRun) -> str:
-    what = run.objects[0].key if len(run.objects) == 1 else f"{len(run.objects)} uploads"
-    return f"{what} ({RETRAIN_REQUESTED})" if retrain_requests(run.objects) else what
+    uploads = [obj for obj in run.objects if not obj.covers_prefix]
+    kinds = {obj.event_name.removeprefix(RUN_REQUEST_PREFIX) for obj in run.objects if obj.covers_prefix}
+    asked = [name for kind, name in REQUEST_NAMES.items() if kind in kinds]  # one order, whatever came first
+    if uploads:
+        what = uploads[0].key if len(uploads) == 1 else f"{len(uploads)} uploads"
+        asked.append(f"{what} ({RETRAIN_REQUESTED})" if retrain_requests(tuple(uploads)) else what)
+    return ", ".join(asked)
+
+
+REQUEST_NAMES = {"schedule": "scheduled retrain", "message": "data ready", "event": "an event", "retrain": "a retrain"}
 
 
 def run_started(run: PipelineRun, execution_arn: str) -> Notification:

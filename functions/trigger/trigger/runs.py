@@ -174,7 +174,8 @@ def _description(ordered: tuple[UploadedObject, ...], values: RunValues, every: 
         )
     if len(ordered) == 1:
         version = f" ({first.version_label})" if first.version_label else ""
-        return f"Started by the upload of {first.uri}{version}"
+        how = "Trains on" if first.retrain_request else "Started by the upload of"
+        return f"{how} {first.uri}{version}"
     return (
         f"Started by {len(ordered)} uploads to s3://{first.bucket}/, from {first.key} to {last.key}; "
         f"the list is in {values.manifest_uri.rsplit('/', 1)[0]}/{LISTING_NAME}"
