@@ -16,6 +16,8 @@ from tests.events import EVENTS, load_event
 from tests.faults import inject_faults, json_error
 from tests.template_values import DATA_PREFIX
 
+TOPIC = "arn:aws:sns:us-east-1:123456789012:data-ready"  # events/sqs-retrain-topic-message.json's
+
 
 def failed_ids(response: dict[str, Any]) -> list[str]:
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
@@ -281,3 +283,30 @@ def test_sns_outage_does_not_fail_a_run_that_started(targets, lambda_context):
 
     assert failed_ids(response) == []
     assert len(targets.executions()) == 1
+
+
+@pytest.mark.parametrize(
+    ("sample", "cause"),
+    [
+        ("sqs-schedule-tick.json", "Scheduled retrain (retrain-trigger-dev-retrain, 2026-12-07T02:00:00Z)"),
+        ("sqs-eventbridge-event.json", "Event: aws.sagemaker SageMaker Model Package State Change of account"),
+        ("sqs-retrain-topic-message.json", "Data ready: data-ready (sales 2026-12-06 loaded)"),
+    ],
+)
+def test_each_run_request_sample_starts_one_run_on_the_data_prefix(targets, lambda_context, monkeypatch, sample, cause):
+    """The events/ samples of the sources besides uploads, as `sam local invoke -e` gives them."""
+    import app
+    from trigger.factory import build_core
+    from trigger.settings import load_settings
+
+    # the sample's topic, as a stack deployed with RetrainTopicArn names it
+    monkeypatch.setattr(app, "core", build_core(load_settings({**os.environ, "RETRAIN_TOPIC_ARN": TOPIC})))
+    response = app.lambda_handler(load_event(sample), lambda_context)
+
+    assert failed_ids(response) == []
+    [execution] = targets.executions()
+    assert (execution["Parameters"]["InputKey"], execution["Parameters"]["TrainingData"]) == (DATA_PREFIX, "AllObjects")
+    described = boto3.client("sagemaker", region_name="us-east-1").describe_pipeline_execution(
+        PipelineExecutionArn=execution["PipelineExecutionArn"]
+    )
+    assert described["PipelineExecutionDescription"].startswith(cause)
