@@ -6,8 +6,6 @@ told what happened: the registered version, the transform's output."""
 
 from __future__ import annotations
 
-import uuid
-
 import boto3
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from emulator.step_environments import create
 from examples.abalone.pipeline import MODEL_PACKAGE_GROUP, PIPELINE_NAME, definition_json, upload_code
 from pipeline.images import SAMPLE_IMAGES
 from tests.integration.test_ops_cli import cli
+from tests.integration.test_own_pipeline import create_pipeline_of
 from tests.template_values import DATA_PREFIX
 
 pytestmark = pytest.mark.end_to_end
@@ -46,15 +45,8 @@ def test_the_abalone_sample_runs_unchanged_registers_and_transforms_and_says_so(
     for image in SAMPLE_IMAGES:
         create(image, say=None)
     deployment = local_run.deployment
-    role = deployment.stack.outputs["PipelineExecutionRoleArn"]
-    boto3.client("sagemaker", region_name=REGION).create_pipeline(
-        PipelineName=PIPELINE_NAME,
-        PipelineDefinition=definition_json(role, deployment.bucket, REGION),
-        RoleArn=role,
-        ClientRequestToken=str(uuid.uuid4()),
-    )
+    create_pipeline_of(local_run, PIPELINE_NAME, definition_json, upload_code)
     s3 = boto3.client("s3", region_name=REGION)
-    upload_code(deployment.bucket, s3)
     s3.put_object(Bucket=deployment.bucket, Key=f"{DATA_PREFIX}abalone.csv", Body=abalone_csv(400))
     local_run.event_source.drain()
 

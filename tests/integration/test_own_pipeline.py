@@ -36,11 +36,15 @@ ROWS = "length,diameter,rings\n" + "\n".join(f"{n / 10},{n / 20},{n % 7 + n / 10
 
 
 def create_own_pipeline(run: LocalRun) -> None:
+    create_pipeline_of(run, PIPELINE_NAME, definition_json, upload_code)
+
+
+def create_pipeline_of(run: LocalRun, name: str, definition_json: Any, upload_code: Any) -> None:
     """As its owner would: the definition the SageMaker SDK builds, and the step scripts it names."""
     deployment = run.deployment
     role = deployment.stack.outputs["PipelineExecutionRoleArn"]
     boto3.client("sagemaker", region_name=REGION).create_pipeline(
-        PipelineName=PIPELINE_NAME,
+        PipelineName=name,
         PipelineDefinition=definition_json(role, deployment.bucket, REGION),
         RoleArn=role,
         ClientRequestToken=str(uuid.uuid4()),

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, ValidationError
+
 from trigger.uploads import RUN_REQUEST_PREFIX, UploadedObject
 
 Kind = Literal["upload", "retrain", "schedule", "event", "message"]
@@ -74,6 +76,15 @@ def run_request_body(entries: list[UploadedObject]) -> str:
             ]
         }
     )
+
+
+def read_as[M: BaseModel](model: type[M], document: Any, what: str) -> M:
+    """The document as ``model``; Unreadable naming the first problems ("cannot be read as <what>: ...")."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as invalid:
+        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()[:3])
+        raise Unreadable(f"cannot be read as {what}: {fields}") from None
 
 
 def as_document(body: str) -> Any:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from trigger.run_requests import MAX_ID_LENGTH, RunRequest, Unreadable, cause_text, request_id_of
+from trigger.run_requests import MAX_ID_LENGTH, RunRequest, Unreadable, cause_text, read_as, request_id_of
 from trigger.uploads import UploadedObject
 
 if TYPE_CHECKING:
@@ -55,11 +55,7 @@ def claims(document: Any) -> bool:
 def parse(document: Any, context: SourceContext) -> Parsed:
     from trigger.sources import Parsed
 
-    try:
-        body = Body.model_validate(document)
-    except ValidationError as invalid:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()[:3])
-        raise Unreadable(f"cannot be read as a run request: {fields}") from None
+    body = read_as(Body, document, "a run request")
     requests = [_request(queued) for queued in body.run_requests]
     if body.run_request is not None:
         tick = body.run_request

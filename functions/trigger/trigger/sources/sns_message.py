@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from trigger.run_requests import RunRequest, Unreadable, cause_text, request_id_of
+from trigger.run_requests import RunRequest, Unreadable, cause_text, read_as, request_id_of
 from trigger.sources import s3_notification
 
 if TYPE_CHECKING:
@@ -35,11 +35,7 @@ def claims(document: Any) -> bool:
 def parse(document: Any, context: SourceContext) -> Parsed:
     from trigger.sources import Parsed
 
-    try:
-        envelope = SnsEnvelope.model_validate(document)
-    except ValidationError as invalid:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()[:3])
-        raise Unreadable(f"cannot be read as an SNS message: {fields}") from None
+    envelope = read_as(SnsEnvelope, document, "an SNS message")
     if envelope.type != "Notification":
         return Parsed(acknowledged=f"SNS {envelope.type} from {envelope.topic_arn}: nothing to run")
     inner = _json(envelope.message)
