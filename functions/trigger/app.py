@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger.batch_processing import TriggerBatchProcessor, process_batch
 from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.settings import load_settings
+from trigger.settings import TriggerSettings, load_settings
 
-core = build_core(load_settings())
+core = build_core(load_settings(model=TriggerSettings))
 processor = TriggerBatchProcessor()
 
 

@@ -15,21 +15,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.settings import load_settings, required
+from trigger.settings import RunEndedSettings, load_settings, required
 from trigger.status_events import PipelineStatusEvent
 
-core = build_core(load_settings())
+settings = load_settings(model=RunEndedSettings)
+core = build_core(settings)
 # Duplicated status events carry the same execution and status: that pair is the key.
 idempotency = IdempotencyConfig(
     event_key_jmespath="[detail.pipelineExecutionArn, detail.currentPipelineExecutionStatus]",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=7 * 24 * 3600,
 )
-persistence = DynamoDBPersistenceLayer(
-    table_name=required(core.settings.idempotency_table_name, "IDEMPOTENCY_TABLE_NAME")
-)
-required(core.settings.data_bucket, "DATA_BUCKET")
-required(core.settings.runs_prefix, "RUNS_PREFIX")
+persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+required(settings.data_bucket, "DATA_BUCKET")
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]

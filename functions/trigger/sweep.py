@@ -11,9 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger.factory import build_core
 from trigger.observability import logger, metrics, tracer
-from trigger.settings import load_settings
+from trigger.settings import SweepSettings, load_settings
 
-core = build_core(load_settings())
+core = build_core(load_settings(model=SweepSettings))
 
 
 @logger.inject_lambda_context

@@ -68,3 +68,24 @@ def test_a_mapping_that_would_pass_a_manifest_as_data_is_refused_unless_runs_tak
     assert load_settings({**REQUIRED, **mapping, "MAX_OBJECTS_PER_RUN": "1"}).mapping.names == ["InputDataUrl"]
     with_type = "InputDataUrl={uri},InputType={input_data_type}"
     assert load_settings({**REQUIRED, "PIPELINE_PARAMETERS": with_type}).mapping.names == ["InputDataUrl", "InputType"]
+
+
+def test_each_function_reads_its_own_settings_and_the_run_ended_function_needs_its_table_and_reports():
+    from trigger.settings import RunEndedSettings, SweepSettings, TriggerSettings
+
+    with pytest.raises(
+        ConfigurationError, match=r"IDEMPOTENCY_TABLE_NAME: Field required; RUNS_PREFIX: Field required"
+    ):
+        load_settings(REQUIRED, RunEndedSettings)
+    ended = load_settings({**REQUIRED, "IDEMPOTENCY_TABLE_NAME": "i", "RUNS_PREFIX": "runs/"}, RunEndedSettings)
+    assert (ended.idempotency_table_name, ended.runs_prefix, ended.pipeline_name) == ("i", "runs/", "retrain-pipeline")
+    trigger = load_settings({**REQUIRED, "RETRAIN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"}, TriggerSettings)
+    assert trigger.retrain_topic_arn.endswith(":t")
+    # what another function needs is not part of a function's settings: nothing optional stands in for it
+    assert "runs_prefix" not in TriggerSettings.model_fields
+    assert "retrain_topic_arn" not in RunEndedSettings.model_fields
+    assert set(SweepSettings.model_fields) == set(RunEndedSettings.model_fields) - {
+        "idempotency_table_name",
+        "runs_prefix",
+        "stack_name",
+    }

@@ -27,14 +27,14 @@ from trigger.queue_batch import QueueBatch
 from trigger.run_ledger import RunLedger
 from trigger.run_status import RunStatusNotifier
 from trigger.scheduler import RunScheduler
-from trigger.settings import TriggerSettings
+from trigger.settings import RunEndedSettings, SchedulerSettings, TriggerSettings
 from trigger.sources import SourceContext
 from trigger.uploads import ObjectFilter
 
 
 @dataclass
 class Core:
-    settings: TriggerSettings
+    settings: SchedulerSettings
     clients: Clients
     scheduler: RunScheduler
     queue_batch: QueueBatch
@@ -43,9 +43,11 @@ class Core:
 
 
 def build_core(
-    settings: TriggerSettings, clients: Clients | None = None, clock: Callable[[], float] = time.time
+    settings: SchedulerSettings, clients: Clients | None = None, clock: Callable[[], float] = time.time
 ) -> Core:
+    """The core of any of the scheduler's functions; the parts only one function uses read its own settings."""
     clients = clients or Clients()
+    ended = settings if isinstance(settings, RunEndedSettings) else None
     table = SchedulerTable(settings.scheduler_table_name, clients.dynamodb)
     cap = ConcurrencyCap(table, settings.pipeline_name, settings.max_concurrent_executions)
     ledger = RunLedger(table, settings.pipeline_name, cap)
@@ -77,14 +79,16 @@ def build_core(
             ObjectFilter(settings.data_prefix, settings.data_suffix),
             settings.run_shape,
             dead_letters,
-            SourceContext(settings.data_bucket, settings.retrain_topic_arn),
+            SourceContext(
+                settings.data_bucket, settings.retrain_topic_arn if isinstance(settings, TriggerSettings) else ""
+            ),
         ),
         run_status=RunStatusNotifier(
             executions,
-            RunReportReader(clients.s3, settings.data_bucket, settings.runs_prefix),
+            RunReportReader(clients.s3, settings.data_bucket, ended.runs_prefix if ended else ""),
             ledger,
             topic,
-            settings.stack_name,
+            ended.stack_name if ended else "",
         ),
         check=check,
     )

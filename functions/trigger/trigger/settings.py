@@ -1,4 +1,7 @@
-"""The settings of the three functions (trigger, run ended, sweep), read once from the environment.
+"""The settings of the run scheduler's functions, read once from the environment: what they share
+(SchedulerSettings: the pipeline, the mapping, the run policy, the table, the topic, the data), and
+each function's own (TriggerSettings, RunEndedSettings, SweepSettings). The PipelineTargets function
+reads none: CloudFormation hands it everything in its request.
 
 A missing or malformed variable fails at import, with a message naming it."""
 
@@ -26,8 +29,8 @@ class ConfigurationError(RuntimeError):
     """An environment variable the function needs is missing or malformed."""
 
 
-class TriggerSettings(BaseModel):
-    """What the functions need to know about their deployment.
+class SchedulerSettings(BaseModel):
+    """What every function of the run scheduler needs to know about its deployment.
 
     Each field is filled from the environment variable named in its alias.
     """
@@ -56,17 +59,11 @@ class TriggerSettings(BaseModel):
     manifest_prefix: str = Field(alias="MANIFEST_PREFIX", min_length=1)
     # NewObjects: a run trains on the uploads that started it. AllObjects: on everything under DATA_PREFIX.
     training_data: Literal["NewObjects", "AllObjects"] = Field(default="NewObjects", alias="TRAINING_DATA")
-    # RunStatusFunction only: one notification per run end.
-    idempotency_table_name: str = Field(default="", alias="IDEMPOTENCY_TABLE_NAME")
     # The data bucket: where each run's reports are, and what a run request on TrainingData's objects reads.
     data_bucket: str = Field(default="", alias="DATA_BUCKET")
-    runs_prefix: str = Field(default="", alias="RUNS_PREFIX")
-    stack_name: str = Field(default="", alias="STACK_NAME")  # named in the commands a notification gives
-    # The SNS topic whose messages ask for a retrain (template parameter RetrainTopicArn); "" for none.
-    retrain_topic_arn: str = Field(default="", alias="RETRAIN_TOPIC_ARN")
 
     @model_validator(mode="after")
-    def _consistent(self) -> TriggerSettings:
+    def _consistent(self) -> SchedulerSettings:
         if self.training_data == ALL_OBJECTS and not self.data_prefix:
             # The whole bucket would include the runs' own outputs under pipeline-artifacts/.
             raise ValueError("TRAINING_DATA=AllObjects needs a DATA_PREFIX: the folder every run trains on")
@@ -103,6 +100,25 @@ class TriggerSettings(BaseModel):
         )
 
 
+class TriggerSettings(SchedulerSettings):
+    """The trigger function's: the shared parts, and the topic whose messages are run requests."""
+
+    # The SNS topic whose messages ask for a retrain (template parameter RetrainTopicArn); "" for none.
+    retrain_topic_arn: str = Field(default="", alias="RETRAIN_TOPIC_ARN")
+
+
+class RunEndedSettings(SchedulerSettings):
+    """The run-ended function's: the shared parts, and what telling a run's end once needs."""
+
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)  # one notification per end
+    runs_prefix: str = Field(alias="RUNS_PREFIX", min_length=1)  # each run's reports: <RUNS_PREFIX><execution id>/
+    stack_name: str = Field(default="", alias="STACK_NAME")  # named in the commands a notification gives
+
+
+class SweepSettings(SchedulerSettings):
+    """The sweep's: the shared parts alone (it frees slots, completes starts and dispatches)."""
+
+
 def required(value: str, name: str) -> str:
     """A setting a function cannot work without; a missing one fails at start, named."""
     if not value:
@@ -110,12 +126,16 @@ def required(value: str, name: str) -> str:
     return value
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
-    """Read the settings, failing with a message that names each bad variable."""
+def load_settings[S: SchedulerSettings](
+    environ: Mapping[str, str] | None = None,
+    model: type[S] = TriggerSettings,  # type: ignore[assignment]
+) -> S:
+    """Read one function's settings, failing with a message that names each bad variable."""
     environ = os.environ if environ is None else environ
-    known = {name: environ[name] for name in _VARIABLES if name in environ}
+    names = [field.alias for field in model.model_fields.values() if field.alias is not None]
+    known = {name: environ[name] for name in names if name in environ}
     try:
-        return TriggerSettings.model_validate(known)
+        return model.model_validate(known)
     except ValidationError as error:
         problems = "; ".join(
             ": ".join(
@@ -124,6 +144,3 @@ def load_settings(environ: Mapping[str, str] | None = None) -> TriggerSettings:
             for item in error.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
-
-
-_VARIABLES = tuple(field.alias for field in TriggerSettings.model_fields.values() if field.alias is not None)
