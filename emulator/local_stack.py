@@ -151,7 +151,8 @@ def up(state_dir: Path = STATE_DIR, options: StackOptions | None = None) -> Loca
     running = read_state(state_dir)
     if running and _alive(running.pid):
         asked = (options or StackOptions()).as_arguments()
-        if asked and asked != running.options:  # a bare `local up` finds the running stack
+        changed = asked != running.options or (options is not None and options.pipeline_definition is not None)
+        if asked and changed:  # a bare `local up` finds the running stack; a definition is read again
             return _update(state_dir, running, asked)
         return running
     _look_alikes_ready(options or StackOptions())

@@ -200,8 +200,12 @@ def _run_request(bucket: str, version: dict[str, Any], kind: str, request: str |
 
 
 def _who() -> str:
-    """Who asked, as the queue's caller sees it (the user name on this machine, as a hint)."""
-    return f"retrain-trigger on {getpass.getuser()}@{socket.gethostname()}"[:256]
+    """Who asked: the user on this machine (a hint: the queue's caller is the AWS identity)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no user name in some containers
+        user = "someone"
+    return f"{user}@{socket.gethostname()}"[:256]
 
 
 def progress(what: str, done: int, total: int) -> None:

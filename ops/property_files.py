@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 
 def numbers_by_step(sagemaker: Any, s3: Any, arn: str, steps: list[dict[str, Any]]) -> dict[str, list[str]]:
     """For each step of ``steps`` (as ListPipelineExecutionSteps gives them) that declares property
@@ -21,11 +23,15 @@ def numbers_by_step(sagemaker: Any, s3: Any, arn: str, steps: list[dict[str, Any
         if step.get("StepName") not in declared or not job:
             continue
         described = sagemaker.describe_processing_job(ProcessingJobName=job.rsplit("/", 1)[-1])
-        outputs = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in described["ProcessingOutputConfig"]["Outputs"]}
+        outputs = {
+            o["OutputName"]: o["S3Output"]["S3Uri"]
+            for o in described.get("ProcessingOutputConfig", {}).get("Outputs", [])
+            if "S3Output" in o
+        }
         found[step["StepName"]] = [
             line
             for property_file in declared[step["StepName"]]
-            for line in _numbers(s3, f"{outputs[property_file['OutputName']].rstrip('/')}/{property_file['FilePath']}")
+            for line in _numbers(s3, outputs.get(property_file["OutputName"]), property_file["FilePath"])
         ]
     return found
 
@@ -40,12 +46,15 @@ def _every_step(definition: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _numbers(s3: Any, uri: str) -> list[str]:
+def _numbers(s3: Any, output: str | None, path: str) -> list[str]:
+    if output is None:
+        return [f"{path}: its output is not in the job"]
+    uri = f"{output.rstrip('/')}/{path}"
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     try:
         document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except (s3.exceptions.NoSuchKey, ValueError):
-        return [f"{uri}: not readable"]
+    except (ClientError, ValueError) as unreadable:
+        return [f"{uri}: not readable ({unreadable})"]
     return [f"{path} {value:g}" for path, value in _leaves(document, "")]
 
 

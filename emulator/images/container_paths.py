@@ -67,7 +67,7 @@ class _Wrapped:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(self.mapped(arg) if n < self.count else arg for n, arg in enumerate(args))
-        for name in ("file", "path", "src", "dst"):
+        for name in ("file", "path", "src", "dst", "filepath_or_buffer", "fname"):
             if name in kwargs:
                 kwargs[name] = self.mapped(kwargs[name])
         return self.function(*args, **kwargs)

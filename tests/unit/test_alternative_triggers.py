@@ -173,7 +173,7 @@ def test_a_mapping_the_rule_cannot_express_is_refused_at_deploy_with_its_reason(
 
 
 def test_all_objects_with_an_empty_prefix_is_refused_at_deploy(template):
-    [rule] = template["Rules"].values()
+    rule = template["Rules"]["AllObjectsNeedsADataPrefix"]
     applies = {"Conditions": {"when": rule["RuleCondition"]}}
     assert condition(applies, "when", parameter_values(template, TrainingData="AllObjects"))
     assert not condition(applies, "when", parameter_values(template))
@@ -259,3 +259,16 @@ def test_every_dead_letter_queue_has_an_alarm_to_the_topic(template):
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/Sagemaker/ModelBuildingPipeline", "ExecutionFailed") in metrics
     assert all(alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}] for alarm in alarms)
+
+
+def test_a_run_request_source_with_an_empty_prefix_is_refused_at_deploy(template):
+    rule = template["Rules"]["RunRequestsNeedADataPrefix"]
+    applies = {"Conditions": {"when": rule["RuleCondition"]}}
+    assert not condition(applies, "when", parameter_values(template))  # nothing asks: nothing to check
+    topic = "arn:aws:sns:us-east-1:123456789012:data-ready"
+    for asked in ({"ScheduleState": "ENABLED"}, {"RetrainTopicArn": topic}, {"RetrainOnEvents": "{}"}):
+        assert condition(applies, "when", parameter_values(template, **asked))
+    [assertion] = rule["Assertions"]
+    check = {"Conditions": {"holds": assertion["Assert"]}}
+    assert not condition(check, "holds", parameter_values(template, DataPrefix=""))
+    assert condition(check, "holds", parameter_values(template))

@@ -297,10 +297,12 @@ def test_each_run_request_sample_starts_one_run_on_the_data_prefix(targets, lamb
     """The events/ samples of the sources besides uploads, as `sam local invoke -e` gives them."""
     import app
     from trigger.factory import build_core
-    from trigger.settings import load_settings
+    from trigger.settings import TriggerSettings, load_settings
 
     # the sample's topic, as a stack deployed with RetrainTopicArn names it
-    monkeypatch.setattr(app, "core", build_core(load_settings({**os.environ, "RETRAIN_TOPIC_ARN": TOPIC})))
+    monkeypatch.setattr(
+        app, "core", build_core(load_settings({**os.environ, "RETRAIN_TOPIC_ARN": TOPIC}, TriggerSettings))
+    )
     response = app.lambda_handler(load_event(sample), lambda_context)
 
     assert failed_ids(response) == []

@@ -128,8 +128,9 @@ class Dispatcher:
         return self._complete(run, list(stored["sks"]), outcome)
 
     def _listed(self, objects: list[UploadedObject]) -> tuple[ListedObject, ...]:
-        """For an AllObjects run told its size, what is under the prefix now (listed once, here)."""
-        if self.listing is None or not lists_the_prefix(self.shape):
+        """For a run that reads the whole prefix and is told its size or given a manifest, what is under
+        the prefix now (listed once, here)."""
+        if self.listing is None or not lists_the_prefix(self.shape, objects):
             return ()
         return self.listing.objects_under(objects[0].bucket, self.shape.data_prefix)
 

@@ -1,8 +1,9 @@
 """Typed models of what arrives on the trigger queue.
 
-An SQS record's body is either an S3 event notification (one or more records) or the
-``s3:TestEvent`` that S3 sends once when the notification is configured. `retrain-trigger
-retrain` sends notifications of its own whose records carry ``retrainRequest``. Object keys arrive
+The S3 event notification (one or more records) and the ``s3:TestEvent`` that S3 sends once when
+the notification is configured, as trigger/sources/s3_notification.py reads them. Records that carry
+``retrainRequest`` are what `retrain-trigger retrain` sent before it sent run requests (a DLQ may
+still hold some). Object keys arrive
 form-URL-encoded (``my+file.csv``, ``%2F``); they are decoded here, once, and nowhere else.
 """
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,15 @@ class ListedObject:
     size: int
 
 
-def lists_the_prefix(shape: RunShape) -> bool:
-    """An AllObjects run whose pipeline is told its input's size: the trigger lists the prefix once,
-    counts the bytes, and hands the run that list as its manifest, so that nothing lists it again."""
-    return shape.training_data == ALL_OBJECTS and shape.mapping.uses("input_bytes")
+def lists_the_prefix(shape: RunShape, objects: Iterable[UploadedObject] = ()) -> bool:
+    """A run that reads the whole prefix and whose pipeline is told its input's size or given a
+    manifest (an AllObjects run, or a run request's on a NewObjects deployment): the trigger lists the
+    prefix once, counts the bytes, and hands the run that list as its manifest, so that nothing lists
+    it again and no manifest is empty."""
+    if shape.training_data == ALL_OBJECTS:
+        return shape.mapping.uses("input_bytes")
+    requested = any(obj.covers_prefix for obj in objects)
+    return requested and (shape.mapping.uses("input_bytes") or shape.mapping.uses("manifest_uri"))
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def run_for(objects: list[UploadedObject], shape: RunShape, listed: tuple[Listed
     token = client_request_token(ordered[0]) if len(ordered) == 1 else _token_of_several(ordered)
     # A request on TrainingData's objects (a tick, an event, a message) reads the whole prefix.
     every = shape.training_data == ALL_OBJECTS or any(obj.covers_prefix for obj in ordered)
-    listed = listed if shape.training_data == ALL_OBJECTS else ()
+    listed = listed if every else ()
     has_manifest = bool(listed) or (not every and (len(ordered) > 1 or shape.mapping.uses("manifest_uri")))
     manifest_key = f"{shape.manifest_prefix.rstrip('/')}/{token}/{MANIFEST_NAME}" if has_manifest else None
     one = len(ordered) == 1

@@ -105,6 +105,13 @@ class TriggerSettings(SchedulerSettings):
 
     # The SNS topic whose messages ask for a retrain (template parameter RetrainTopicArn); "" for none.
     retrain_topic_arn: str = Field(default="", alias="RETRAIN_TOPIC_ARN")
+    data_bucket: str = Field(alias="DATA_BUCKET", min_length=1)  # what a request on the prefix reads
+
+    @model_validator(mode="after")
+    def _a_topic_needs_a_prefix(self) -> TriggerSettings:
+        if self.retrain_topic_arn and not self.data_prefix:  # the template's rule, for what skips it
+            raise ValueError("RETRAIN_TOPIC_ARN asks for runs on everything under DATA_PREFIX, which is empty")
+        return self
 
 
 class RunEndedSettings(SchedulerSettings):
@@ -128,7 +135,7 @@ def required(value: str, name: str) -> str:
 
 def load_settings[S: SchedulerSettings](
     environ: Mapping[str, str] | None = None,
-    model: type[S] = TriggerSettings,  # type: ignore[assignment]
+    model: type[S] = SchedulerSettings,  # type: ignore[assignment]
 ) -> S:
     """Read one function's settings, failing with a message that names each bad variable."""
     environ = os.environ if environ is None else environ

@@ -53,14 +53,19 @@ def parse(document: Any, context: SourceContext) -> Parsed:
 
     try:
         event = EventEnvelope.model_validate(document)
-        if (event.source, event.detail_type) == OBJECT_CREATED:
-            return Parsed([_upload(event)])
+        if (event.source, event.detail_type) == OBJECT_CREATED and _bucket_of(event) == context.bucket:
+            return Parsed([_upload(event)])  # an upload to the data bucket; another bucket's is an event
     except ValidationError as invalid:
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors()[:3])
         raise Unreadable(f"cannot be read as an EventBridge event: {fields}") from None
     account = f" of account {event.account}" if event.account else ""
     cause = cause_text(f"Event: {event.source} {event.detail_type}{account} ({event.time or event.id})")
     return Parsed([RunRequest("event", request_id_of(event.id), cause, requested_by=f"{event.source}{account}")])
+
+
+def _bucket_of(event: EventEnvelope) -> str:
+    bucket = event.detail.get("bucket")
+    return str(bucket.get("name", "")) if isinstance(bucket, dict) else ""
 
 
 def _upload(event: EventEnvelope) -> RunRequest:

@@ -76,6 +76,8 @@ def _request(queued: QueuedRequest) -> RunRequest:
         return RunRequest("upload", uploads[0].identity, "", queued.requested_by, uploads)
     if queued.id is None:
         raise Unreadable(f"a {queued.kind} request without an id")
+    if queued.requested_by and queued.kind == "retrain":
+        cause = cause_text(f"{cause} by {queued.requested_by}")
     uploads = tuple(_object(queued, o, request=queued.id, cause=cause) for o in queued.objects)
     return RunRequest(queued.kind, queued.id, cause, queued.requested_by, uploads)
 

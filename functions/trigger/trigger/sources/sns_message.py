@@ -36,10 +36,15 @@ def parse(document: Any, context: SourceContext) -> Parsed:
     from trigger.sources import Parsed
 
     envelope = read_as(SnsEnvelope, document, "an SNS message")
+    if envelope.type == "SubscriptionConfirmation":  # a subscription the topic's owner made: confirm it there
+        subscribe = document.get("SubscribeURL", "its SubscribeURL")
+        return Parsed(
+            acknowledged=f"SNS SubscriptionConfirmation from {envelope.topic_arn}: to confirm, open {subscribe}"
+        )
     if envelope.type != "Notification":
         return Parsed(acknowledged=f"SNS {envelope.type} from {envelope.topic_arn}: nothing to run")
     inner = _json(envelope.message)
-    if s3_notification.claims(inner):  # S3 -> SNS -> SQS: the uploads themselves
+    if s3_notification.claims(inner) and _of_the_data_bucket(inner, context):  # S3 -> SNS -> SQS: the uploads
         return s3_notification.parse(inner, context)
     if envelope.topic_arn != context.retrain_topic_arn:
         named = context.retrain_topic_arn or "no topic"
@@ -49,6 +54,16 @@ def parse(document: Any, context: SourceContext) -> Parsed:
     cause = cause_text(f"Data ready: {topic} ({said[:120]})" if said.strip() else f"Data ready: {topic}")
     request = RunRequest("message", request_id_of(envelope.message_id), cause, requested_by=envelope.topic_arn)
     return Parsed([request])
+
+
+def _of_the_data_bucket(notification: dict[str, Any], context: SourceContext) -> bool:
+    """Every record names the data bucket (a test event has no records). Another bucket's notification
+    through the retrain topic is that topic's message: a request on TrainingData's objects."""
+    records = notification.get("Records")
+    if not isinstance(records, list):
+        return True
+    names = [((r.get("s3") or {}).get("bucket") or {}).get("name") for r in records if isinstance(r, dict)]
+    return all(name == context.bucket for name in names)
 
 
 def _json(text: str) -> Any:
