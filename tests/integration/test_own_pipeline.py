@@ -174,7 +174,7 @@ def answers_to(answers: list[dict[str, Any]]) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("local_run", [{**EVERYTHING, "TriggerPath": "Both"}], indirect=True)
-def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_by_the_function_as_its_role(
+def test_the_rule_starts_the_own_pipeline_with_the_mapping_and_the_schedule_ticks_into_the_queue_set_by_its_role(
     local_run,
 ):
     from emulator.cloudformation import intrinsics
@@ -210,7 +210,9 @@ def test_the_rule_and_the_schedule_start_the_own_pipeline_with_the_mapping_set_b
     from moto.scheduler.models import scheduler_backends
 
     schedule = scheduler_backends[ACCOUNT][REGION].get_schedule(None, properties["Schedule"]["Name"])
-    assert schedule.target["SageMakerPipelineParameters"]["PipelineParameterList"] == expected
+    # the schedule's tick is a run request in the trigger queue: the queue path renders the mapping per run
+    assert schedule.target["Arn"] == local_run.deployment.queue_arn
+    assert json.loads(schedule.target["Input"])["runRequest"]["kind"] == "schedule"
 
     # the pipeline exists: a name it does not declare fails the deploy, as `check` would say, and changes nothing
     misnamed = {**properties, "PipelineParameters": "InputDataUri={uri}"}

@@ -63,8 +63,11 @@ def test_a_message_an_event_and_a_tick_wait_for_the_running_run_and_are_one_next
     executions = run.targets.executions()
     assert len(executions) == 2
     [second] = [e for e in executions if e["PipelineExecutionArn"] != first["PipelineExecutionArn"]]
-    assert second["Parameters"]["InputKey"] == DATA_PREFIX  # the whole data prefix
-    assert second["Parameters"]["InputDataType"] == "S3Prefix"
+    # the whole data prefix, listed once into the run's manifest (the default mapping passes InputBytes)
+    parameters = second["Parameters"]
+    assert (parameters["InputDataType"], parameters["TrainingData"]) == ("ManifestFile", "AllObjects")
+    assert parameters["InputBytes"] == str(len(b"x,target\n1,2\n"))
+    assert run.targets.trained_keys()[-1] == [f"{DATA_PREFIX}a.csv"]
     described = boto3.client("sagemaker", region_name=REGION).describe_pipeline_execution(
         PipelineExecutionArn=second["PipelineExecutionArn"]
     )["PipelineExecutionDescription"]

@@ -79,7 +79,12 @@ def test_each_function_reads_its_own_settings_and_the_run_ended_function_needs_i
         load_settings(REQUIRED, RunEndedSettings)
     ended = load_settings({**REQUIRED, "IDEMPOTENCY_TABLE_NAME": "i", "RUNS_PREFIX": "runs/"}, RunEndedSettings)
     assert (ended.idempotency_table_name, ended.runs_prefix, ended.pipeline_name) == ("i", "runs/", "retrain-pipeline")
-    trigger = load_settings({**REQUIRED, "RETRAIN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"}, TriggerSettings)
+    topic = {"RETRAIN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t", "DATA_PREFIX": "in/"}
+    with pytest.raises(ConfigurationError, match="DATA_BUCKET: Field required"):  # what a request on the prefix reads
+        load_settings({**REQUIRED, **topic}, TriggerSettings)
+    with pytest.raises(ConfigurationError, match="RETRAIN_TOPIC_ARN asks for runs on everything under DATA_PREFIX"):
+        load_settings({**REQUIRED, **topic, "DATA_BUCKET": "b", "DATA_PREFIX": ""}, TriggerSettings)
+    trigger = load_settings({**REQUIRED, **topic, "DATA_BUCKET": "b"}, TriggerSettings)
     assert trigger.retrain_topic_arn.endswith(":t")
     # what another function needs is not part of a function's settings: nothing optional stands in for it
     assert "runs_prefix" not in TriggerSettings.model_fields
