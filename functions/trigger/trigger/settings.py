@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -133,10 +133,21 @@ def required(value: str, name: str) -> str:
     return value
 
 
-def load_settings[S: SchedulerSettings](
-    environ: Mapping[str, str] | None = None,
-    model: type[S] = SchedulerSettings,  # type: ignore[assignment]
-) -> S:
+@overload
+def load_settings(environ: Mapping[str, str] | None = None) -> SchedulerSettings: ...
+
+
+@overload
+def load_settings[S: SchedulerSettings](environ: Mapping[str, str] | None = None, *, model: type[S]) -> S: ...
+
+
+@overload
+def load_settings[S: SchedulerSettings](environ: Mapping[str, str] | None, model: type[S]) -> S: ...
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, model: type[SchedulerSettings] = SchedulerSettings
+) -> SchedulerSettings:
     """Read one function's settings, failing with a message that names each bad variable."""
     environ = os.environ if environ is None else environ
     names = [field.alias for field in model.model_fields.values() if field.alias is not None]
