@@ -12,14 +12,16 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 .PHONY: demo local local-down test lint format typecheck template-check security unit pytest bench install step-envs clean
 
 # `make demo DATA=my.csv TARGET=price`: the same run on your own file (DATA may list several files).
-# STRICT=1: exit non-zero when any run did not succeed (for CI).
+# STRICT=1: exit non-zero when any run did not succeed (for CI). DRIFT=1: then prod gets shifted rows,
+# its drift check finds them, and the drift retrain runs (and replaces prod if it wins).
 DEMO_ARGS := $(foreach file,$(DATA),--data "$(file)") $(if $(TARGET),--target "$(TARGET)") \
 	$(if $(PROBLEM_TYPE),--problem-type "$(PROBLEM_TYPE)") $(if $(JSON),--json "$(JSON)") \
 	$(if $(TRAINING_DATA),--training-data "$(TRAINING_DATA)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)") \
 	$(if $(NO_AUTO_APPROVE),--no-auto-approve) $(if $(STRICT),--strict) \
 	$(if $(PROCESSING_ENGINE),--processing-engine "$(PROCESSING_ENGINE)") \
 	$(if $(SPARK_THRESHOLD_BYTES),--spark-threshold-bytes "$(SPARK_THRESHOLD_BYTES)") \
-	$(if $(TRAINING_INSTANCE_COUNT),--training-instance-count "$(TRAINING_INSTANCE_COUNT)")
+	$(if $(TRAINING_INSTANCE_COUNT),--training-instance-count "$(TRAINING_INSTANCE_COUNT)") \
+	$(if $(DRIFT),--drift)
 
 # The Spark look-alike is built when a run may need it: PROCESSING_ENGINE=spark, the tests, the benchmarks.
 SPARK ?= $(filter spark,$(PROCESSING_ENGINE))$(SPARK_THRESHOLD_BYTES)
@@ -81,7 +83,7 @@ security:
 # Two workers (CI has two cores; most tests wait on a step's own process), a test file per worker:
 # a file's module fixtures (a Spark or a multi-host run shared by its tests) are built once.
 pytest: install step-envs
-	$(RUN) pytest -n 2 --dist loadfile
+	$(RUN) pytest -n 2 --dist loadgroup --durations=40
 
 unit: install step-envs
 	$(RUN) pytest -m "not end_to_end"

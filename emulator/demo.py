@@ -41,6 +41,7 @@ import boto3
 
 from emulator import invoke_endpoint
 from emulator.alarms import evaluate_alarms
+from emulator.demo_drift import DRIFT_STANDARD_DEVIATIONS, monitor, send_to_prod, shifted_requests
 from emulator.demo_serving import (
     DEMO_DEPLOYMENT,
     deployment_summary,
@@ -251,6 +252,7 @@ class Demo:
         processing_engine: str = "auto",
         spark_threshold_bytes: int | None = None,
         training_instance_count: int = 1,
+        drift: bool = False,
     ) -> DemoOutcome:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
@@ -276,17 +278,35 @@ class Demo:
             self.show_deployment(deployment, endpoint, pipeline_arn, config)
             event_source = self.start_function(deployment)
             demo_upload = Upload(deployment.parameters["DataPrefix"] + DEMO_NAME, diabetes_csv())
-            with self.serving(deployment) as deploy:
-                if not self._each_upload(uploads or [demo_upload], (deployment, config, event_source), deploy, outcome):
-                    return outcome
-                self.show_summary(outcome.runs, config)
-                self.say("")
-                self.show_prod(deploy, outcome.runs, uploads or [demo_upload], config)
-                outcome.deployments = deployment_summary(deploy)
+            stack = (deployment, config, event_source)
+            if not self._serve(uploads or [demo_upload], stack, outcome, drift=drift):
+                return outcome
         outcome.ok = True
         self.say("")
         self.say(f"done in {time.monotonic() - started:.1f} s")
         return outcome
+
+    def _serve(
+        self,
+        uploads: list[Upload],
+        stack: tuple[LocalDeployment, PipelineConfig, QueueEventSource],
+        outcome: DemoOutcome,
+        *,
+        drift: bool,
+    ) -> bool:
+        """Each upload's run and deployments, prod's answers, and with ``drift`` the drift retrain.
+        False when the tooling failed (the outcome says why)."""
+        deployment, config, _ = stack
+        with self.serving(deployment) as deploy:
+            if not self._each_upload(uploads, stack, deploy, outcome):
+                return False
+            self.show_summary(outcome.runs, config)
+            self.say("")
+            self.show_prod(deploy, outcome.runs, uploads, config)
+            if drift and not self.drift(uploads, stack, deploy, outcome):
+                return False
+            outcome.deployments = deployment_summary(deploy)
+        return True
 
     def _each_upload(
         self,
@@ -308,6 +328,46 @@ class Demo:
                 outcome.problem = str(failure)
                 self.say(f"FAILED: {failure}")
                 return False
+        return True
+
+    def drift(
+        self,
+        uploads: list[Upload],
+        stack: tuple[LocalDeployment, PipelineConfig, QueueEventSource],
+        deploy: LocalDeployFunction,
+        outcome: DemoOutcome,
+    ) -> bool:
+        """Prod gets shifted rows; two monitoring executions find the drift; one retrain runs and is deployed
+        if it wins. False when the tooling failed (the outcome says why)."""
+        deployment, config, event_source = stack
+        served = prod_execution(deploy)
+        body = next((u.body for u, r in zip(uploads, outcome.runs, strict=False) if r.execution_arn == served), None)
+        if body is None or not deploy.monitoring_schedule:
+            self.say("drift: prod serves no model, or the stack watches no drift: nothing to check")
+            return True
+        self.say("")
+        self.say("== drift: prod receives rows unlike its training data")
+        answered = send_to_prod(deploy, shifted_requests(body, config.target_column))
+        self.say(
+            f"1. requests        {answered} to prod, numeric columns moved by {DRIFT_STANDARD_DEVIATIONS:g} standard "
+            "deviations; prod captures each (DataCaptureConfig)"
+        )
+        monitor(self.say, deploy.monitoring_schedule, "2.")
+        monitor(self.say, deploy.monitoring_schedule, "   again:", seconds_later=2)
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        before, since = _execution_arns(sagemaker, deployment.pipeline_name), time.monotonic()
+        report = event_source.drain()
+        self.say(f"   trigger         {report.invocations} invocation(s) for the two executions' events: one request")
+        started = sorted(_execution_arns(sagemaker, deployment.pipeline_name) - before)
+        if len(started) != 1:
+            outcome.problem = f"the drift started {len(started)} executions instead of one"
+            self.say(f"FAILED: {outcome.problem}")
+            return False
+        outcome.runs.append(self.follow("(drift)", started[0], deployment, config, since))
+        show_deployment_steps(self.say, deploy, "7.")
+        self.show_notifications(deployment, "8.")
+        self.say("")
+        self.show_prod(deploy, outcome.runs, uploads, config)
         return True
 
     def run_one(
@@ -338,13 +398,19 @@ class Demo:
         if len(started) != 1:
             self.show_notifications(deployment, "4.")
             raise ToolingFailed(f"the upload of {upload.key} started {len(started)} executions instead of one")
-        execution_arn = started[0]
+        return self.follow(upload.key, started[0], deployment, config, uploaded_at)
+
+    def follow(
+        self, key: str, execution_arn: str, deployment: LocalDeployment, config: PipelineConfig, since: float
+    ) -> DemoRun:
+        """A started run: its execution, its steps run locally, its end told, its report."""
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
         self.show_execution(sagemaker, execution_arn)
         self.show_notifications(deployment, "4.")
         self.say("5. the execution's steps, run locally from the definition SageMaker holds:")
         result = LocalPipelineRunner(on_step=self.progress).run(execution_arn)
         record_in_moto(result)
-        run = DemoRun(upload.key, execution_arn, result, upload_to_end_seconds=time.monotonic() - uploaded_at)
+        run = DemoRun(key, execution_arn, result, upload_to_end_seconds=time.monotonic() - since)
         told = self.tell_run_status(deployment, result)
         if len(told) != 1:
             raise ToolingFailed(f"the end of run {execution_arn} was notified {len(told)} times instead of once")
@@ -605,8 +671,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="leave new models PendingManualApproval (then no run has a model in production to beat)",
     )
-    parser.add_argument("--verbose", action="store_true", help="also print the function's logs and metrics")
-    parser.add_argument("--strict", action="store_true", help="exit 3 when any run did not succeed (for CI)")
+    _switches(parser)
     args = parser.parse_args(argv)
     for path in args.data:
         if not path.is_file():
@@ -616,6 +681,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.spark_threshold_bytes is not None and args.spark_threshold_bytes < 0:
         parser.error(f"--spark-threshold-bytes {args.spark_threshold_bytes}: at least 0")
     return args
+
+
+def _switches(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="then send prod shifted rows, run its drift check, and let the violation start one retrain",
+    )
+    parser.add_argument("--verbose", action="store_true", help="also print the function's logs and metrics")
+    parser.add_argument("--strict", action="store_true", help="exit 3 when any run did not succeed (for CI)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -633,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
         processing_engine=args.processing_engine,
         spark_threshold_bytes=args.spark_threshold_bytes,
         training_instance_count=args.training_instance_count,
+        drift=args.drift,
     )
     if args.json:
         args.json.write_text(json.dumps([run.as_json() for run in outcome.runs], indent=2) + "\n", encoding="utf-8")

@@ -35,6 +35,8 @@ class LocalDeployFunction:
         self._patterns = _rule_patterns(deployment.stack.functions["DeployFunction"]["FunctionArn"])
         self.staging_endpoint = environment["STAGING_ENDPOINT_NAME"]
         self.prod_endpoint = environment["PROD_ENDPOINT_NAME"]
+        watched = environment.get("DRIFT_MONITORING") == "DataQuality"
+        self.monitoring_schedule = environment.get("MONITORING_SCHEDULE_NAME", "") if watched else ""
         self.handled: list[dict[str, Any]] = []  # each delivered event's detail-type and the function's answer
 
     def step(self) -> bool:

@@ -16,7 +16,12 @@ from emulator.moto_server import ACCOUNT, REGION
 
 def pseudo_parameters(stack_name: str | None = None) -> dict[str, str]:
     """What CloudFormation gives every template in moto's account and region."""
-    values = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
+    values = {
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": REGION,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     return values if stack_name is None else {**values, "AWS::StackName": stack_name}
 
 
@@ -31,7 +36,7 @@ Attributes = Callable[[str, str], Any]
 
 
 class Intrinsics:
-    """Evaluates Ref, Fn::Sub, Fn::If, Fn::Join, Fn::GetAtt and conditions in a template.
+    """Evaluates Ref, Fn::Sub, Fn::If, Fn::Join, Fn::GetAtt, Fn::FindInMap and conditions in a template.
 
     ``values`` holds the parameters and pseudo parameters (and, optionally, a value for a logical id);
     ``physical`` the physical ids of created resources; ``attribute`` answers Fn::GetAtt. What none of
@@ -46,6 +51,7 @@ class Intrinsics:
         attribute: Attributes | None = None,
     ) -> None:
         self._conditions = template.get("Conditions", {})
+        self._mappings = template.get("Mappings", {})
         self._values = values
         self._physical = physical or {}
         self._attribute = attribute or (lambda logical_id, name: None)
@@ -63,6 +69,7 @@ class Intrinsics:
                 "Fn::Sub": self._sub,
                 "Fn::If": self._if,
                 "Fn::Join": self._join,
+                "Fn::FindInMap": self._find_in_map,
             }
             if function in functions:
                 return functions[function](argument)
@@ -103,6 +110,13 @@ class Intrinsics:
         if any(isinstance(value, dict) for value in values):  # not known here: stays as written
             return {"Fn::Join": argument}
         return delimiter.join(str(value) for value in values)
+
+    def _find_in_map(self, argument: list[Any]) -> Any:
+        keys = [self(part) for part in argument]
+        if any(isinstance(key, dict) for key in keys):  # not known here: stays as written
+            return {"Fn::FindInMap": argument}
+        mapping, first, second = keys
+        return self._mappings[mapping][first][second]
 
     def _if(self, argument: list[Any]) -> Any:
         name, when_true, when_false = argument

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from emulator.data_capture import capture
 from emulator.endpoint_containers import Answer, LocalFleets
 
 _installed: list[LocalFleets] = []
@@ -81,4 +82,5 @@ def _invoke_endpoint(self: Any) -> Any:
         log_stream = f"arn:aws:logs:{self.region}:{self.current_account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
         raise model_error(answer, log_stream)
     headers = {"Content-Type": answer.content_type, "x-Amzn-Invoked-Production-Variant": variant}
+    capture(endpoint, variant, (body, content_type), (answer.body, answer.content_type), self.current_account)
     return 200, headers, answer.body

@@ -388,6 +388,7 @@ def _serve_until_stopped(parts: _Parts, stopping: list[int], update: Callable[[_
     endpoints' deployments (their events delivered to the deploy function), the alarms, and an update
     when one is asked for."""
     from emulator.alarms import evaluate_alarms
+    from emulator.model_monitor import run_due
     from emulator.pipeline_runner import LocalPipelineRunner
     from emulator.status_events import record_in_moto, record_step, status_change_event
 
@@ -407,6 +408,8 @@ def _serve_until_stopped(parts: _Parts, stopping: list[int], update: Callable[[_
             parts.run_ended.lambda_handler(status_change_event(result), context)
         if parts.deploy:
             parts.deploy.step()
+            for execution in run_due():  # prod's drift check, at its scheduled hour
+                print(f"monitoring execution {execution['MonitoringExecutionStatus']}", flush=True)
         if time.monotonic() - last_sweep > SWEEP_SECONDS:
             parts.sweep.lambda_handler({}, parts.deployment.stack.lambda_context("SweepFunction"))
             last_sweep = time.monotonic()

@@ -1,4 +1,4 @@
-"""Five changes to how moto runs, each applied by ``apply()``.
+"""Six changes to how moto runs, each applied by ``apply()``.
 
 Speed, with the same answers: moto 5.2.5's DynamoDB TransactWriteItems takes a snapshot of a table (to restore it if a
 condition fails) once per item of the transaction, not once per table: a 100-item transaction
@@ -32,6 +32,8 @@ CloudFormation documents it for custom resources. A rule's EventPattern given as
 sends no request when a stack update changes a custom resource's properties; CloudFormation sends an
 Update request with the new ResourceProperties, the OldResourceProperties and the PhysicalResourceId
 ("Custom resource request objects"), kept here the same way.
+
+Missing actions: Model Monitor's schedules (emulator/monitoring_schedules.py says which and how).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def apply() -> None:
     _list_pipeline_execution_steps()
     _update_only_what_is_named()
     _keep_custom_resource_requests()
+    from emulator import monitoring_schedules  # Model Monitor's schedule APIs, which moto lacks
+
+    monitoring_schedules.install()
 
 
 def _event_pattern_as_text() -> None:

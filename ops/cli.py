@@ -35,6 +35,7 @@ COMMANDS = {
     "status": "ops.status:status_command",
     "deployments": "ops.deployments:deployments_command",
     "predict": "ops.deployments:predict_command",
+    "drift": "ops.drift:drift_command",
 }
 
 
@@ -93,6 +94,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     predict.add_argument("--stage", choices=["staging", "prod"], default="prod", help="which endpoint (default prod)")
     predict.add_argument("--accept", default="text/csv", choices=["text/csv", "application/json"])
     predict.add_argument("file", type=Path, metavar="FILE.csv", help="rows with the training columns (- for stdin)")
+    drift = command("drift", "prod's monitoring executions: status, violations, whether they asked for a retrain")
+    drift.add_argument("--limit", type=_positive, default=24, help="how many of the latest executions (default 24)")
     report = command("report", "download a run's report.html and print its path")
     report.add_argument("--run", help="the execution id or ARN (default: the latest run)")
     report.add_argument("--open", action="store_true", help="open it in the default browser")

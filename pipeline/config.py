@@ -9,7 +9,14 @@ from pathlib import Path
 STEPS_DIR = Path(__file__).resolve().parent / "steps"
 # The step scripts, the module Evaluate draws its run report with, and the endpoint's serving script
 # (Preprocess packs it into the model data): `upsert` uploads each one.
-STEP_SCRIPTS = ("preprocess.py", "preprocess_spark.py", "evaluate.py", "run_report.py", "serving.py")
+STEP_SCRIPTS = (
+    "preprocess.py",
+    "preprocess_spark.py",
+    "evaluate.py",
+    "run_report.py",
+    "serving.py",
+    "data_quality.py",
+)
 
 # Where runs write their artefacts in the data bucket. Outside DataPrefix, so that the CSV splits
 # a run writes never start another run.

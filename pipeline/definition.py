@@ -41,6 +41,9 @@ from pipeline.config import RUNS_FOLDER, PipelineConfig
 from pipeline.images import SKLEARN, SPARK, XGBOOST, StepImage
 from pipeline.parameters import BY_NAME, EVALUATE_ARGUMENTS, PARAMETERS, PREPROCESS_ARGUMENTS, Parameter
 from pipeline.steps.reports import (
+    BASELINE_CONSTRAINTS_FILE,
+    BASELINE_OUTPUT,
+    BASELINE_STATISTICS_FILE,
     DATA_REPORT_FILE,
     DATA_REPORT_OUTPUT,
     EVALUATION_FILE,
@@ -97,6 +100,11 @@ SERVING_SCRIPT = "serving.py"
 SERVING_CODE = "serving-code"
 SERVING_CODE_DIR = f"{PROCESSING_DIR}/input/serving_code"
 TRANSFORM_DIR = f"{PROCESSING_DIR}/{TRANSFORM_OUTPUT}"  # Evaluate's copy of it (its smoke sample)
+# Preprocess writes the drift baseline with data_quality.py, which reaches both engines' jobs as an input
+# of its own (preprocess.py, `data_quality_module`).
+DATA_QUALITY_SCRIPT = "data_quality.py"
+DATA_QUALITY_CODE = "data-quality-code"
+DATA_QUALITY_CODE_DIR = f"{PROCESSING_DIR}/input/data_quality_code"
 # The package's serving containers: the scikit-learn image runs SAGEMAKER_PROGRAM from
 # SAGEMAKER_SUBMIT_DIRECTORY (sagemaker-containers' ServingEnv, _env.py), the layout the SDK makes when
 # it repacks an entry point into model.tar.gz's code/; serving.py's stage is RETRAIN_SERVING_STAGE.
@@ -268,7 +276,7 @@ class _Steps:
     def preprocess(self) -> Any:
         """pandas, on one instance: a second instance would only do the same work again."""
         step_args = self._processor(SKLEARN, "preprocess", 1).run(
-            inputs=[self._data_input(), self._serving_code()],
+            inputs=[self._data_input(), self._serving_code(), self._data_quality_code()],
             outputs=self._preprocess_outputs(),
             code=self.config.code_uri("preprocess.py"),
             arguments=self._preprocess_arguments(),
@@ -291,7 +299,7 @@ class _Steps:
         ]
         step_args = processor.run(
             submit_app=self.config.code_uri("preprocess_spark.py"),
-            inputs=[self._data_input(), *shipped, self._serving_code()],
+            inputs=[self._data_input(), *shipped, self._serving_code(), self._data_quality_code()],
             outputs=self._preprocess_outputs(),
             arguments=self._preprocess_arguments(),
         )
@@ -307,8 +315,11 @@ class _Steps:
     def _serving_code(self) -> Any:
         return _s3_input(SERVING_CODE, self.config.code_uri(SERVING_SCRIPT), SERVING_CODE_DIR)
 
+    def _data_quality_code(self) -> Any:
+        return _s3_input(DATA_QUALITY_CODE, self.config.code_uri(DATA_QUALITY_SCRIPT), DATA_QUALITY_CODE_DIR)
+
     def _preprocess_outputs(self) -> list[Any]:
-        names = ("train", "validation", "test", DATA_REPORT_OUTPUT, TRANSFORM_OUTPUT)
+        names = ("train", "validation", "test", DATA_REPORT_OUTPUT, TRANSFORM_OUTPUT, BASELINE_OUTPUT)
         return [self._s3_output(name) for name in names]
 
     def _preprocess_arguments(self) -> list[Any]:
@@ -481,8 +492,25 @@ class _Steps:
             approval_status=self._from(evaluate, evaluation, EvaluationPath.APPROVAL_STATUS),
             customer_metadata_properties=self._lineage(evaluate, evaluation),
             model_metrics=ModelMetrics(**metrics),
+            drift_check_baselines=self._drift_baselines(),
         )
         return [create_model, ModelStep(name=f"RegisterModel{suffix}", step_args=register_args)]
+
+    def _drift_baselines(self) -> Any:
+        """The drift baseline of the training rows' raw columns (Preprocess's `baseline` output): a
+        deployment points prod's data-quality monitoring schedule at it
+        (functions/trigger/trigger/adapters/monitoring.py)."""
+        from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+        from sagemaker.core.model_metrics import MetricsSource
+
+        def source(file_name: str) -> Any:
+            uri = self._report_uri(self.preprocess_step, BASELINE_OUTPUT, file_name)
+            return MetricsSource(s3_uri=uri, content_type="application/json")
+
+        return DriftCheckBaselines(
+            model_data_statistics=source(BASELINE_STATISTICS_FILE),
+            model_data_constraints=source(BASELINE_CONSTRAINTS_FILE),
+        )
 
     def serving_models(self, model_artifacts: Any) -> list[Any]:
         """Features (raw rows -> features), the model (XGBoost, Train's model.tar.gz), labels (-> the label

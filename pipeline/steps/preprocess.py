@@ -115,6 +115,12 @@ SMOKE_FEATURES_FILE = "smoke_features.csv"
 SMOKE_ROWS = 20  # test rows in the smoke sample (fewer when the test split has fewer)
 SERVING_SCRIPT = "serving.py"
 SERVING_CODE_FOLDER = "serving_code"  # {base-dir}/input/serving_code: the job's serving-code input
+# The `baseline` output: statistics.json and constraints.json of the training rows' raw columns (what a
+# caller sends the endpoint), in Model Monitor's formats, written by data_quality.py: the job's
+# data-quality-code input, or beside this script when run by hand.
+BASELINE_OUTPUT = "baseline"
+DATA_QUALITY_SCRIPT = "data_quality.py"
+DATA_QUALITY_CODE_FOLDER = "data_quality_code"
 OBJECTIVES = {
     "regression": ("reg:squarederror", "rmse"),
     "binary": ("binary:logistic", "logloss"),
@@ -780,11 +786,15 @@ class Served:
     document: dict[str, Any]
     smoke_rows: str
     smoke_features: np.ndarray
+    baseline_rows: pd.DataFrame  # the training rows, every column but the target, as Preprocess read them
 
 
-def served(encoder: Encoder, decisions: Decisions, column_order: list[str], test_rows: pd.DataFrame) -> Served:
+def served(
+    encoder: Encoder, decisions: Decisions, column_order: list[str], test_rows: pd.DataFrame, train_rows: pd.DataFrame
+) -> Served:
     """``column_order``: every column read, target included, in the first file's order; ``test_rows``:
-    the test split's first rows, with every column, as Preprocess read them."""
+    the test split's first rows, ``train_rows`` the training split's, with every column, as Preprocess
+    read them."""
     document = {
         "format": ENCODER_FORMAT,
         "target": decisions.target,
@@ -795,7 +805,8 @@ def served(encoder: Encoder, decisions: Decisions, column_order: list[str], test
         "features": encoder.feature_names(),
         "encoder": encoder.saved(),
     }
-    return Served(document, *smoke_sample(test_rows.head(SMOKE_ROWS), decisions.target, encoder))
+    baseline_rows = train_rows.drop(columns=[decisions.target]).reset_index(drop=True)
+    return Served(document, *smoke_sample(test_rows.head(SMOKE_ROWS), decisions.target, encoder), baseline_rows)
 
 
 class UnreadableCell(ValueError):
@@ -922,6 +933,32 @@ def write_transform(base_dir: Path, served_files: Served, code: list[Path]) -> N
     (folder / SMOKE_FEATURES_FILE).write_text(features_csv(served_files.smoke_features), encoding="utf-8")
 
 
+def write_baseline(base_dir: Path, rows: pd.DataFrame) -> None:
+    """The `baseline` output: the statistics and the constraints a drift check compares prod's requests with."""
+    quality = data_quality_module(base_dir)
+    folder = base_dir / BASELINE_OUTPUT
+    folder.mkdir(parents=True, exist_ok=True)
+    stats = quality.statistics(rows)
+    (folder / quality.STATISTICS_FILE).write_text(json.dumps(stats, indent=2), encoding="utf-8")
+    (folder / quality.CONSTRAINTS_FILE).write_text(json.dumps(quality.constraints(stats), indent=2), encoding="utf-8")
+
+
+def data_quality_module(base_dir: Path) -> Any:
+    """data_quality.py as a module: read and run from where the job put it (the job's paths are read
+    as files; the local runner maps them, and an import would look past that)."""
+    import types
+
+    shipped = base_dir / "input" / DATA_QUALITY_CODE_FOLDER / DATA_QUALITY_SCRIPT
+    script = shipped if shipped.exists() else Path(__file__).with_name(DATA_QUALITY_SCRIPT)
+    if not script.exists():
+        raise FileNotFoundError(f"{DATA_QUALITY_SCRIPT} was not found at {shipped} nor beside {Path(__file__).name}")
+    module = types.ModuleType("data_quality")
+    module.__file__ = str(script)
+    sys.modules["data_quality"] = module
+    exec(compile(script.read_text(encoding="utf-8"), str(script), "exec"), module.__dict__)  # noqa: S102 - our own step module
+    return module
+
+
 def serving_code(base_dir: Path) -> list[Path]:
     """serving.py (the job's serving-code input, or beside this script when run by hand) and this script,
     which it imports: the code/ of model.tar.gz."""
@@ -1008,7 +1045,8 @@ def prepare(
     decisions = Decisions(target, requested, problem_type, rule, id_column, mapping)
     baseline = _baseline(label[train], problem_type, len(mapping or {}))
     report.update(accepted_report(decisions, {**rows, "used": len(table), **counts}, baseline, encoder))
-    served_files = served(encoder, decisions, [str(column) for column in table.columns], table[split == "test"])
+    columns = [str(column) for column in table.columns]
+    served_files = served(encoder, decisions, columns, table[split == "test"], table[train])
     return report, encoded_parts(label, features, split, encoder), served_files
 
 
@@ -1178,6 +1216,7 @@ def main(argv: list[str] | None = None) -> int:
         report["engine"] = ENGINE
         write_outputs(args.base_dir, report, parts, part_files)
         write_transform(args.base_dir, served_files, code)
+        write_baseline(args.base_dir, served_files.baseline_rows)
     except DataRefused as refused:
         return write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage)
     except Exception as error:

@@ -67,6 +67,7 @@ DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
 SPLIT_INDEX = {name: n for n, (name, _) in enumerate(pp.SPLIT_BUCKETS)}  # a split's part files come n-th
 COUNTS = ("present", "numbers", "integers", "bools", "nonblank", "numeric_text")
 SAMPLE = 1000  # column_kind looks for dates in a column's first 1000 texts
+BASELINE_ROWS = 100_000  # training rows the drift baseline is computed from (pandas reads all of its own)
 ORDER_BITS = 32  # a row's order: its partition's index, then its place in the partition
 
 
@@ -587,6 +588,20 @@ def smoke_rows(records: DataFrame, rows: Any, plan: Plan) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else frame_of(plan, 0, [])
 
 
+def baseline_rows(records: DataFrame, rows: Any, plan: Plan) -> pd.DataFrame:
+    """At most BASELINE_ROWS rows of the training split, chosen by their digest (a hash of the row: no
+    order of the files favoured), as pandas reads them: the drift baseline's statistics are theirs."""
+    train = F.col("kept") & (F.col("split") == "train")
+    wanted = [row["ord"] for row in records.where(train).orderBy("digest").select("ord").limit(BASELINE_ROWS).collect()]
+    chosen = set(wanted)
+    found = rows.mapPartitionsWithIndex(lambda index, part: ordered_rows(index, part, chosen)).collect()
+    by_file: dict[int, list[Any]] = {}
+    for _, (file, row) in sorted(found, key=lambda item: item[0]):
+        by_file.setdefault(file, []).append(row)
+    frames = [frame_of(plan, file, file_rows) for file, file_rows in sorted(by_file.items())]
+    return pd.concat(frames, ignore_index=True) if frames else frame_of(plan, 0, [])
+
+
 def ordered_rows(index: int, rows: Iterable[tuple[int, Any]], chosen: set[int]) -> Iterator[tuple[int, Any]]:
     """The partition's rows whose order number (as `batches` numbers them) is chosen."""
     start = index << ORDER_BITS
@@ -810,7 +825,9 @@ def prepare(
     parts = max(args.part_files, 1)
     pp.check_shards(rows_report, parts)
     starts = split_starts(records) if parts > 1 else {}  # one part file: every row goes to it
-    served = pp.served(encoder, decisions, plan.columns, smoke_rows(records, rows, plan))
+    served = pp.served(
+        encoder, decisions, plan.columns, smoke_rows(records, rows, plan), baseline_rows(records, rows, plan)
+    )
     return report, rows, Output(plan, encoder, classes, numeric, parts, starts), served
 
 
@@ -847,6 +864,7 @@ def main(argv: list[str] | None = None) -> int:
             write_splits(rows, output, args.base_dir)
         pp.write_report(args.base_dir, {**report, "lineage": lineage, "engine": ENGINE})
         pp.write_transform(args.base_dir, served, code)
+        pp.write_baseline(args.base_dir, served.baseline_rows)
     except pp.DataRefused as refused:
         return int(pp.write_refusal(args.base_dir, refused, {"target": args.target_column, "engine": ENGINE}, lineage))
     except Exception as error:

@@ -32,6 +32,11 @@ EVALUATION_OUTPUT = "evaluation"
 # preprocess.py), and the smoke sample: a few test rows as a caller sends them, and their features.
 TRANSFORM_OUTPUT = "transform"
 TRANSFORM_ARCHIVE = "model.tar.gz"
+# Preprocess's `baseline` output (<run folder>/baseline/): the drift baseline of the training rows' raw
+# columns in Model Monitor's formats (data_quality.py), registered as the package's DriftCheckBaselines.
+BASELINE_OUTPUT = "baseline"
+BASELINE_STATISTICS_FILE = "statistics.json"
+BASELINE_CONSTRAINTS_FILE = "constraints.json"
 ENCODER_FILE = "encoder.json"
 SMOKE_ROWS_FILE = "smoke_rows.csv"
 SMOKE_FEATURES_FILE = "smoke_features.csv"

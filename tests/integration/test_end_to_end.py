@@ -126,8 +126,8 @@ def run_demo(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_make_demo_goes_from_upload_to_a_registered_model():
-    result = run_demo()
+def test_make_demo_goes_from_upload_to_a_registered_model_and_drift_on_prod_to_one_retrain():
+    result = run_demo("--drift")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"InputKey        {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
     assert f"notification    Retraining started: {DATA_PREFIX}2026 11/diabetes data+v1.csv" in result.stdout
@@ -145,20 +145,22 @@ def test_make_demo_goes_from_upload_to_a_registered_model():
     answers = [line for line in result.stdout.splitlines() if " <- " in line]
     assert len(answers) == 3  # the diabetes target is a number: prod answers a number for each row
     assert all(float(line.split(" <- ")[0]) > 0 for line in answers)
+    # DRIFT=1: prod's captured requests, shifted, fail the check twice; the trigger starts one retrain
+    drift = result.stdout.split("== drift")[1]
+    assert drift.count("monitoring      retrain-trigger-local-prod-data-quality: CompletedWithViolations") == 2
+    assert "bmi            baseline_drift_check: Baseline drift distance: " in drift
+    assert "data_type_check" not in drift  # integers moved stay integers: only the values drifted
+    assert "notification    Retraining started: drift on prod" in drift
+    assert "   | Because:   Drift: bmi 0." in drift
+    assert "TrainingData    AllObjects" in drift  # a request covers the data prefix, not an upload
+    assert "status           Succeeded" in drift
+    assert "prod answers" in drift
     assert result.stdout.rstrip().splitlines()[-1].startswith("done in ")
 
 
-def test_the_demo_trains_on_as_many_hosts_as_asked():
-    result = run_demo("--training-instance-count", "3")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "training hosts     3" in result.stdout
-    assert "3 hosts: " in result.stdout  # the Train step's line: what each host did
-    assert "status           Succeeded" in result.stdout
-    assert ", no model in production: registered" in result.stdout
-
-
-def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per_run(tmp_path):
+def test_the_demo_runs_each_of_your_files_in_turn_on_as_many_hosts_as_asked_and_writes_one_json_object_per_run(
+    tmp_path,
+):
     from sklearn.datasets import load_breast_cancer
 
     good = tmp_path / "cancer.csv"
@@ -167,10 +169,15 @@ def test_the_demo_runs_each_of_your_files_in_turn_and_writes_one_json_object_per
     latin1.write_bytes(b"city;malignant\n" + "Béziers;1\n".encode("latin-1") * 40)
     out = tmp_path / "runs.json"
 
-    result = run_demo("--data", str(good), "--data", str(latin1), "--target", "malignant", "--json", str(out))
+    result = run_demo(
+        "--data", str(good), "--data", str(latin1), "--target", "malignant", "--json", str(out),
+        "--training-instance-count", "3",
+    )  # fmt: skip
 
     assert result.returncode == 0, result.stdout + result.stderr  # both ended as the pipeline decided
     assert "Traceback" not in result.stdout + result.stderr
+    assert "training hosts     3" in result.stdout  # Train ran as three hosts, each a process here
+    assert "3 hosts: " in result.stdout  # the Train step's line: what each host did
     registered, refused = json.loads(out.read_text())
     contract = {
         "upload",

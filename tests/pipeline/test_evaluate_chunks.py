@@ -18,6 +18,9 @@ import pytest
 from emulator.pipeline_runner import train_with_the_algorithm
 from tests.pipeline.conftest import RunScript
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_evaluate_chunks")
+
 ROWS = 1200
 GATES = (
     *("--min-r2", "0.1", "--min-auc", "0.6", "--min-accuracy-lift", "0.05", "--mse-threshold", "0"),

@@ -33,6 +33,9 @@ from tests.pipeline.conftest import REGION, STEPS
 from tests.pipeline.test_reports import imported_distributions
 from tests.pipeline.test_step_scripts import GATES, csv_bytes, csv_request, model_dir_of, preprocess, serve, with_input
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_run_report")
+
 WIDTH = 1280
 GROUP = "retrain-models"
 HISTORY_BUCKET = "retrain-history"

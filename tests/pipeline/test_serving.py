@@ -32,6 +32,9 @@ from pipeline.cli import upsert
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION
 from tests.template_values import DATA_PREFIX
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_serving")
+
 PIPELINE, FEATURES, XGBOOST = "churn-pipeline", "churn-features", "churn-xgboost"
 
 

@@ -29,7 +29,8 @@ from pipeline.steps.reports import data_report_problems
 from tests.pipeline.conftest import BUCKET, CONFIG, REGION, STEPS
 from tests.pipeline.refusal_cases import REFUSALS
 
-pytestmark = pytest.mark.end_to_end
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = [pytest.mark.end_to_end, pytest.mark.xdist_group("test_spark_preprocess")]
 SPLITS = ("train", "validation", "test")
 PART_FILES = 3
 
@@ -201,20 +202,48 @@ def test_each_split_is_written_as_n_part_files_a_row_apart_at_most(both_engines,
         assert max(lines) - min(lines) <= 1  # the split's rows dealt to the part files in turn
 
 
-@pytest.mark.parametrize(("files", "reason"), REFUSALS)
-def test_the_spark_engine_refuses_bad_data_with_the_pandas_engines_one_line(spark_python, tmp_path, files, reason):
-    base = with_input(tmp_path, files)
+# Each refusal's job, one after another in one driver (one JVM, as spark-submit would start for each):
+# preprocess_spark.main with its own arguments and base folder, its printed lines kept apart.
+REFUSAL_DRIVER = """
+import contextlib, io, json, sys
+sys.path.insert(0, sys.argv[1])
+import preprocess_spark
+said = []
+for base in sys.argv[2:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = preprocess_spark.main(["--target-column", "target", "--base-dir", base])
+    said.append({"code": code, "out": out.getvalue()})
+print(json.dumps(said))
+"""
 
-    result = run_spark(spark_python, base, "--target-column", "target")
 
-    assert result.returncode == 0, result.stderr[-3000:]
+@pytest.fixture(scope="module")
+def spark_refusals(spark_python, tmp_path_factory) -> list[tuple[Path, dict[str, Any]]]:
+    """Every refusal case run by the Spark engine: (its base folder, its exit code and printed lines)."""
+    bases = [with_input(tmp_path_factory.mktemp(f"refusal{n}"), files) for n, (files, _) in enumerate(REFUSALS)]
+    environment = {**os.environ, **spark_job.local_environment(spark_python, [STEPS / "preprocess.py"], 2)}
+    completed = subprocess.run(
+        [str(spark_python), "-c", REFUSAL_DRIVER, str(STEPS), *map(str, bases)],
+        capture_output=True, text=True, check=False, env=environment, timeout=900,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return list(zip(bases, json.loads(completed.stdout.strip().splitlines()[-1]), strict=True))
+
+
+@pytest.mark.parametrize("case", range(len(REFUSALS)), ids=[reason[:40] for _, reason in REFUSALS])
+def test_the_spark_engine_refuses_bad_data_with_the_pandas_engines_one_line(spark_refusals, case):
+    reason = REFUSALS[case][1]
+    base, said = spark_refusals[case]
+
+    assert said["code"] == 0
     report = report_of(base)
     assert {key: report[key] for key in ("accepted", "reason", "engine")} == {
         "accepted": False,
         "reason": reason,
         "engine": "spark",
     }
-    assert f"REFUSED: {reason}" in result.stdout
+    assert f"REFUSED: {reason}" in said["out"]
     assert not (base / "train").exists()
 
 

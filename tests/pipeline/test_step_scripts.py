@@ -22,6 +22,9 @@ from pipeline.steps.reports import data_report_problems, evaluation_problems
 from tests.pipeline.conftest import STEPS
 from tests.pipeline.refusal_cases import REFUSALS
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_step_scripts")
+
 
 def with_input(base: Path, *files: tuple[str, bytes]) -> Path:
     folder = base / "input" / "data"

@@ -17,6 +17,9 @@ from tests.aws import SAMPLE_BUCKET
 from tests.events import load_event
 from tests.template_values import DATA_PREFIX, condition, parameter_values, resolve, resources_for
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_alternative_triggers")
+
 EVENT = load_event("eventbridge-object-created.json")
 
 

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from emulator.endpoints import EndpointLifecycle, install
 from tests.aws import create_scheduler_table
-from tests.template_values import TEMPLATE, function_variables, parameter_values, resolve
+from tests.template_values import DEFAULTS, TEMPLATE, function_variables, parameter_values, resolve
 from trigger.adapters.clients import Clients
 from trigger.deploy_events import EndpointStateChange, parse_deploy_event
 from trigger.deploy_settings import load_deploy_settings
@@ -109,6 +109,7 @@ def deploy_environment(**overrides: str) -> dict[str, str]:
     """DeployFunction's environment as the template sets it, for a stack with Deployment=Instances."""
     values = parameter_values(TEMPLATE, Deployment="Instances", CanaryWaitIntervalInSeconds="0", **overrides)
     values |= {
+        "DataBucket": BUCKET,
         "SchedulerTable": "scheduler",
         "NotificationTopic": f"arn:aws:sns:{REGION}:123456789012:notifications",
         "ProdEndpoint5XXAlarm": "retrain-trigger-dev-prod-5xx",
@@ -118,6 +119,8 @@ def deploy_environment(**overrides: str) -> dict[str, str]:
         name: resolve(value, values, TEMPLATE) for name, value in function_variables(TEMPLATE, "DeployFunction").items()
     }
     resolved["MODEL_EXECUTION_ROLE_ARN"] = "arn:aws:iam::123456789012:role/model"
+    if resolved["DRIFT_MONITORING"] == "DataQuality":
+        resolved["MONITORING_ROLE_ARN"] = "arn:aws:iam::123456789012:role/monitoring"
     return {name: str(value) for name, value in resolved.items() if isinstance(value, str)}
 
 
@@ -157,10 +160,21 @@ def smoke_document(run: str) -> dict[str, Any]:
     return {"content_type": "text/csv", "accept": "text/csv", "body": body, "expected": ANSWERS.split("\n")}
 
 
-def register(status: Any = "Approved", group: str = GROUP, run: str = "first", *, smoke: bool = True) -> str:
+def register(
+    status: Any = "Approved", group: str = GROUP, run: str = "first", *, smoke: bool = True, baseline: bool = True
+) -> str:
+    """A package as a run registers it: its smoke check and (as the bundled pipeline does) its drift baseline."""
     sagemaker = boto3.client("sagemaker", region_name=REGION)
+    folder = f"s3://{BUCKET}/runs/{run}/baseline"
+    baselines: dict[str, Any] = {
+        "ModelDataQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": f"{folder}/statistics.json"},
+            "Constraints": {"ContentType": "application/json", "S3Uri": f"{folder}/constraints.json"},
+        }
+    }
     return str(
         sagemaker.create_model_package(
+            **({"DriftCheckBaselines": baselines} if baseline else {}),  # type: ignore[arg-type]
             ModelPackageGroupName=group,
             ModelApprovalStatus=status,
             InferenceSpecification={
@@ -195,6 +209,48 @@ def test_an_approved_model_goes_to_staging_then_after_its_smoke_check_to_prod(st
     assert [model for _, model, _ in stack.fleets.serving[stack.settings.prod_endpoint_name]] == [
         prod["EndpointConfigName"]
     ]
+
+
+def schedule_baseline(stack: Stack) -> str:
+    described = boto3.client("sagemaker", region_name=REGION).describe_monitoring_schedule(
+        MonitoringScheduleName=stack.settings.monitoring_schedule_name
+    )
+    definition = described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
+    assert definition["MonitoringInputs"][0]["EndpointInput"]["EndpointName"] == stack.settings.prod_endpoint_name
+    return str(definition["BaselineConfig"]["ConstraintsResource"]["S3Uri"])
+
+
+def test_prod_captures_its_requests_and_is_checked_against_the_baseline_of_the_version_it_serves(stack):
+    stack.staging_answers(ANSWERS, ANSWERS)
+    register()
+    stack.run()
+    assert schedule_baseline(stack) == f"s3://{BUCKET}/runs/first/baseline/constraints.json"
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    configs = {
+        stage: sagemaker.describe_endpoint_config(
+            EndpointConfigName=sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+        )
+        for stage, name in (
+            ("staging", stack.settings.staging_endpoint_name),
+            ("prod", stack.settings.prod_endpoint_name),
+        )
+    }
+    capture = configs["prod"]["DataCaptureConfig"]
+    assert capture["DestinationS3Uri"] == f"s3://{BUCKET}/pipeline-artifacts/{DEFAULTS['PipelineName']}/data-capture"
+    assert capture["InitialSamplingPercentage"] == 100
+    assert "DataCaptureConfig" not in configs["staging"] or not configs["staging"]["DataCaptureConfig"]
+    register(run="second")
+    stack.run()
+    assert stack.prod_version() == 2
+    assert schedule_baseline(stack) == f"s3://{BUCKET}/runs/second/baseline/constraints.json"
+
+
+def test_a_version_without_a_drift_baseline_is_deployed_and_a_person_is_told_it_is_not_watched(stack):
+    stack.staging_answers(ANSWERS)
+    register(baseline=False)  # a pipeline of one's own need not register DriftCheckBaselines
+    stack.run()
+    assert stack.prod_version() == 1
+    assert stack.subjects() == ["Deployed version 1 to prod", "Drift monitoring NOT updated for version 1"]
 
 
 def test_a_package_without_a_smoke_check_goes_to_prod_and_the_record_says_it_was_not_checked(stack):
@@ -241,6 +297,7 @@ def test_an_alarm_during_the_canary_rolls_prod_back_to_the_version_it_served(sta
     stack.run()
     assert stack.prod_version() == 1
     assert stack.subjects()[-1] == "Prod ROLLED BACK to version 1"
+    assert schedule_baseline(stack) == f"s3://{BUCKET}/runs/first/baseline/constraints.json"  # pointed back
     assert len(stack.fleets.serving[stack.settings.prod_endpoint_name]) == 1
 
 

@@ -17,7 +17,9 @@ from trigger.sources import SourceContext, parse_body
 from trigger.uploads import RUN_REQUEST_PREFIX
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:data-ready"
-CONTEXT = SourceContext(bucket="data", retrain_topic_arn=TOPIC)
+SCHEDULE = "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/retrain-trigger-dev-prod-data-quality"
+REPORTS: dict[str, Any] = {}  # a monitoring execution's report, by its S3 URI: any JSON at all
+CONTEXT = SourceContext(bucket="data", retrain_topic_arn=TOPIC, read_json=REPORTS.get)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
@@ -30,6 +32,21 @@ SHAPED = {
     "tick": st.fixed_dictionaries({"runRequest": JSON}),
     "queued": st.fixed_dictionaries({"runRequests": JSON}),
     "s3": st.fixed_dictionaries({"Records": JSON}),
+    "monitoring": st.fixed_dictionaries(
+        {
+            "detail-type": st.just("SageMaker Processing Job State Change"),
+            "detail": st.fixed_dictionaries(
+                {
+                    "MonitoringScheduleArn": JSON,
+                    "ProcessingJobName": JSON,
+                    "ProcessingJobStatus": st.sampled_from(["Completed", "Failed"]) | JSON,
+                    "ExitMessage": st.just("CompletedWithViolations: 2 violations") | JSON,
+                    "ProcessingOutputConfig": JSON,
+                    "Environment": JSON,
+                }
+            ),
+        }
+    ),
 }
 
 
@@ -126,3 +143,63 @@ def test_a_tick_is_named_by_its_schedule_and_time_so_a_redelivery_is_the_same_re
 def test_what_no_source_reads_is_unreadable_and_says_what_it_saw(body: str, reason: str) -> None:
     with pytest.raises(Unreadable, match=re.escape(reason)):
         parse_body(body, CONTEXT)
+
+
+def execution_event(status: str = "Completed", exit_message: str = "", baseline: str = "s3://d/runs/1/c.json") -> str:
+    detail = {
+        "ProcessingJobName": "model-monitoring-202612070500-1a2b3c4d",
+        "ProcessingJobStatus": status,
+        "MonitoringScheduleArn": SCHEDULE,
+        "ExitMessage": exit_message,
+        "FailureReason": "Job inputs had no data" if status == "Failed" else "",
+        "Environment": {"RETRAIN_TRIGGER_BASELINE": baseline, "end_time": "2026-12-07T05:00:00Z"},
+        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": "s3://d/monitoring/x"}}]},
+    }
+    return json.dumps({"id": "e1", "detail-type": "SageMaker Processing Job State Change", "source": "aws.sagemaker",
+                       "detail": detail})  # fmt: skip
+
+
+def test_a_monitoring_execution_with_violations_is_one_drift_request_naming_what_drifted_and_by_how_much():
+    REPORTS["s3://d/monitoring/x/constraint_violations.json"] = {
+        "violations": [
+            {"feature_name": "city", "constraint_check_type": "categorical_values_check", "description": "new: zz."},
+            {"feature_name": "income", "constraint_check_type": "baseline_drift_check",
+             "description": "Baseline drift distance: 0.234 exceeds threshold: 0.1 (Robust)."},
+        ]
+    }  # fmt: skip
+    first = parse_body(execution_event(exit_message="CompletedWithViolations: 2 violations."), CONTEXT)
+    [request] = first.requests
+    assert request.kind == "drift"
+    assert request.cause == (
+        "Drift: income 0.234 > 0.1; new values: city "
+        "(schedule retrain-trigger-dev-prod-data-quality, 2026-12-07T05:00:00Z)"
+    )
+    [entry] = request.entries("data", "pipeline-dataset/")
+    assert entry.covers_prefix
+    assert entry.event_name == f"{RUN_REQUEST_PREFIX}drift"
+    # the next hour's violations against the same baseline are the same request; a new baseline is another
+    again = parse_body(execution_event(exit_message="CompletedWithViolations: 1 violations."), CONTEXT)
+    assert again.requests[0].request_id == request.request_id
+    retrained = parse_body(
+        execution_event(exit_message="CompletedWithViolations: 1.", baseline="s3://d/runs/2/c.json"), CONTEXT
+    )
+    assert retrained.requests[0].request_id != request.request_id
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_message", "said"),
+    [
+        ("Completed", "Completed: Job completed successfully with no violations.", "no violations"),
+        ("Failed", "", "Failed: Job inputs had no data; no run"),
+    ],
+)
+def test_a_monitoring_execution_without_violations_or_that_failed_asks_for_no_run(status, exit_message, said):
+    parsed = parse_body(execution_event(status, exit_message), CONTEXT)
+    assert parsed.requests == []
+    assert parsed.acknowledged.endswith(said)
+
+
+def test_another_schedule_s_execution_is_not_for_this_stack():
+    context = SourceContext(bucket="data", monitoring_schedule_arn=SCHEDULE.replace("dev", "prod"))
+    with pytest.raises(Unreadable, match="not of this stack's schedule"):
+        parse_body(execution_event(), context)

@@ -14,6 +14,9 @@ from samtranslator.translator.transform import transform
 
 from emulator.deployment import TEMPLATE_PATH, load_template
 
+# Its module-scoped fixtures are built once: every test of the file runs on the same worker.
+pytestmark = pytest.mark.xdist_group("test_template")
+
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "trigger"
 
@@ -130,6 +133,7 @@ def test_only_the_data_bucket_the_retrain_topic_and_the_queued_rules_may_send_to
     assert names == [
         resources["QueuedObjectCreatedRule"]["Properties"]["Name"]["Fn::Sub"],
         resources["RetrainOnEventsRule"]["Properties"]["Name"]["Fn::Sub"],
+        resources["DriftRule"]["Properties"]["Name"]["Fn::Sub"],
     ]
 
 
@@ -171,7 +175,13 @@ def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_iam_statement_names_its_resource(translated):
     # No resource-level support (Service Authorization Reference): these can only be granted on "*".
-    wildcard_allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sagemaker:ListModelPackages"}
+    # cloudwatch:PutMetricData is limited by its namespace condition instead.
+    wildcard_allowed = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "sagemaker:ListModelPackages",
+        "cloudwatch:PutMetricData",
+    }
     for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
         assert not role["Properties"].get("ManagedPolicyArns"), name
         for policy in role["Properties"]["Policies"]:
@@ -184,7 +194,7 @@ def test_every_iam_statement_names_its_resource(translated):
 
 def test_the_function_may_start_only_the_configured_pipeline(translated):
     role = translated["Resources"]["TriggerFunctionRole"]["Properties"]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    statements = [s for p in role["Policies"] for s in statements_of(p["PolicyDocument"])]
     [start] = [s for s in statements if "sagemaker:StartPipelineExecution" in s["Action"]]
     assert start["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${PipelineName}"
@@ -401,7 +411,7 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     assert physical["DataBucket"] == SAMPLE_BUCKET
     env = json.loads((ROOT / "events" / "env.json").read_text(encoding="utf-8"))
     # SAM's --env-vars: "Parameters" applies to every function; a function's own key adds to it.
-    assert set(env) == {"Parameters", "RunStatusFunction", "DeployFunction"}
+    assert set(env) == {"Parameters", "TriggerFunction", "RunStatusFunction", "DeployFunction"}
 
     def resolved(variables: dict[str, Any]) -> dict[str, str]:
         return {k: str(resolve(v, {**values, **physical}, template)) for k, v in variables.items()}
@@ -415,9 +425,13 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     values["Deployment"] = "Serverless"
     physical |= {alarm: name(alarm, "AlarmName") for alarm in ("ProdEndpoint5XXAlarm", "ProdEndpointLatencyAlarm")}
     deploy = resolved(resources["DeployFunction"]["Properties"]["Environment"]["Variables"])
-    role = env["DeployFunction"].pop("MODEL_EXECUTION_ROLE_ARN")
-    assert role.startswith(f"arn:aws:iam::{ACCOUNT}:role/{stack_name}-ModelExecutionRole-")
-    deploy.pop("MODEL_EXECUTION_ROLE_ARN")
+    for variable, role_name in (
+        ("MODEL_EXECUTION_ROLE_ARN", "ModelExecutionRole"),
+        ("MONITORING_ROLE_ARN", "MonitoringRole"),
+    ):
+        role = env["DeployFunction"].pop(variable)
+        assert role.startswith(f"arn:aws:iam::{ACCOUNT}:role/{stack_name}-{role_name}-")
+        deploy.pop(variable)
     assert env["DeployFunction"] == deploy
 
 
@@ -524,3 +538,14 @@ def test_the_default_mapping_is_the_one_the_functions_know_and_the_bundled_pipel
 
     assert template["Parameters"]["PipelineParameters"]["Default"] == BUNDLED_PIPELINE_MAPPING
     assert set(parse_mapping(BUNDLED_PIPELINE_MAPPING).names) <= set(BY_NAME)
+
+
+def test_the_model_monitor_image_accounts_are_the_sdk_s(template):
+    """MONITORING_IMAGE_URI's account per region is the one the SageMaker SDK names (the SDK is the source)."""
+    from importlib import resources
+
+    registries = json.loads(
+        resources.files("sagemaker.core").joinpath("image_uri_config/model-monitor.json").read_text(encoding="utf-8")
+    )["versions"][""]["registries"]
+    accounts = {region: entry["Account"] for region, entry in template["Mappings"]["ModelMonitorAccounts"].items()}
+    assert accounts == registries

@@ -81,3 +81,14 @@ def ignored_package(group: str, package_arn: str, expected_group: str) -> Notifi
         "Nothing was deployed.",
     ]
     return Notification(subject_line(f"Deployment ignored a package of {group}"), "\n".join(body))
+
+
+def not_watched(release: Release, reason: str, stack_name: str) -> Notification:
+    body = [
+        f"Prod serves version {release.version}, but its drift is not checked: {reason}.",
+        "The monitoring schedule keeps the baseline it had (if any); drift against it can still ask for a retrain.",
+        *_lineage(release),
+        "",
+        _status(stack_name),
+    ]
+    return Notification(subject_line(f"Drift monitoring NOT updated for version {release.version}"), "\n".join(body))

@@ -7,12 +7,14 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trigger.settings import ConfigurationError
 
 # A canary is at most half of the new fleet (SageMaker developer guide, deployment guardrails).
 MAX_CANARY_PERCENT = 50
+# Model Monitor's schedules run at the hour (the SDK's CronExpressionGenerator: hourly, daily).
+HOURLY, DAILY = "cron(0 * ? * * *)", "cron(0 0 ? * * *)"
 
 
 class DeploySettings(BaseModel):
@@ -37,6 +39,45 @@ class DeploySettings(BaseModel):
         default=3600, alias="MAXIMUM_EXECUTION_TIMEOUT_IN_SECONDS", ge=600, le=28800
     )
     rollback_alarm_names: str = Field(alias="ROLLBACK_ALARM_NAMES", min_length=1)  # comma-separated
+    # DriftMonitoring=DataQuality: prod captures its requests, and a schedule checks them against the
+    # baseline of the version prod serves (template.yaml sets each; "" or None when nothing is watched).
+    drift_monitoring: Literal["None", "DataQuality"] = Field(default="None", alias="DRIFT_MONITORING")
+    data_capture_percent: int = Field(default=100, alias="DATA_CAPTURE_SAMPLING_PERCENTAGE", ge=0, le=100)
+    data_capture_uri: str = Field(default="", alias="DATA_CAPTURE_URI")
+    monitoring_schedule_name: str = Field(default="", alias="MONITORING_SCHEDULE_NAME", max_length=63)
+    monitoring_schedule_expression: str = Field(default=HOURLY, alias="MONITORING_SCHEDULE_EXPRESSION")
+    monitoring_role_arn: str = Field(default="", alias="MONITORING_ROLE_ARN")
+    monitoring_output_uri: str = Field(default="", alias="MONITORING_OUTPUT_URI")
+    monitoring_image_uri: str = Field(default="", alias="MONITORING_IMAGE_URI")
+
+    @model_validator(mode="after")
+    def _monitoring_needs_its_places(self) -> DeploySettings:
+        if self.drift_monitoring == "DataQuality":
+            needed = {
+                "DATA_CAPTURE_URI": self.data_capture_uri,
+                "MONITORING_SCHEDULE_NAME": self.monitoring_schedule_name,
+                "MONITORING_ROLE_ARN": self.monitoring_role_arn,
+                "MONITORING_OUTPUT_URI": self.monitoring_output_uri,
+                "MONITORING_IMAGE_URI": self.monitoring_image_uri,
+            }
+            missing = [name for name, value in needed.items() if not value]
+            if missing:
+                raise ValueError(f"DRIFT_MONITORING=DataQuality needs {', '.join(missing)}")
+        return self
+
+    @property
+    def watches_drift(self) -> bool:
+        return self.drift_monitoring == "DataQuality"
+
+    def data_capture(self) -> dict[str, Any]:
+        """Prod's DataCaptureConfig: requests and answers, as text (CSV and JSON), to DATA_CAPTURE_URI."""
+        return {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": self.data_capture_percent,
+            "DestinationS3Uri": self.data_capture_uri,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+        }
 
     def variant(self) -> dict[str, Any]:
         """What a production variant of either kind of endpoint asks for."""

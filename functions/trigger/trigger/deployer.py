@@ -13,6 +13,7 @@ from typing import Any
 from trigger import deploy_notifications as texts
 from trigger.adapters.deployment_records import DeploymentRecords
 from trigger.adapters.endpoints import Endpoints
+from trigger.adapters.monitoring import MonitoringSchedules
 from trigger.adapters.notifications import NotificationTopic
 from trigger.deploy_events import EndpointStateChange, ModelPackageStateChange
 from trigger.deploy_settings import DeploySettings
@@ -32,12 +33,15 @@ class Deployer:
         records: DeploymentRecords,
         topic: NotificationTopic,
         clock: Callable[[], float] = time.time,
+        *,
+        schedules: MonitoringSchedules | None = None,
     ) -> None:
         self._settings = settings
         self._endpoints = endpoints
         self._records = records
         self._topic = topic
         self._clock = clock
+        self._schedules = schedules if settings.watches_drift else None
 
     def on_package(self, change: ModelPackageStateChange) -> dict[str, Any]:
         """An approval, a rejection or any other change of a package: decide again from the registry."""
@@ -84,8 +88,9 @@ class Deployer:
             return
         rollout = self._settings.prod_rollout() if record.stage == "prod" else None
         try:
+            capture = self._settings.data_capture() if self._schedules and record.stage == "prod" else None
             self._endpoints.create_configuration(
-                name, release, self._settings.model_execution_role_arn, self._settings.variant()
+                name, release, self._settings.model_execution_role_arn, self._settings.variant(), capture
             )
             self._endpoints.point(endpoint, name, rollout)
         except DeployFailed as failed:
@@ -100,6 +105,7 @@ class Deployer:
             self._records.save(record.settle(Outcome("deployed", release.version, "", self._now()), serving=True))
             if record.stage == "prod":
                 self._tell(texts.deployed(release, record.serving, change.endpoint_name, self._settings.stack_name))
+                self._watch(release)
             return
         reason = (state.failure_reason if state else "") or f"the endpoint is {change.status}"
         if record.stage == "prod" and state is not None and state.status == "InService":
@@ -108,8 +114,25 @@ class Deployer:
             self._tell(
                 texts.rolled_back(release, record.serving, reason, change.endpoint_name, self._settings.stack_name)
             )
+            if record.serving is not None:
+                self._watch(record.serving)
             return
         self._fail(record, Outcome("failed", release.version, reason, self._now()))
+
+    def _watch(self, release: Release) -> None:
+        """Point prod's monitoring schedule at the baseline of the version prod now serves."""
+        if self._schedules is None:
+            return
+        if not (release.baseline_statistics_uri and release.baseline_constraints_uri):
+            why = f"version {release.version} registered no DriftCheckBaselines (ModelDataQuality)"
+            self._tell(texts.not_watched(release, why, self._settings.stack_name))
+            return
+        try:
+            arn = self._schedules.watch(self._settings, release)
+        except DeployFailed as failed:
+            self._tell(texts.not_watched(release, str(failed), self._settings.stack_name))
+            return
+        logger.info("prod's drift is checked against its version", extra={"version": release.version, "schedule": arn})
 
     def _fail(self, record: StageRecord, outcome: Outcome) -> None:
         assert record.updating is not None

@@ -26,6 +26,9 @@ class Release:
     execution_arn: str = ""  # the run that registered it (its metadata ExecutionArn)
     source: str = ""  # the data it was trained on (its metadata Input)
     smoke_check_uri: str = ""  # rows and expected answers (its metadata SmokeCheck), if the pipeline wrote them
+    # Its DriftCheckBaselines.ModelDataQuality: the statistics and constraints prod's drift is checked against.
+    baseline_statistics_uri: str = ""
+    baseline_constraints_uri: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from trigger.adapters.dead_letters import DeadLetters
 from trigger.adapters.deployment_records import DeploymentRecords
 from trigger.adapters.endpoints import Endpoints
 from trigger.adapters.manifests import ManifestStore
+from trigger.adapters.monitoring import MonitoringSchedules
+from trigger.adapters.monitoring_reports import MonitoringReports
 from trigger.adapters.notifications import NotificationTopic
 from trigger.adapters.pipeline_executions import PipelineExecutions
 from trigger.adapters.run_reports import RunReportReader
@@ -79,9 +81,7 @@ def build_core(
             ObjectFilter(settings.data_prefix, settings.data_suffix),
             settings.run_shape,
             dead_letters,
-            SourceContext(
-                settings.data_bucket, settings.retrain_topic_arn if isinstance(settings, TriggerSettings) else ""
-            ),
+            _source_context(settings, clients),
         ),
         run_status=RunStatusNotifier(
             executions,
@@ -107,4 +107,16 @@ def build_deployer(
         DeploymentRecords(SchedulerTable(settings.scheduler_table_name, clients.dynamodb)),
         topic,
         clock,
+        schedules=MonitoringSchedules(clients.sagemaker),
+    )
+
+
+def _source_context(settings: SchedulerSettings, clients: Clients) -> SourceContext:
+    if not isinstance(settings, TriggerSettings):
+        return SourceContext(settings.data_bucket)
+    return SourceContext(
+        settings.data_bucket,
+        settings.retrain_topic_arn,
+        settings.monitoring_schedule_arn,
+        MonitoringReports(clients.s3).read if settings.monitoring_schedule_arn else None,
     )

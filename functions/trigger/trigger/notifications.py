@@ -89,7 +89,13 @@ def _what(run: PipelineRun) -> str:
     return ", ".join(asked)
 
 
-REQUEST_NAMES = {"schedule": "scheduled retrain", "message": "data ready", "event": "an event", "retrain": "a retrain"}
+REQUEST_NAMES = {
+    "schedule": "scheduled retrain",
+    "message": "data ready",
+    "event": "an event",
+    "drift": "drift on prod",
+    "retrain": "a retrain",
+}
 
 
 def run_started(run: PipelineRun, execution_arn: str) -> Notification:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from trigger.uploads import RUN_REQUEST_PREFIX, UploadedObject
 
-Kind = Literal["upload", "retrain", "schedule", "event", "message"]
+Kind = Literal["upload", "retrain", "schedule", "event", "message", "drift"]
 MAX_ID_LENGTH = 64  # the ledger keeps a request's id in each entry's identity
 MAX_CAUSE_LENGTH = 300
 

@@ -106,6 +106,8 @@ class TriggerSettings(SchedulerSettings):
     # The SNS topic whose messages ask for a retrain (template parameter RetrainTopicArn); "" for none.
     retrain_topic_arn: str = Field(default="", alias="RETRAIN_TOPIC_ARN")
     data_bucket: str = Field(alias="DATA_BUCKET", min_length=1)  # what a request on the prefix reads
+    # Prod's data-quality monitoring schedule (DriftMonitoring=DataQuality); "" when nothing is watched.
+    monitoring_schedule_arn: str = Field(default="", alias="MONITORING_SCHEDULE_ARN")
 
     @model_validator(mode="after")
     def _a_topic_needs_a_prefix(self) -> TriggerSettings:

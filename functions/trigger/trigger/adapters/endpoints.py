@@ -62,16 +62,22 @@ class Endpoints:
         except (ClientError, BotoCoreError) as error:
             raise DeployFailed(f"could not read {package_arn}: {_reason(error)}") from None
         metadata = package.get("CustomerMetadataProperties", {})
+        data_quality = package.get("DriftCheckBaselines", {}).get("ModelDataQuality", {})
         return Release(
             version=int(package.get("ModelPackageVersion", 0)),
             package_arn=package_arn,
             execution_arn=metadata.get("ExecutionArn", ""),
             source=metadata.get("Input", ""),
             smoke_check_uri=metadata.get("SmokeCheck", ""),
+            baseline_statistics_uri=str(data_quality.get("Statistics", {}).get("S3Uri", "")),
+            baseline_constraints_uri=str(data_quality.get("Constraints", {}).get("S3Uri", "")),
         )
 
-    def create_configuration(self, name: str, release: Release, role_arn: str, variant: dict[str, Any]) -> None:
-        """A model of the package (every container it declares) and a configuration serving it, both ``name``."""
+    def create_configuration(
+        self, name: str, release: Release, role_arn: str, variant: dict[str, Any], capture: dict[str, Any] | None = None
+    ) -> None:
+        """A model of the package (every container it declares) and a configuration serving it, both
+        ``name``; with ``capture``, the configuration's DataCaptureConfig."""
         try:
             # As the SDK's ModelPackage deploys one: the package names its own containers.
             self._sagemaker.create_model(
@@ -80,6 +86,7 @@ class Endpoints:
             self._sagemaker.create_endpoint_config(
                 EndpointConfigName=name,
                 ProductionVariants=[{"VariantName": VARIANT, "ModelName": name, **variant}],  # type: ignore[list-item]
+                **({"DataCaptureConfig": capture} if capture else {}),  # type: ignore[arg-type]
             )
         except (ClientError, BotoCoreError) as error:
             raise DeployFailed(f"could not create the model of version {release.version}: {_reason(error)}") from None

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trigger.run_requests import RunRequest, Unreadable, as_document
-from trigger.sources import eventbridge_event, queued_requests, s3_notification, sns_message
+from trigger.sources import eventbridge_event, monitoring_execution, queued_requests, s3_notification, sns_message
 from trigger.sources.context import SourceContext
 
 __all__ = ["SOURCES", "Parsed", "SourceContext", "Unreadable", "parse_body"]
 
-SOURCES = (s3_notification, sns_message, eventbridge_event, queued_requests)
+# A monitoring execution's event is an EventBridge event too: its own parser comes first.
+SOURCES = (s3_notification, sns_message, monitoring_execution, eventbridge_event, queued_requests)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class QueuedObject(BaseModel):
 
 class QueuedRequest(BaseModel):
     id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
-    kind: Literal["retrain", "backfill", "schedule", "event", "message"]
+    kind: Literal["retrain", "backfill", "schedule", "event", "message", "drift"]
     cause: str = Field(min_length=1)
     requested_by: str = Field(default="", alias="requestedBy", max_length=256)
     objects: list[QueuedObject] = Field(default_factory=list, max_length=100)
