@@ -80,14 +80,16 @@ def run_due(now: datetime | None = None) -> list[dict[str, Any]]:
     return ran
 
 
-def run_execution(name: str, end: datetime | None = None) -> dict[str, Any]:
-    """One execution of schedule ``name`` ending at ``end`` (now): its MonitoringExecutionSummary."""
+def run_execution(name: str, end: datetime | None = None, *, s3: Any = None) -> dict[str, Any]:
+    """One execution of schedule ``name`` ending at ``end`` (now): its MonitoringExecutionSummary.
+    ``s3``: the client the job reads and writes with, as its RoleArn (the IAM-enforced test signs it
+    as the stack's MonitoringRole); SageMaker's own calls (the endpoint, the job, the event) are not the role's."""
     schedule = monitoring_schedules.schedule(name)
     job = schedule.config["MonitoringJobDefinition"]
     end = (end or datetime.now(UTC)).astimezone(UTC)
     window = window_of(schedule.config.get("ScheduleConfig", {}).get("ScheduleExpression", ""), end)
     output = f"{_output_uri(job)}/{schedule.endpoint_name}/{name}/{end:%Y/%m/%d/%H}"
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = s3 or boto3.client("s3", region_name=REGION)
     try:
         count = analyse(s3, job, schedule.endpoint_name, window, output)
         status = "CompletedWithViolations" if count else "Completed"

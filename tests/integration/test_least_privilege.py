@@ -5,6 +5,7 @@ emulator/identities.py for what moto's evaluation covers)."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -13,6 +14,9 @@ from emulator.moto_server import REGION
 from tests.aws import create_placeholder_pipeline
 from tests.integration.conftest import enforced_local_run
 from tests.template_values import DATA_PREFIX
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import DriftCheckBaselinesTypeDef
 
 pytestmark = pytest.mark.end_to_end
 
@@ -127,6 +131,7 @@ def test_the_deploy_function_deploys_and_rolls_back_with_only_its_roles_permissi
                     ]
                 },
                 CustomerMetadataProperties={"SmokeCheck": f"s3://{deployment.bucket}/{runs}/{run}/smoke_check.json"},
+                DriftCheckBaselines=drift_baseline(deployment.bucket, f"{runs}/{run}"),
             )
 
         def settle(alarm: str = "") -> None:
@@ -152,3 +157,66 @@ def test_the_deploy_function_deploys_and_rolls_back_with_only_its_roles_permissi
         assert subjects[0] == "Deployed version 1 to prod", answers
         assert subjects[-1] == "Prod ROLLED BACK to version 1", (subjects, answers)
         assert not any("AccessDenied" in json.dumps(answer) for answer in answers), answers
+        assert not any(subject.startswith("Drift monitoring NOT updated") for subject in subjects), subjects
+        drift_retrains_once_with_only_the_roles_permissions(stack, environment, f"{runs}/first")
+
+
+def drift_baseline(bucket: str, folder: str) -> DriftCheckBaselinesTypeDef:
+    """A run's baseline of two columns, written where a run writes it; the package's DriftCheckBaselines."""
+    import json
+
+    import pandas as pd
+
+    from pipeline.steps import data_quality
+
+    statistics = data_quality.statistics(pd.DataFrame({"a": range(200), "b": ["x", "y"] * 100}))
+    s3 = boto3.client("s3", region_name=REGION)
+    uris = {}
+    for name, document in (("Statistics", statistics), ("Constraints", data_quality.constraints(statistics))):
+        key = f"{folder}/baseline/{name.lower()}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document))
+        uris[name] = {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}
+    return {"ModelDataQuality": uris}  # type: ignore[typeddict-item]
+
+
+def drift_retrains_once_with_only_the_roles_permissions(stack: Any, environment: dict[str, str], first: str) -> None:
+    """Prod's schedule points at the version prod serves (the deploy role created and updated it); an
+    execution reads the captured requests and writes its report as MonitoringRole, and is refused
+    without that role's WriteReports; the trigger, as its role, reads the report and starts one run."""
+    from datetime import UTC, datetime, timedelta
+
+    from emulator.data_capture import record
+    from emulator.identities import create_identity, role_policies, signing_as
+    from emulator.model_monitor import run_execution
+
+    deployment = stack.deployment
+    sagemaker, s3 = boto3.client("sagemaker", region_name=REGION), boto3.client("s3", region_name=REGION)
+    schedule = environment["MONITORING_SCHEDULE_NAME"]
+    definition = sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule)["MonitoringScheduleConfig"]
+    baseline = definition["MonitoringJobDefinition"]["BaselineConfig"]["ConstraintsResource"]["S3Uri"]
+    assert baseline == f"s3://{deployment.bucket}/{first}/baseline/constraints.json"  # pointed back at v1
+    now = datetime.now(UTC)
+    capture = {"CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
+    lines = [record(capture, (f"{500 + n},z".encode(), "text/csv"), (b"1", "text/csv"), now) for n in range(50)]
+    prefix = environment["DATA_CAPTURE_URI"].removeprefix(f"s3://{deployment.bucket}/")
+    key = f"{prefix}/{environment['PROD_ENDPOINT_NAME']}/AllTraffic/{now:%Y/%m/%d/%H}/captured.jsonl"
+    s3.put_object(Bucket=deployment.bucket, Key=key, Body="".join(lines).encode())
+    role = deployment.stack.physical["MonitoringRole"]
+    policies = role_policies(role)
+    with signing_as(create_identity("monitoring-as-its-role", policies)):
+        as_role = boto3.client("s3", region_name=REGION)
+    summary = run_execution(schedule, now + timedelta(seconds=1), s3=as_role)
+    assert summary["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    for document in policies.values():
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "WriteReports"]
+    with signing_as(create_identity("monitoring-without-write-reports", policies)):
+        without = boto3.client("s3", region_name=REGION)
+    with pytest.raises(without.exceptions.ClientError, match="AccessDenied"):
+        run_execution(schedule, now + timedelta(seconds=2), s3=without)
+    create_placeholder_pipeline(deployment.pipeline_name)
+    stack.settle()
+    [execution] = sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)[
+        "PipelineExecutionSummaries"
+    ]
+    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution["PipelineExecutionArn"])
+    assert described["PipelineExecutionDescription"].startswith("Drift: a ")
