@@ -26,6 +26,7 @@ MODULES = (
     "trickle",
     "large_batch",
     "serving",
+    "drift_monitoring",
     "cli_start",
 )
 

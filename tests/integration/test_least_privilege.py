@@ -182,25 +182,23 @@ def drift_baseline(bucket: str, folder: str) -> DriftCheckBaselinesTypeDef:
 def drift_retrains_once_with_only_the_roles_permissions(stack: Any, environment: dict[str, str], first: str) -> None:
     """Prod's schedule points at the version prod serves (the deploy role created and updated it); an
     execution reads the captured requests and writes its report as MonitoringRole, and is refused
-    without that role's WriteReports; the trigger, as its role, reads the report and starts one run."""
-    from datetime import UTC, datetime, timedelta
+    without that role's WriteReports; the trigger, as its role, reads the reports of two executions
+    with violations while an upload's run is going, and starts exactly one next run."""
+    from datetime import timedelta
 
-    from emulator.data_capture import record
     from emulator.identities import create_identity, role_policies, signing_as
     from emulator.model_monitor import run_execution
 
     deployment = stack.deployment
     sagemaker, s3 = boto3.client("sagemaker", region_name=REGION), boto3.client("s3", region_name=REGION)
+    create_placeholder_pipeline(deployment.pipeline_name)
+    s3.put_object(Bucket=deployment.bucket, Key=f"{DATA_PREFIX}new.csv", Body=b"a,b,target\n1,x,2\n")
+    stack.event_source.drain()  # an upload's run starts, and goes on (its end is delivered below)
     schedule = environment["MONITORING_SCHEDULE_NAME"]
     definition = sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule)["MonitoringScheduleConfig"]
     baseline = definition["MonitoringJobDefinition"]["BaselineConfig"]["ConstraintsResource"]["S3Uri"]
     assert baseline == f"s3://{deployment.bucket}/{first}/baseline/constraints.json"  # pointed back at v1
-    now = datetime.now(UTC)
-    capture = {"CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
-    lines = [record(capture, (f"{500 + n},z".encode(), "text/csv"), (b"1", "text/csv"), now) for n in range(50)]
-    prefix = environment["DATA_CAPTURE_URI"].removeprefix(f"s3://{deployment.bucket}/")
-    key = f"{prefix}/{environment['PROD_ENDPOINT_NAME']}/AllTraffic/{now:%Y/%m/%d/%H}/captured.jsonl"
-    s3.put_object(Bucket=deployment.bucket, Key=key, Body="".join(lines).encode())
+    now = captured_drifted_requests(deployment.bucket, environment)
     role = deployment.stack.physical["MonitoringRole"]
     policies = role_policies(role)
     with signing_as(create_identity("monitoring-as-its-role", policies)):
@@ -213,10 +211,52 @@ def drift_retrains_once_with_only_the_roles_permissions(stack: Any, environment:
         without = boto3.client("s3", region_name=REGION)
     with pytest.raises(without.exceptions.ClientError, match="AccessDenied"):
         run_execution(schedule, now + timedelta(seconds=2), s3=without)
-    create_placeholder_pipeline(deployment.pipeline_name)
+    summary = run_execution(schedule, now + timedelta(seconds=3))  # the next hour's violations, same baseline
+    assert summary["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    listed = sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)["PipelineExecutionSummaries"]
+    [running] = listed  # the upload's run, still going: the drift request waits for it
+    stack.event_source.drain()
+    assert (
+        len(sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)["PipelineExecutionSummaries"])
+        == 1
+    )
+    stack.end_run(running["PipelineExecutionArn"])
     stack.settle()
-    [execution] = sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)[
-        "PipelineExecutionSummaries"
-    ]
-    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution["PipelineExecutionArn"])
+    listed = sagemaker.list_pipeline_executions(PipelineName=deployment.pipeline_name)["PipelineExecutionSummaries"]
+    assert len(listed) == 2  # two executions' violations while a run was going: exactly one next run
+    newest = max(listed, key=lambda summary: summary["StartTime"])
+    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=newest["PipelineExecutionArn"])
     assert described["PipelineExecutionDescription"].startswith("Drift: a ")
+    drift_shows_both_executions_and_the_one_request(deployment.stack.name)
+
+
+def captured_drifted_requests(bucket: str, environment: dict[str, str]) -> Any:
+    """An hour of prod's requests as its data capture writes them, far from the baseline; their time."""
+    from datetime import UTC, datetime
+
+    from emulator.data_capture import record
+
+    now = datetime.now(UTC)
+    capture = {"CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
+    lines = [record(capture, (f"{500 + n},z".encode(), "text/csv"), (b"1", "text/csv"), now) for n in range(50)]
+    prefix = environment["DATA_CAPTURE_URI"].removeprefix(f"s3://{bucket}/")
+    key = f"{prefix}/{environment['PROD_ENDPOINT_NAME']}/AllTraffic/{now:%Y/%m/%d/%H}/captured.jsonl"
+    boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body="".join(lines).encode())
+    return now
+
+
+def drift_shows_both_executions_and_the_one_request(stack_name: str) -> None:
+    """`retrain-trigger drift`, as an operator asks."""
+    import io
+    from contextlib import redirect_stdout
+
+    from ops.cli import main
+
+    shown = io.StringIO()
+    with redirect_stdout(shown):
+        assert main(["--stack-name", stack_name, "drift"]) == 0
+    lines = shown.getvalue()
+    assert lines.count("CompletedWithViolations") == 2
+    assert "  a: baseline_drift_check: Baseline drift distance: " in lines
+    assert lines.count("retrain: asked for one") == 1
+    assert lines.count("retrain: the same request as") == 1

@@ -291,6 +291,10 @@ def test_sns_outage_does_not_fail_a_run_that_started(targets, lambda_context):
         ("sqs-schedule-tick.json", "Scheduled retrain (retrain-trigger-dev-retrain, 2026-12-07T02:00:00Z)"),
         ("sqs-eventbridge-event.json", "Event: aws.sagemaker SageMaker Model Package State Change of account"),
         ("sqs-retrain-topic-message.json", "Data ready: data-ready (sales 2026-12-06 loaded)"),
+        (
+            "sqs-monitoring-execution.json",
+            "Drift: bmi 0.532 > 0.1 (schedule retrain-trigger-dev-prod-data-quality, 2026-12-07T09:00:00Z)",
+        ),
     ],
 )
 def test_each_run_request_sample_starts_one_run_on_the_data_prefix(targets, lambda_context, monkeypatch, sample, cause):
@@ -299,10 +303,22 @@ def test_each_run_request_sample_starts_one_run_on_the_data_prefix(targets, lamb
     from trigger.factory import build_core
     from trigger.settings import TriggerSettings, load_settings
 
-    # the sample's topic, as a stack deployed with RetrainTopicArn names it
-    monkeypatch.setattr(
-        app, "core", build_core(load_settings({**os.environ, "RETRAIN_TOPIC_ARN": TOPIC}, TriggerSettings))
-    )
+    # the sample's topic and monitoring schedule, as a stack deployed with RetrainTopicArn and a Deployment names them
+    schedule = "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/retrain-trigger-dev-prod-data-quality"
+    environment = {**os.environ, "RETRAIN_TOPIC_ARN": TOPIC, "MONITORING_SCHEDULE_ARN": schedule}
+    monkeypatch.setattr(app, "core", build_core(load_settings(environment, TriggerSettings)))
+    report = json.loads(load_event(sample)["Records"][0]["body"]).get("detail", {}).get("ProcessingOutputConfig")
+    if report:  # the execution's constraint_violations.json, where it wrote it
+        bucket, _, folder = report["Outputs"][0]["S3Output"]["S3Uri"].removeprefix("s3://").partition("/")
+        violation = {
+            "feature_name": "bmi",
+            "constraint_check_type": "baseline_drift_check",
+            "description": "Baseline drift distance: 0.5316 exceeds threshold: 0.1 (Robust).",
+        }
+        body = json.dumps({"violations": [violation]})
+        boto3.client("s3", region_name="us-east-1").put_object(
+            Bucket=bucket, Key=f"{folder}/constraint_violations.json", Body=body
+        )
     response = app.lambda_handler(load_event(sample), lambda_context)
 
     assert failed_ids(response) == []
