@@ -53,6 +53,8 @@ def aws_cli() -> str:
 START_SECONDS = 180
 SWEEP_SECONDS = 60
 ALARM_SECONDS = 60  # CloudWatch evaluates an alarm every minute
+# Local only: run prod's drift check every this many seconds instead of at the hour (to try drift now).
+MONITORING_EVERY = "RETRAIN_TRIGGER_MONITORING_SECONDS"
 UPDATE_REQUEST, UPDATE_ANSWER = "update.json", "update-answer.json"  # `local up` on a running stack
 
 
@@ -118,6 +120,9 @@ class LocalStack:
             f"  {cli} --stack-name {self.stack_name} predict --stage prod rows.csv",
             f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {self.prod_endpoint} "
             "--content-type text/csv --accept text/csv --body fileb://rows.csv answer.csv",
+            "  (prod's requests are checked for drift at each hour, as on AWS; to check every minute, start",
+            f"   the stack with {MONITORING_EVERY}=60 in its environment; DriftMonitoring=None checks nothing)",
+            f"  {cli} --stack-name {self.stack_name} drift",
         ]
 
 
@@ -395,6 +400,7 @@ def _serve_until_stopped(parts: _Parts, stopping: list[int], update: Callable[[_
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     seen: set[str] = set()
     last_sweep = last_alarms = time.monotonic()
+    monitoring_every = int(os.environ.get(MONITORING_EVERY, "0") or 0)
     while not stopping:
         parts = update(parts)
         parts.event_source.poll_once()
@@ -408,7 +414,7 @@ def _serve_until_stopped(parts: _Parts, stopping: list[int], update: Callable[[_
             parts.run_ended.lambda_handler(status_change_event(result), context)
         if parts.deploy:
             parts.deploy.step()
-            for execution in run_due():  # prod's drift check, at its scheduled hour
+            for execution in run_due(every_seconds=monitoring_every):  # prod's drift check, when scheduled
                 print(f"monitoring execution {execution['MonitoringExecutionStatus']}", flush=True)
         if time.monotonic() - last_sweep > SWEEP_SECONDS:
             parts.sweep.lambda_handler({}, parts.deployment.stack.lambda_context("SweepFunction"))

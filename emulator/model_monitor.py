@@ -61,19 +61,19 @@ def _daily(expression: str) -> bool:
     return expression.replace(" ", "").startswith("cron(00")
 
 
-def run_due(now: datetime | None = None) -> list[dict[str, Any]]:
-    """The executions whose scheduled time has come since the last (at the hour, or at midnight for a
-    daily schedule), as SageMaker starts them; their summaries."""
+def run_due(now: datetime | None = None, every_seconds: int = 0) -> list[dict[str, Any]]:
+    """The executions whose scheduled time has come since each schedule's last (at the hour, or at
+    midnight for a daily schedule, as SageMaker starts them; every ``every_seconds`` instead, on a
+    local stack asked for it); their summaries."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     ran = []
-    for schedule in monitoring_schedules.all_schedules():
+    for schedule in monitoring_schedules.all_schedules(_backend()):
         expression = schedule.config.get("ScheduleConfig", {}).get("ScheduleExpression", "")
-        hour = now.replace(minute=0, second=0, microsecond=0)
-        due = (
-            hour.replace(hour=0)
-            if window_of(expression, now).end - window_of(expression, now).start > timedelta(hours=1)
-            else hour
-        )
+        if every_seconds > 0:
+            due = datetime.fromtimestamp(now.timestamp() // every_seconds * every_seconds, UTC)
+        else:
+            hour = now.replace(minute=0, second=0, microsecond=0)
+            due = hour.replace(hour=0) if _daily(expression) else hour
         last = schedule.executions[-1]["ScheduledTime"] if schedule.executions else schedule.created
         if due > last:
             ran.append(run_execution(schedule.name, due))
@@ -84,7 +84,7 @@ def run_execution(name: str, end: datetime | None = None, *, s3: Any = None) -> 
     """One execution of schedule ``name`` ending at ``end`` (now): its MonitoringExecutionSummary.
     ``s3``: the client the job reads and writes with, as its RoleArn (the IAM-enforced test signs it
     as the stack's MonitoringRole); SageMaker's own calls (the endpoint, the job, the event) are not the role's."""
-    schedule = monitoring_schedules.schedule(name)
+    schedule = monitoring_schedules.schedule(_backend(), name)
     job = schedule.config["MonitoringJobDefinition"]
     end = (end or datetime.now(UTC)).astimezone(UTC)
     window = window_of(schedule.config.get("ScheduleConfig", {}).get("ScheduleExpression", ""), end)
@@ -110,7 +110,7 @@ def run_execution(name: str, end: datetime | None = None, *, s3: Any = None) -> 
         "EndpointName": schedule.endpoint_name,
         **({"FailureReason": reason} if reason else {}),
     }
-    monitoring_schedules.add_execution(name, summary)
+    monitoring_schedules.add_execution(_backend(), name, summary)
     _emit(detail)
     return summary
 
@@ -213,6 +213,14 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _backend() -> Any:
+    """moto's SageMaker of the local account and region (the server runs in this process)."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
 
 
 def capture_uri(endpoint: str) -> str:

@@ -48,33 +48,36 @@ class Schedule:
         return answer
 
 
-_schedules: dict[str, Schedule] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # schedules_of takes it again inside add_execution
 
 
-def schedule(name: str) -> Schedule:
+def schedules_of(backend: Any) -> dict[str, Schedule]:
+    """The schedules of an account and region: kept on moto's SageMaker backend, so that moto's reset
+    (and a new mock) starts from none, as it does for every other resource."""
+    with _lock:
+        store: dict[str, Schedule] | None = getattr(backend, "monitoring_schedules", None)
+        if store is None:
+            store = {}
+            backend.monitoring_schedules = store
+        return store
+
+
+def schedule(backend: Any, name: str) -> Schedule:
     from moto.sagemaker.exceptions import ResourceNotFound
 
-    with _lock:
-        found = _schedules.get(name)
+    found = schedules_of(backend).get(name)
     if found is None:
         raise ResourceNotFound(f"Monitoring Schedule {name} not found.")
     return found
 
 
-def all_schedules() -> list[Schedule]:
+def all_schedules(backend: Any) -> list[Schedule]:
+    return list(schedules_of(backend).values())
+
+
+def add_execution(backend: Any, name: str, summary: dict[str, Any]) -> None:
     with _lock:
-        return list(_schedules.values())
-
-
-def add_execution(name: str, summary: dict[str, Any]) -> None:
-    with _lock:
-        _schedules[name].executions.append(summary)
-
-
-def reset() -> None:
-    with _lock:
-        _schedules.clear()
+        schedules_of(backend)[name].executions.append(summary)
 
 
 def _create(self: Any) -> Any:
@@ -84,17 +87,18 @@ def _create(self: Any) -> Any:
     name = self._get_param("MonitoringScheduleName")
     arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:monitoring-schedule/{name}"
     now = datetime.now(UTC)
+    store = schedules_of(self.sagemaker_backend)
     with _lock:
-        if name in _schedules:
+        if name in store:
             raise ResourceInUseException(f"Monitoring Schedule {arn} already exists.")
-        _schedules[name] = Schedule(name, arn, self._get_param("MonitoringScheduleConfig"), now, now)
+        store[name] = Schedule(name, arn, self._get_param("MonitoringScheduleConfig"), now, now)
     return ActionResult({"MonitoringScheduleArn": arn})
 
 
 def _update(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
-    found = schedule(self._get_param("MonitoringScheduleName"))
+    found = schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName"))
     with _lock:
         found.config, found.modified = self._get_param("MonitoringScheduleConfig"), datetime.now(UTC)
     return ActionResult({"MonitoringScheduleArn": found.arn})
@@ -103,15 +107,14 @@ def _update(self: Any) -> Any:
 def _describe(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
-    return ActionResult(schedule(self._get_param("MonitoringScheduleName")).described())
+    return ActionResult(schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName")).described())
 
 
 def _list_schedules(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
     endpoint = self._get_param("EndpointName")
-    with _lock:
-        found = [s for s in _schedules.values() if not endpoint or s.endpoint_name == endpoint]
+    found = [s for s in all_schedules(self.sagemaker_backend) if not endpoint or s.endpoint_name == endpoint]
     summaries = [
         {
             "MonitoringScheduleName": s.name,
@@ -130,8 +133,7 @@ def _list_executions(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
     name = self._get_param("MonitoringScheduleName")
-    with _lock:
-        found = [e for s in _schedules.values() if not name or s.name == name for e in s.executions]
+    found = [e for s in all_schedules(self.sagemaker_backend) if not name or s.name == name for e in s.executions]
     newest = sorted(found, key=lambda e: e["ScheduledTime"], reverse=True)
     limit = int(self._get_param("MaxResults") or 100)
     return ActionResult({"MonitoringExecutionSummaries": newest[:limit]})
@@ -140,9 +142,9 @@ def _list_executions(self: Any) -> Any:
 def _delete(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
-    found = schedule(self._get_param("MonitoringScheduleName"))
+    found = schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName"))
     with _lock:
-        _schedules.pop(found.name, None)
+        schedules_of(self.sagemaker_backend).pop(found.name, None)
     return ActionResult({})
 
 

@@ -142,11 +142,11 @@ def test_make_demo_goes_from_upload_to_a_registered_model_and_drift_on_prod_to_o
     assert "deploy          package version 1 Approved: update (version 1 to staging)" in result.stdout
     assert "(version 1 passed on staging: to prod)" in result.stdout
     assert "notification    Deployed version 1 to prod" in result.stdout
-    answers = [line for line in result.stdout.splitlines() if " <- " in line]
+    before_drift, drift = result.stdout.split("== drift")
+    answers = [line for line in before_drift.splitlines() if " <- " in line]
     assert len(answers) == 3  # the diabetes target is a number: prod answers a number for each row
     assert all(float(line.split(" <- ")[0]) > 0 for line in answers)
     # DRIFT=1: prod's captured requests, shifted, fail the check twice; the trigger starts one retrain
-    drift = result.stdout.split("== drift")[1]
     assert drift.count("monitoring      retrain-trigger-local-prod-data-quality: CompletedWithViolations") == 2
     assert "bmi            baseline_drift_check: Baseline drift distance: " in drift
     assert "data_type_check" not in drift  # integers moved stay integers: only the values drifted

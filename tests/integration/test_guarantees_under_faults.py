@@ -37,6 +37,11 @@ def one_call_in_ten(attempt: int) -> bool:
     return attempt % 10 == 1
 
 
+def every_other_call(attempt: int) -> bool:
+    # Publish is called once per run (the first call is the crash's): every other call fails
+    return attempt % 2 == 1
+
+
 def app_clients(run: LocalRun) -> list[tuple[str, Any]]:
     """The clients of the trigger function and of the sweep, each with the call that fails."""
     clients = []
@@ -94,7 +99,8 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
     create_placeholder_pipeline(local_run.deployment.pipeline_name)
     s3 = boto3.client("s3", region_name=REGION)
     keys = [f"{DATA_PREFIX}load/{n:04d} part.csv" for n in range(UPLOADS)]
-    for key in keys:
+    first_wave, second_wave = keys[: UPLOADS // 2], keys[UPLOADS // 2 :]  # the second arrives while a run goes
+    for key in first_wave:
         s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
 
     crashed: list[str] = []
@@ -109,7 +115,12 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
             (
                 operation,
                 faults.enter_context(
-                    inject_faults(client, operation, ERRORS[operation]("InternalFailure", 500), one_call_in_ten)
+                    inject_faults(
+                        client,
+                        operation,
+                        ERRORS[operation]("InternalFailure", 500),
+                        every_other_call if operation == "Publish" else one_call_in_ten,
+                    )
                 ),
             )
             for operation, client in app_clients(local_run)
@@ -118,6 +129,9 @@ def test_every_upload_ends_in_exactly_one_run_or_in_the_dlq(local_run):
         sns.meta.events.register_first("before-send.sns.Publish", crash_once)
         report = local_run.event_source.drain(max_invocations=200)
         sns.meta.events.unregister("before-send.sns.Publish", crash_once)
+        for key in second_wave:
+            s3.put_object(Bucket=local_run.deployment.bucket, Key=key, Body=b"x,target\n1,2\n")
+        local_run.event_source.drain(max_invocations=200)
         local_run.settle()
 
     assert crashed, "the crash was not simulated"

@@ -167,6 +167,31 @@ def test_both_engines_write_the_same_data_report_but_for_the_engine(both_engines
 
 
 @pytest.mark.parametrize("case", list(CASES))
+def test_both_engines_write_the_same_drift_baseline(both_engines, case):
+    """Below 100,000 training rows the Spark engine's baseline holds the same rows as pandas': the same
+    constraints, counts, categories and quantiles (sums may differ in the last digits: another order)."""
+    pandas_base, spark_base = both_engines[case]
+    constraints = [
+        json.loads((base / "baseline" / "constraints.json").read_text()) for base in (pandas_base, spark_base)
+    ]
+    assert constraints[0] == constraints[1]
+    pandas_stats, spark_stats = (
+        json.loads((b / "baseline" / "statistics.json").read_text()) for b in both_engines[case]
+    )
+    assert pandas_stats["dataset"] == spark_stats["dataset"]
+    for ours, theirs in zip(pandas_stats["features"], spark_stats["features"], strict=True):
+        assert ours.keys() == theirs.keys()
+        assert ours["inferred_type"] == theirs["inferred_type"]
+        if "string_statistics" in ours:
+            assert ours["string_statistics"] == theirs["string_statistics"]
+        else:
+            numbers, others = ours["numerical_statistics"], theirs["numerical_statistics"]
+            assert numbers["common"] == others["common"]
+            assert numbers.get("distribution") == others.get("distribution")
+            assert numbers.get("mean") == pytest.approx(others.get("mean"), rel=1e-9)
+
+
+@pytest.mark.parametrize("case", list(CASES))
 def test_both_engines_write_the_same_model_data_and_smoke_sample_for_the_endpoint(both_engines, case):
     pandas_base, spark_base = both_engines[case]
 
@@ -291,7 +316,7 @@ def spark_step(instances: int) -> dict[str, Any]:
                 "S3UploadMode": "EndOfJob",
             },
         }
-        for name in (*SPLITS, "report", "transform")
+        for name in (*SPLITS, "report", "transform", "baseline")
     ]
     return {
         "Name": "PreprocessSpark",
@@ -317,6 +342,11 @@ def spark_step(instances: int) -> dict[str, Any]:
                 channel("py-files", f"{CODE}/py-files", "/opt/ml/processing/input/py-files"),
                 channel("code", f"{CODE}/code/preprocess_spark.py", "/opt/ml/processing/input/code"),
                 channel("serving-code", f"{CODE}/serving/serving.py", "/opt/ml/processing/input/serving_code"),
+                channel(
+                    "data-quality-code",
+                    f"{CODE}/data-quality/data_quality.py",
+                    "/opt/ml/processing/input/data_quality_code",
+                ),
             ],
             "ProcessingOutputConfig": {"Outputs": outputs},
         },
@@ -350,6 +380,8 @@ def run_spark_pipeline(body: bytes, instances: int = 2, *, ship_preprocess: bool
     app = (STEPS / "preprocess_spark.py").read_bytes()
     s3.put_object(Bucket=BUCKET, Key="code/spark/code/preprocess_spark.py", Body=app)
     s3.put_object(Bucket=BUCKET, Key="code/spark/serving/serving.py", Body=(STEPS / "serving.py").read_bytes())
+    quality = (STEPS / "data_quality.py").read_bytes()
+    s3.put_object(Bucket=BUCKET, Key="code/spark/data-quality/data_quality.py", Body=quality)
     s3.put_object(Bucket=BUCKET, Key="uploads/data.csv", Body=body)
     definition = {
         "Version": "2020-12-01",

@@ -372,3 +372,44 @@ def test_the_sample_events_are_what_the_deploy_function_s_rules_let_through():
     assert (package.approval_status, package.version) == ("Approved", 3)
     assert isinstance(endpoint, EndpointStateChange)
     assert (endpoint.endpoint_name, endpoint.status) == ("retrain-trigger-dev-staging", "InService")
+
+
+def test_a_monitoring_execution_that_fails_says_why_and_asks_for_no_run(stack):
+    """Prod's schedule runs: without the baseline's files, then without captured requests, the execution
+    fails with the reason, and its event is acknowledged by the trigger's source without a request."""
+    from emulator.model_monitor import NO_DATA, run_execution
+    from trigger.sources import SourceContext, parse_body
+
+    stack.staging_answers(ANSWERS)
+    register()
+    stack.run()
+    events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="trigger")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Processing Job State Change"]}
+    events.put_rule(Name="drift", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="drift", Targets=[{"Id": "queue", "Arn": arn}])
+    schedule = stack.settings.monitoring_schedule_name
+
+    missing = run_execution(schedule)
+    statistics = f"s3://{BUCKET}/runs/first/baseline/statistics.json"
+    assert (missing["MonitoringExecutionStatus"], missing["FailureReason"]) == (
+        "Failed",
+        f"the baseline statistics {statistics} cannot be read: NoSuchKey",
+    )
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in ("statistics", "constraints"):
+        s3.put_object(Bucket=BUCKET, Key=f"runs/first/baseline/{name}.json", Body=b'{"version": 0, "features": []}')
+    empty = run_execution(schedule)
+    assert (empty["MonitoringExecutionStatus"], empty["FailureReason"]) == ("Failed", NO_DATA)
+
+    context = SourceContext(
+        bucket=BUCKET, monitoring_schedule_arn=f"arn:aws:sagemaker:{REGION}:123456789012:monitoring-schedule/{schedule}"
+    )
+    said = [
+        parse_body(m["Body"], context) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert [parsed.requests for parsed in said] == [[], []]
+    assert said[-1].acknowledged.endswith(f"Failed: {NO_DATA}; no run")
+    listed = boto3.client("sagemaker", region_name=REGION).list_monitoring_executions(MonitoringScheduleName=schedule)
+    assert [e["MonitoringExecutionStatus"] for e in listed["MonitoringExecutionSummaries"]] == ["Failed", "Failed"]
