@@ -29,9 +29,10 @@ def shifted_requests(body: bytes, target: str, seed: int = 0) -> list[bytes]:
     frame = pd.read_csv(io.BytesIO(body), sep=None, engine="python", encoding="utf-8-sig")
     frame = frame.drop(columns=[target], errors="ignore")
     for column in frame.select_dtypes("number").columns:
-        moved = frame[column] + DRIFT_STANDARD_DEVIATIONS * frame[column].std(ddof=0)
-        # an integer column stays one: the change is in the values, not their type
-        frame[column] = moved.round().astype(frame[column].dtype) if frame[column].dtype.kind in "iu" else moved
+        values = frame[column]
+        moved = values + DRIFT_STANDARD_DEVIATIONS * values.std(ddof=0)
+        # whole numbers stay whole ("59", not "68.93"): the change is in the values, not their type
+        frame[column] = moved.round().astype("Int64") if values.dropna().mod(1).eq(0).all() else moved
     rows = frame.sample(n=DRIFT_REQUESTS * DRIFT_ROWS_PER_REQUEST, replace=True, random_state=seed)
     return [
         rows.iloc[start : start + DRIFT_ROWS_PER_REQUEST].to_csv(index=False).encode("utf-8")

@@ -56,8 +56,11 @@ def value_types(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.map(lambda v: None if pd.isna(v) else STRING)
     if pd.api.types.is_numeric_dtype(values):
+        # As the values were written: a float column ("59.0") is Fractional, an integer one ("59") Integral,
+        # whatever the values (Model Monitor infers the type of the text; a file's column reads as one).
         numbers = values.astype(float)
-        return typed(numbers.isna(), numbers.notna(), np.mod(numbers.fillna(0), 1) == 0)
+        integral = pd.Series(pd.api.types.is_integer_dtype(values), index=values.index)
+        return typed(numbers.isna(), numbers.notna(), integral)
     text = texts_of(values)
     missing = (text.isna() | text.str.lower().isin(MISSING_TEXTS)).astype(bool)
     numbers = pd.to_numeric(text.where(~missing), errors="coerce")

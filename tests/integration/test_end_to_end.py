@@ -151,7 +151,8 @@ def test_make_demo_goes_from_upload_to_a_registered_model_and_drift_on_prod_to_o
     assert "bmi            baseline_drift_check: Baseline drift distance: " in drift
     assert "data_type_check" not in drift  # integers moved stay integers: only the values drifted
     assert "notification    Retraining started: drift on prod" in drift
-    assert "   | Because:   Drift: bmi 0." in drift
+    assert "   | Because:   Drift: age 0." in drift  # each drifted feature, its distance, the threshold
+    assert "; bmi 0.532 > 0.1; " in drift
     assert "TrainingData    AllObjects" in drift  # a request covers the data prefix, not an upload
     assert "status           Succeeded" in drift
     assert "prod answers" in drift

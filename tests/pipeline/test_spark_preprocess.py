@@ -116,16 +116,17 @@ CASES = {
 @pytest.fixture(scope="module")
 def both_engines(tmp_path_factory, run_step, spark_python) -> dict[str, tuple[Path, Path]]:
     """Each case run once by each engine, with PART_FILES part files per split."""
-    ran = {}
+    ran, spark = {}, []
     for name, (files, extra) in CASES.items():
         pandas_base = with_input(tmp_path_factory.mktemp("pandas"), files)
         spark_base = with_input(tmp_path_factory.mktemp("spark"), files)
         arguments = ("--target-column", "target", "--part-files", str(PART_FILES), *extra)
         by_pandas = run_step("preprocess.py", pandas_base, *arguments)
         assert by_pandas.returncode == 0, by_pandas.stderr
-        by_spark = run_spark(spark_python, spark_base, *arguments)
-        assert by_spark.returncode == 0, by_spark.stderr[-3000:]
+        spark.append((spark_base, arguments))
         ran[name] = (pandas_base, spark_base)
+    for (base, _), said in zip(spark, spark_jobs(spark_python, spark), strict=True):
+        assert said["code"] == 0, (base, said["out"][-2000:])
     return ran
 
 
@@ -227,33 +228,42 @@ def test_each_split_is_written_as_n_part_files_a_row_apart_at_most(both_engines,
         assert max(lines) - min(lines) <= 1  # the split's rows dealt to the part files in turn
 
 
-# Each refusal's job, one after another in one driver (one JVM, as spark-submit would start for each):
-# preprocess_spark.main with its own arguments and base folder, its printed lines kept apart.
-REFUSAL_DRIVER = """
+# Jobs of the Spark step one after another in one driver: preprocess_spark.main with each job's own
+# arguments and base folder, its printed lines kept apart. One JVM for all (spark-submit starts one per
+# job): each job's session is stopped at its end, so none sees another's.
+SPARK_DRIVER = """
 import contextlib, io, json, sys
 sys.path.insert(0, sys.argv[1])
 import preprocess_spark
 said = []
-for base in sys.argv[2:]:
+for arguments in json.loads(sys.argv[2]):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = preprocess_spark.main(["--target-column", "target", "--base-dir", base])
+        code = preprocess_spark.main(arguments)
     said.append({"code": code, "out": out.getvalue()})
 print(json.dumps(said))
 """
+
+
+def spark_jobs(python: Path, jobs: list[tuple[Path, tuple[str, ...]]]) -> list[dict[str, Any]]:
+    """Each (base folder, arguments) run by the Spark engine, as the local runner runs it; their exit
+    codes and printed lines."""
+    environment = {**os.environ, **spark_job.local_environment(python, [STEPS / "preprocess.py"], 2)}
+    arguments = json.dumps([[*job_arguments, "--base-dir", str(base)] for base, job_arguments in jobs])
+    completed = subprocess.run(
+        [str(python), "-c", SPARK_DRIVER, str(STEPS), arguments],
+        capture_output=True, text=True, check=False, env=environment, timeout=1800,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return list(json.loads(completed.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture(scope="module")
 def spark_refusals(spark_python, tmp_path_factory) -> list[tuple[Path, dict[str, Any]]]:
     """Every refusal case run by the Spark engine: (its base folder, its exit code and printed lines)."""
     bases = [with_input(tmp_path_factory.mktemp(f"refusal{n}"), files) for n, (files, _) in enumerate(REFUSALS)]
-    environment = {**os.environ, **spark_job.local_environment(spark_python, [STEPS / "preprocess.py"], 2)}
-    completed = subprocess.run(
-        [str(spark_python), "-c", REFUSAL_DRIVER, str(STEPS), *map(str, bases)],
-        capture_output=True, text=True, check=False, env=environment, timeout=900,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return list(zip(bases, json.loads(completed.stdout.strip().splitlines()[-1]), strict=True))
+    said = spark_jobs(spark_python, [(base, ("--target-column", "target")) for base in bases])
+    return list(zip(bases, said, strict=True))
 
 
 @pytest.mark.parametrize("case", range(len(REFUSALS)), ids=[reason[:40] for _, reason in REFUSALS])
