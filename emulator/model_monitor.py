@@ -202,17 +202,10 @@ def _read_body(text: str) -> list[list[str]]:
 
 def _is_header(row: list[str], columns: list[str]) -> bool:
     """As the endpoint reads one: a cell names a column and is not a number."""
-    named = set(columns)
-    cells = {cell.strip() for cell in row}
-    return not named.isdisjoint(cells) and any(cell in named and not _is_number(cell) for cell in cells)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
+    cells = sorted({cell.strip() for cell in row} & set(columns))
+    if not cells:
         return False
-    return True
+    return data_quality.STRING in set(data_quality.value_types(pd.Series(cells, dtype=object)))
 
 
 def _backend() -> Any:

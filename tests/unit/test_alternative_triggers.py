@@ -269,8 +269,14 @@ def test_a_run_request_source_with_an_empty_prefix_is_refused_at_deploy(template
     applies = {"Conditions": {"when": rule["RuleCondition"]}}
     assert not condition(applies, "when", parameter_values(template))  # nothing asks: nothing to check
     topic = "arn:aws:sns:us-east-1:123456789012:data-ready"
-    for asked in ({"ScheduleState": "ENABLED"}, {"RetrainTopicArn": topic}, {"RetrainOnEvents": "{}"}):
+    for asked in (
+        {"ScheduleState": "ENABLED"},
+        {"RetrainTopicArn": topic},
+        {"RetrainOnEvents": "{}"},
+        {"Deployment": "Serverless"},  # prod's drift (DriftMonitoring DataQuality by default)
+    ):
         assert condition(applies, "when", parameter_values(template, **asked))
+    assert not condition(applies, "when", parameter_values(template, Deployment="Serverless", DriftMonitoring="None"))
     [assertion] = rule["Assertions"]
     check = {"Conditions": {"holds": assertion["Assert"]}}
     assert not condition(check, "holds", parameter_values(template, DataPrefix=""))

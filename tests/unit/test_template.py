@@ -368,6 +368,13 @@ def test_lifecycle_rules_expire_run_folders_and_manifests_but_never_registered_m
     environment = function_variables(template, "TriggerFunction")
     assert rules["run-artifacts"]["Prefix"] == runs_prefix(pipeline_name)
     assert rules["manifests"]["Prefix"] == environment["MANIFEST_PREFIX"]
+    # prod's captured requests and monitoring reports, where the deploy function sends them
+    deploy = {
+        k: resolve(v, {**values, "DataBucket": "b"}, template)
+        for k, v in function_variables(template, "DeployFunction").items()
+    }
+    assert f"s3://b/{rules['data-capture']['Prefix']}" == deploy["DATA_CAPTURE_URI"] + "/"
+    assert f"s3://b/{rules['monitoring-reports']['Prefix']}" == deploy["MONITORING_OUTPUT_URI"] + "/"
     assert all(rule["Status"] == "Enabled" for rule in rules.values())  # by default
     assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == "365"
     config = PipelineConfig(role_arn="r", default_bucket="b", region="us-east-1", pipeline_name=pipeline_name)
