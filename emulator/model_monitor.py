@@ -233,15 +233,17 @@ def capture_uri(endpoint: str) -> str:
 
 
 def _records(s3: Any, captured: str, window: Window) -> Any:
-    """The capture records of the window, read from its hours' folders."""
+    """The capture records of the window, read from its hours' folders (<variant>/yyyy/mm/dd/hh/)."""
     bucket, _, prefix = captured.removeprefix("s3://").partition("/")
-    hour = window.start.replace(minute=0, second=0, microsecond=0)
+    hours, hour = set(), window.start.replace(minute=0, second=0, microsecond=0)
     while hour <= window.end:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
-            for item in page.get("Contents", []):
-                if f"/{hour:%Y/%m/%d/%H}/" in item["Key"]:
-                    yield from _in_window(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read(), window)
+        hours.add(f"{hour:%Y/%m/%d/%H}")
         hour += timedelta(hours=1)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
+        for item in page.get("Contents", []):
+            folder = "/".join(str(item["Key"]).split("/")[-5:-1])  # yyyy/mm/dd/hh of <variant>/yyyy/mm/dd/hh/<file>
+            if folder in hours:
+                yield from _in_window(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read(), window)
 
 
 def _in_window(content: bytes, window: Window) -> Any:
