@@ -44,6 +44,7 @@ from emulator.alarms import evaluate_alarms
 from emulator.demo_drift import DRIFT_STANDARD_DEVIATIONS, monitor, send_to_prod, shifted_requests
 from emulator.demo_serving import (
     DEMO_DEPLOYMENT,
+    DEMO_DRIFT_DEPLOYMENT,
     deployment_summary,
     prod_execution,
     show_deployment_steps,
@@ -225,10 +226,10 @@ class StepProgress:
                 sys.stdout.flush()
 
 
-def demo_overrides(training_data: str | None) -> dict[str, str]:
+def demo_overrides(training_data: str | None, *, drift: bool = False) -> dict[str, str]:
     """The template parameters the demo deploys with: its deployment, its short batching window."""
     return {
-        **DEMO_DEPLOYMENT,
+        **(DEMO_DRIFT_DEPLOYMENT if drift else DEMO_DEPLOYMENT),
         "BatchingWindowSeconds": DEMO_BATCHING_WINDOW_SECONDS,
         **({"TrainingData": training_data} if training_data else {}),
     }
@@ -257,7 +258,7 @@ class Demo:
         started = time.monotonic()
         outcome = DemoOutcome(ok=False)
         with running_moto_server() as endpoint:
-            deployment = deploy_locally(demo_overrides(training_data))
+            deployment = deploy_locally(demo_overrides(training_data, drift=drift))
             defaults: dict[str, Any] = {
                 "problem_type": problem_type,
                 "auto_approve": auto_approve,
@@ -347,13 +348,17 @@ class Demo:
             return True
         self.say("")
         self.say("== drift: prod receives rows unlike its training data")
-        answered = send_to_prod(deploy, shifted_requests(body, config.target_column))
+        answered, refused = send_to_prod(deploy, shifted_requests(body, config.target_column))
         self.say(
             f"1. requests        {answered} to prod, numeric columns moved by {DRIFT_STANDARD_DEVIATIONS:g} standard "
             "deviations; prod captures each (DataCaptureConfig)"
         )
+        if not answered:
+            outcome.problem = f"prod refused every shifted request: {refused}"
+            self.say(f"FAILED: {outcome.problem}")
+            return False
         monitor(self.say, deploy.monitoring_schedule, "2.")
-        monitor(self.say, deploy.monitoring_schedule, "   again:", seconds_later=2)
+        monitor(self.say, deploy.monitoring_schedule, "   again:", seconds_later=2, each=False)
         sagemaker = boto3.client("sagemaker", region_name=REGION)
         before, since = _execution_arns(sagemaker, deployment.pipeline_name), time.monotonic()
         report = event_source.drain()

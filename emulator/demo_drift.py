@@ -25,8 +25,14 @@ DRIFT_STANDARD_DEVIATIONS = 2.0
 
 
 def shifted_requests(body: bytes, target: str, seed: int = 0) -> list[bytes]:
-    """CSV requests (a header and a few rows each) of the file's rows with every numeric column shifted."""
-    frame = pd.read_csv(io.BytesIO(body), sep=None, engine="python", encoding="utf-8-sig")
+    """CSV requests (a header and a few rows each) of the file's rows with every numeric column shifted,
+    written as the file is (its separator, and decimal commas in a semicolon or tab file)."""
+    import csv
+
+    text = body.decode("utf-8-sig", errors="replace")
+    separator = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    decimal = "," if separator in ";\t" else "."
+    frame = pd.read_csv(io.StringIO(text), sep=separator, decimal=decimal)
     frame = frame.drop(columns=[target], errors="ignore")
     for column in frame.select_dtypes("number").columns:
         values = frame[column]
@@ -35,29 +41,34 @@ def shifted_requests(body: bytes, target: str, seed: int = 0) -> list[bytes]:
         frame[column] = moved.round().astype("Int64") if values.dropna().mod(1).eq(0).all() else moved
     rows = frame.sample(n=DRIFT_REQUESTS * DRIFT_ROWS_PER_REQUEST, replace=True, random_state=seed)
     return [
-        rows.iloc[start : start + DRIFT_ROWS_PER_REQUEST].to_csv(index=False).encode("utf-8")
+        rows.iloc[start : start + DRIFT_ROWS_PER_REQUEST].to_csv(index=False, sep=separator, decimal=decimal).encode()
         for start in range(0, len(rows), DRIFT_ROWS_PER_REQUEST)
     ]
 
 
-def send_to_prod(deploy: LocalDeployFunction, requests: list[bytes]) -> int:
-    """The requests, as a caller sends them; how many prod answered."""
+def send_to_prod(deploy: LocalDeployFunction, requests: list[bytes]) -> tuple[int, str]:
+    """The requests, as a caller sends them: how many prod answered, and the first refusal's reason."""
     runtime = boto3.client("sagemaker-runtime", region_name=REGION)
-    answered = 0
+    answered, refused = 0, ""
     for request in requests:
         try:
             runtime.invoke_endpoint(EndpointName=deploy.prod_endpoint, Body=request, ContentType="text/csv")
-        except runtime.exceptions.ClientError:
+        except runtime.exceptions.ClientError as error:
+            refused = refused or str(error.response.get("Error", {}).get("Message", error))
             continue
         answered += 1
-    return answered
+    return answered, refused
 
 
-def monitor(say: Callable[[str], None], schedule: str, number: str, seconds_later: int = 1) -> dict[str, Any]:
-    """One execution of prod's schedule over the hour up to now; what it found."""
+def monitor(
+    say: Callable[[str], None], schedule: str, number: str, seconds_later: int = 1, *, each: bool = True
+) -> dict[str, Any]:
+    """One execution of prod's schedule over the hour up to now; what it found (``each``: every violation)."""
     summary = run_execution(schedule, datetime.now(UTC) + timedelta(seconds=seconds_later))
-    say(f"{number} monitoring      {schedule}: {summary['MonitoringExecutionStatus']}")
-    for violation in violations_of(summary):
+    found = violations_of(summary)
+    counted = f" ({len(found)} violations)" if found and not each else ""
+    say(f"{number} monitoring      {schedule}: {summary['MonitoringExecutionStatus']}{counted}")
+    for violation in found if each else []:
         say(f"   {violation['feature_name']:<14} {violation['constraint_check_type']}: {violation['description']}")
     if summary.get("FailureReason"):
         say(f"   failed: {summary['FailureReason']}")

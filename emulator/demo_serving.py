@@ -18,6 +18,8 @@ PREDICTED_ROWS = 3
 # (the template's CanaryWaitIntervalInSeconds is 600 s: the demo passes a shorter one, and says so).
 DEMO_BAKE_SECONDS = "2"
 DEMO_DEPLOYMENT = {"Deployment": "Serverless", "CanaryWaitIntervalInSeconds": DEMO_BAKE_SECONDS}
+# DRIFT=1: prod on an instance (serverless endpoints support neither data capture nor Model Monitor).
+DEMO_DRIFT_DEPLOYMENT = {**DEMO_DEPLOYMENT, "Deployment": "Instances", "EndpointInstanceCount": "1"}
 
 
 def show_deployment_steps(say: Callable[[str], None], deploy: LocalDeployFunction, number: str) -> None:

@@ -89,6 +89,8 @@ def run_execution(name: str, end: datetime | None = None, *, s3: Any = None) -> 
     end = (end or datetime.now(UTC)).astimezone(UTC)
     window = window_of(schedule.config.get("ScheduleConfig", {}).get("ScheduleExpression", ""), end)
     output = f"{_output_uri(job)}/{schedule.endpoint_name}/{name}/{end:%Y/%m/%d/%H}"
+    if end.minute or end.second:  # an execution off the hour (local only): a folder of its own in the hour's
+        output += f"/{end:%M%S}"
     s3 = s3 or boto3.client("s3", region_name=REGION)
     try:
         count = analyse(s3, job, schedule.endpoint_name, window, output)
@@ -330,6 +332,15 @@ def _record_job(detail: dict[str, Any]) -> str:
         )
     except ClientError:
         return str(detail["ProcessingJobArn"])
+    # moto keeps neither these fields nor a status other than Completed: DescribeProcessingJob then
+    # gives them as SageMaker does (moto's response is the job's attributes, in CamelCase).
+    job = _backend().processing_jobs[detail["ProcessingJobName"]]
+    job.processing_job_status = detail["ProcessingJobStatus"]
+    job.monitoring_schedule_arn = detail["MonitoringScheduleArn"]
+    job.environment = detail["Environment"]
+    for field, attribute in (("ExitMessage", "exit_message"), ("FailureReason", "failure_reason")):
+        if field in detail:
+            setattr(job, attribute, detail[field])
     return str(created["ProcessingJobArn"])
 
 

@@ -28,8 +28,8 @@ def drift_command(args: argparse.Namespace, targets: Targets) -> int:
     schedule = targets.stack.get(SCHEDULE_OUTPUT)
     if not schedule:
         raise CommandError(
-            "the stack watches no drift: deploy it with a Deployment (Serverless or Instances) "
-            "and DriftMonitoring=DataQuality"
+            "the stack watches no drift: deploy it with Deployment=Instances and DriftMonitoring=DataQuality "
+            "(serverless endpoints support neither data capture nor Model Monitor)"
         )
     return show_drift(schedule, args.limit)
 

@@ -273,10 +273,11 @@ def test_a_run_request_source_with_an_empty_prefix_is_refused_at_deploy(template
         {"ScheduleState": "ENABLED"},
         {"RetrainTopicArn": topic},
         {"RetrainOnEvents": "{}"},
-        {"Deployment": "Serverless"},  # prod's drift (DriftMonitoring DataQuality by default)
+        {"Deployment": "Instances"},  # prod's drift (DriftMonitoring DataQuality by default)
     ):
         assert condition(applies, "when", parameter_values(template, **asked))
-    assert not condition(applies, "when", parameter_values(template, Deployment="Serverless", DriftMonitoring="None"))
+    for quiet in ({"Deployment": "Instances", "DriftMonitoring": "None"}, {"Deployment": "Serverless"}):
+        assert not condition(applies, "when", parameter_values(template, **quiet))  # no drift: nothing asks
     [assertion] = rule["Assertions"]
     check = {"Conditions": {"holds": assertion["Assert"]}}
     assert not condition(check, "holds", parameter_values(template, DataPrefix=""))

@@ -159,3 +159,17 @@ def test_any_captured_body_is_read_as_rows_of_the_baseline_s_columns_and_extras(
         assert column in COLUMNS or str(column).startswith("_c") or any(str(column) in body for body in bodies)
     if not rows.empty:
         dq.violations(STATISTICS, CONSTRAINTS, rows)  # never raises
+
+
+def test_the_demo_s_shifted_requests_are_written_as_the_file_is_and_its_whole_numbers_stay_whole():
+    from emulator.demo_drift import shifted_requests
+
+    body = "area;rooms;city;price\n" + "".join(f"{50 + n},5;{1 + n % 4};Lyon;{1000 + n}\n" for n in range(40))
+    requests = shifted_requests(body.encode("utf-8"), "price")
+    first = requests[0].decode().splitlines()
+    assert first[0] == "area;rooms;city"  # the target left out, the file's separator
+    area, rooms, city = first[1].split(";")
+    assert "," in area  # decimal commas, as the file writes them
+    assert float(area.replace(",", ".")) > 50 + 2 * 5  # moved by two standard deviations (about 11.5)
+    assert rooms.isdigit()  # whole numbers stay whole
+    assert city == "Lyon"

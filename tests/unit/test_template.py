@@ -432,13 +432,9 @@ def test_events_env_json_is_each_functions_environment_in_the_dev_stack_of_the_s
     values["Deployment"] = "Serverless"
     physical |= {alarm: name(alarm, "AlarmName") for alarm in ("ProdEndpoint5XXAlarm", "ProdEndpointLatencyAlarm")}
     deploy = resolved(resources["DeployFunction"]["Properties"]["Environment"]["Variables"])
-    for variable, role_name in (
-        ("MODEL_EXECUTION_ROLE_ARN", "ModelExecutionRole"),
-        ("MONITORING_ROLE_ARN", "MonitoringRole"),
-    ):
-        role = env["DeployFunction"].pop(variable)
-        assert role.startswith(f"arn:aws:iam::{ACCOUNT}:role/{stack_name}-{role_name}-")
-        deploy.pop(variable)
+    role = env["DeployFunction"].pop("MODEL_EXECUTION_ROLE_ARN")
+    assert role.startswith(f"arn:aws:iam::{ACCOUNT}:role/{stack_name}-ModelExecutionRole-")
+    deploy.pop("MODEL_EXECUTION_ROLE_ARN")
     assert env["DeployFunction"] == deploy
 
 

@@ -53,6 +53,11 @@ class DeploySettings(BaseModel):
     @model_validator(mode="after")
     def _monitoring_needs_its_places(self) -> DeploySettings:
         if self.drift_monitoring == "DataQuality":
+            if self.deployment != "Instances":  # the template's condition, for what skips it
+                raise ValueError(
+                    "DRIFT_MONITORING=DataQuality needs DEPLOYMENT=Instances: serverless endpoints "
+                    "support neither data capture nor Model Monitor"
+                )
             needed = {
                 "DATA_CAPTURE_URI": self.data_capture_uri,
                 "MONITORING_SCHEDULE_NAME": self.monitoring_schedule_name,
