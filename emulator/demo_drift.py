@@ -18,6 +18,7 @@ import pandas as pd
 from emulator.deploy_function import LocalDeployFunction
 from emulator.model_monitor import run_execution
 from emulator.moto_server import REGION
+from pipeline.steps import data_quality
 
 DRIFT_REQUESTS = 40  # requests sent to prod, DRIFT_ROWS_PER_REQUEST rows each
 DRIFT_ROWS_PER_REQUEST = 5
@@ -83,7 +84,7 @@ def violations_of(summary: dict[str, Any]) -> list[dict[str, str]]:
     uri = str(job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"])
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     try:
-        body = s3.get_object(Bucket=bucket, Key=f"{prefix}/constraint_violations.json")["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=f"{prefix}/{data_quality.VIOLATIONS_FILE}")["Body"].read()
     except s3.exceptions.NoSuchKey:
         return []
     return list(json.loads(body)["violations"])

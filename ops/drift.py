@@ -16,10 +16,9 @@ import boto3
 from ops.targets import Targets
 from ops.times import readable
 from pipeline.command_line import CommandError
+from trigger.sources.monitoring_execution import BASELINE_ENVIRONMENT, VIOLATIONS_FILE
 
 SCHEDULE_OUTPUT = "MonitoringScheduleName"
-BASELINE_ENVIRONMENT = "RETRAIN_TRIGGER_BASELINE"  # what the deploy function sets (trigger/adapters/monitoring.py)
-VIOLATIONS_FILE = "constraint_violations.json"
 
 
 def drift_command(args: argparse.Namespace, targets: Targets) -> int:

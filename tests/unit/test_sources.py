@@ -203,3 +203,10 @@ def test_another_schedule_s_execution_is_not_for_this_stack():
     context = SourceContext(bucket="data", monitoring_schedule_arn=SCHEDULE.replace("dev", "prod"))
     with pytest.raises(Unreadable, match="not of this stack's schedule"):
         parse_body(execution_event(), context)
+
+
+def test_the_report_the_trigger_reads_is_the_one_the_monitoring_execution_writes():
+    from pipeline.steps import data_quality
+    from trigger.sources import monitoring_execution
+
+    assert monitoring_execution.VIOLATIONS_FILE == data_quality.VIOLATIONS_FILE  # the function carries its own copy
